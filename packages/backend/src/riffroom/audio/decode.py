@@ -1,0 +1,168 @@
+"""Decoding any audio ffmpeg understands into float32 stereo 44.1 kHz, in bounded memory.
+
+ffmpeg writes raw samples to a pipe; we count them as they arrive (the duration cap is enforced
+on decoded samples, never on header claims), gather the mix statistics demucs needs, and spool
+them to a temporary raw file that the chunked runner reads window by window.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Settings, get_settings
+from ..errors import BadInputError, CancelledError, CapExceededError
+from ..separation.engine import SAMPLE_RATE, MixStats
+from .ffmpeg import PROTOCOL_ARGS, tool
+from .probe import AudioInfo, _ffmpeg_reason, probe
+
+CHANNELS = 2
+_FRAME_BYTES = CHANNELS * 4
+_READ_FRAMES = 65536
+SILENCE_PEAK = 1e-4  # below -80 dBFS everywhere: nothing to separate
+
+
+@dataclass
+class DecodedAudio:
+    """A spooled decode: raw interleaved float32 stereo frames in `path`, plus their statistics."""
+
+    path: Path
+    stats: MixStats
+    info: AudioInfo
+
+    @property
+    def frames(self) -> int:
+        return self.stats.frames
+
+    @property
+    def duration(self) -> float:
+        return self.stats.frames / SAMPLE_RATE
+
+    def read(self, start: int, count: int) -> np.ndarray:
+        """Frames [start, start+count) as [2, n] float32, zero outside the song."""
+        out = np.zeros((CHANNELS, count), dtype=np.float32)
+        lo, hi = max(start, 0), min(start + count, self.stats.frames)
+        if hi > lo:
+            with open(self.path, "rb") as f:
+                f.seek(lo * _FRAME_BYTES)
+                data = np.fromfile(f, dtype=np.float32, count=(hi - lo) * CHANNELS)
+            out[:, lo - start : hi - start] = data.reshape(-1, CHANNELS).T
+        return out
+
+    def close(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> DecodedAudio:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def decode(
+    source: Path,
+    *,
+    settings: Settings | None = None,
+    spool_dir: Path | None = None,
+    cancel: Callable[[], bool] | None = None,
+    on_progress: Callable[[float], None] | None = None,
+) -> DecodedAudio:
+    """Decode `source` to a spooled DecodedAudio, or raise BadInputError saying why not."""
+    settings = settings or get_settings()
+    info = probe(source, settings)
+    max_frames = int(settings.max_duration_seconds * SAMPLE_RATE)
+    cmd = [
+        tool("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", *PROTOCOL_ARGS,
+        "-f", info.format_name, "-i", f"file:{source}",
+        "-map", "0:a:0", "-vn", "-sn", "-dn",
+        # One second past the cap is enough to know the cap was exceeded.
+        "-t", f"{settings.max_duration_seconds + 1:.3f}",
+        "-ac", str(CHANNELS), "-ar", str(SAMPLE_RATE), "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1",
+    ]
+    fd, spool_name = tempfile.mkstemp(prefix="riffroom-decode-", suffix=".f32", dir=spool_dir)
+    spool = Path(spool_name)
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stderr_chunks: list[bytes] = []
+    stderr_thread = threading.Thread(target=lambda: stderr_chunks.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
+    stderr_thread.start()
+    deadline = time.monotonic() + settings.decode_timeout_seconds
+    frames = 0
+    mono_sum = mono_sq = 0.0
+    peak = 0.0
+    leftover = b""
+    ok = False
+    try:
+        with os.fdopen(fd, "wb") as out:
+            assert proc.stdout is not None
+            while True:
+                block = proc.stdout.read(_READ_FRAMES * _FRAME_BYTES)
+                if not block:
+                    break
+                if time.monotonic() > deadline:
+                    raise BadInputError(f"decoding took longer than {settings.decode_timeout_seconds:.0f} s")
+                if cancel is not None and cancel():
+                    raise CancelledError("cancelled while decoding")
+                block = leftover + block
+                usable = len(block) - len(block) % _FRAME_BYTES
+                block, leftover = block[:usable], block[usable:]
+                samples = np.frombuffer(block, dtype=np.float32).reshape(-1, CHANNELS)
+                if not np.isfinite(samples).all():
+                    samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
+                frames += samples.shape[0]
+                if frames > max_frames:
+                    raise CapExceededError(
+                        f"longer than the {settings.max_duration_seconds / 60:.0f} minute limit"
+                    )
+                mono = samples.mean(axis=1, dtype=np.float64)
+                mono_sum += float(mono.sum())
+                mono_sq += float(np.dot(mono, mono))
+                peak = max(peak, float(np.abs(samples).max(initial=0.0)))
+                out.write(samples.tobytes())
+                if on_progress is not None and info.duration:
+                    on_progress(min(1.0, frames / (info.duration * SAMPLE_RATE)))
+        returncode = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        stderr_thread.join(timeout=5)
+        stderr = b"".join(stderr_chunks)
+        _judge(returncode, stderr, frames, peak, info)
+        mean = mono_sum / frames
+        # Unbiased, like torch's Tensor.std(), which demucs normalises by.
+        variance = (mono_sq - frames * mean * mean) / max(frames - 1, 1)
+        std = float(np.sqrt(max(variance, 0.0)))
+        ok = True
+        return DecodedAudio(spool, MixStats(mean=mean, std=std, peak=peak, frames=frames), info)
+    except subprocess.TimeoutExpired as exc:
+        raise BadInputError(f"decoding took longer than {settings.decode_timeout_seconds:.0f} s") from exc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+        if not ok:
+            spool.unlink(missing_ok=True)
+
+
+def _judge(returncode: int, stderr: bytes, frames: int, peak: float, info: AudioInfo) -> None:
+    """Turn what ffmpeg did into one clear reason, or accept the decode."""
+    if returncode != 0 and frames == 0:
+        raise BadInputError(_ffmpeg_reason(stderr, "cannot decode the audio"))
+    if frames == 0:
+        raise BadInputError("contains no audio samples", code="empty")
+    decoded = frames / SAMPLE_RATE
+    if returncode != 0:
+        raise BadInputError(f"truncated or corrupt: decoding stopped after {decoded:.1f} s", code="truncated")
+    # A header that promises much more than the data holds means the file was cut short.
+    if info.duration and decoded < info.duration * 0.95 - 0.5:
+        raise BadInputError(
+            f"truncated: the file claims {info.duration:.1f} s but holds {decoded:.1f} s", code="truncated"
+        )
+    if peak < SILENCE_PEAK:
+        raise BadInputError("is silent: there is nothing to separate", code="silent")

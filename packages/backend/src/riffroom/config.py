@@ -1,0 +1,86 @@
+"""One place for every setting (RIFFROOM_* environment variables), caps and timeouts included."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "riffroom"
+
+
+class Settings(BaseSettings):
+    """Runtime settings. Every cap has a sane default and a clear error when hit."""
+
+    model_config = SettingsConfigDict(env_prefix="RIFFROOM_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    model_dir: Path | None = None  # demucs `--repo` layout; None = HuggingFace cache
+    cache_dir: Path | None = None  # separation cache; default <data_dir>/cache
+    cache_budget_bytes: int = 20 * 1024**3
+
+    # Decoding caps, enforced on decoded samples, never trusted from headers.
+    max_duration_seconds: float = 20 * 60.0
+    max_file_bytes: int = 200 * 1024**2
+    decode_timeout_seconds: float = 300.0
+
+    # Separation
+    default_engine: str = "auto"
+    default_model: str = "htdemucs"
+    device: str = "cpu"
+    torch_threads: int = 0  # 0 = torch's default
+    dsp_chunk_seconds: float = 30.0
+
+    # Server
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    max_upload_bytes: int = 200 * 1024**2
+    job_timeout_factor: float = 6.0  # hard per-job timeout = factor x song length ...
+    job_timeout_min_seconds: float = 300.0  # ... but never less than this
+    job_max_attempts: int = 3
+    lease_seconds: float = 30.0
+    cancel_grace_seconds: float = 10.0
+    min_free_disk_bytes: int = 512 * 1024**2
+    allowed_origins: list[str] = Field(default_factory=list)
+    ws_heartbeat_seconds: float = 20.0
+    ws_dead_after_seconds: float = 60.0
+    ws_max_message_bytes: int = 64 * 1024
+    ws_max_connections_per_client: int = 16
+    ws_queue_size: int = 256
+
+    # Server seams and internals (server issue); URLs choose the backends.
+    database_url: str | None = None  # default sqlite:///<data_dir>/riffroom.db
+    queue_url: str = "local://"  # local:// = durable jobs in the database, supervised workers
+    blob_url: str | None = None  # default file://<data_dir>/blobs
+    worker_nice: int = 10  # workers run at lower CPU priority than the API
+    worker_poll_seconds: float = 0.2
+    worker_start_timeout_seconds: float = 60.0
+    progress_min_interval_seconds: float = 0.25  # progress events per job are throttled to this
+    ws_max_subscriptions: int = 100  # jobs one connection may follow
+    ws_send_timeout_seconds: float = 10.0  # a send that takes longer drops the connection
+    events_poll_seconds: float = 0.05  # how often the API reads new job events
+    max_peaks_points: int = 20000
+    max_concurrent_mixes: int = 1
+    worker_fault: str = ""  # testing only: "crash" (exit at job start) or "hang"
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        return self.cache_dir or (self.data_dir / "cache")
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'riffroom.db'}"
+
+    @property
+    def resolved_blob_url(self) -> str:
+        return self.blob_url or f"file://{self.data_dir.resolve() / 'blobs'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

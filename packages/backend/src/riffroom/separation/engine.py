@@ -1,0 +1,44 @@
+"""The small protocol every separation engine implements.
+
+An engine sees float32 stereo windows at `SAMPLE_RATE` and returns one array per source. The
+chunked runner (runner.py) owns everything else: reading, overlap, crossfade, writing,
+progress and cancellation, so an engine stays a pure function of its window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+SAMPLE_RATE = 44100
+ALL_STEMS = ("vocals", "drums", "bass", "guitar", "piano", "other")
+
+
+@dataclass(frozen=True)
+class MixStats:
+    """Whole-song statistics of the mono mix, gathered while decoding (demucs normalises by them)."""
+
+    mean: float
+    std: float
+    peak: float
+    frames: int
+
+
+class Engine(Protocol):
+    """A separator working on one window at a time."""
+
+    name: str  # "demucs" | "dsp"
+    model: str  # model name, part of the cache key
+    sources: tuple[str, ...]  # order of the stems in separate_window's output
+    segment_frames: int  # frames per chunk
+    overlap: float  # fraction of a chunk shared with the next one
+
+    def padded_length(self, chunk_frames: int) -> int:
+        """Frames of input the engine wants for a chunk (context is taken from the neighbours)."""
+        ...
+
+    def separate_window(self, window: np.ndarray, stats: MixStats) -> np.ndarray:
+        """[2, padded_length] float32 -> [len(sources), 2, padded_length] float32."""
+        ...

@@ -1,0 +1,111 @@
+"""Where Demucs weights come from: a local model directory (demucs `--repo` layout) or the
+HuggingFace cache; which models exist; and fetching them where the network allows.
+
+Model files are pickles that can run code: they are only ever read from the operator's model
+directory or the HuggingFace cache, never from anything a user uploaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ...errors import ModelUnavailableError
+
+HF_NAMESPACE = "adefossez"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    stems: tuple[str, ...]
+    about: str
+
+
+MODELS = {
+    "htdemucs": ModelSpec("htdemucs", ("drums", "bass", "other", "vocals"), "Hybrid Transformer Demucs v4, 4 stems"),
+    "htdemucs_6s": ModelSpec(
+        "htdemucs_6s", ("drums", "bass", "other", "vocals", "guitar", "piano"), "6 stems (adds guitar, piano)"
+    ),
+    "htdemucs_ft": ModelSpec("htdemucs_ft", ("drums", "bass", "other", "vocals"), "bag of 4 fine-tuned models, 4x slower"),
+    "demucs_unittest": ModelSpec("demucs_unittest", ("drums", "bass", "other", "vocals"), "tiny untrained test model"),
+}
+
+
+def _hf_repo(name: str) -> str:
+    suffix = "HTDemucs" if name == "htdemucs" else "HTDemucs-" + name.removeprefix("htdemucs_")
+    return f"{HF_NAMESPACE}/{suffix}"
+
+
+def _hf_cached(name: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    yaml_path = try_to_load_from_cache(_hf_repo(name), f"{name}.yaml")
+    if not isinstance(yaml_path, str):
+        return False
+    sigs = yaml.safe_load(Path(yaml_path).read_text()).get("models", [])
+    return all(isinstance(try_to_load_from_cache(_hf_repo(name), f"{sig}.safetensors"), str) for sig in sigs)
+
+
+def _local_has(name: str, model_dir: Path) -> bool:
+    if not model_dir.is_dir():
+        return False
+    bag = model_dir / f"{name}.yaml"
+    if bag.is_file():
+        sigs = yaml.safe_load(bag.read_text()).get("models", [])
+        return all(any(model_dir.glob(f"{sig}*.th")) for sig in sigs)
+    return any(model_dir.glob(f"{name}*.th"))
+
+
+def weights_present(name: str, model_dir: Path | None) -> bool:
+    """True when `name` can be loaded without the network."""
+    if name == "demucs_unittest":
+        return True
+    if model_dir is not None:
+        return _local_has(name, model_dir)
+    return _hf_cached(name)
+
+
+def load(name: str, model_dir: Path | None):  # -> demucs.apply.Model | BagOfModels
+    """Load a Demucs model (heavy: imports torch and demucs)."""
+    if not weights_present(name, model_dir):
+        raise ModelUnavailableError(_how_to_get(name, model_dir))
+    from demucs.pretrained import get_model
+
+    if model_dir is not None and name != "demucs_unittest":
+        model = get_model(name, repo=model_dir)
+    else:
+        import os
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # present in the cache: never touch the network
+        model = get_model(name)
+    model.eval()
+    return model
+
+
+def fetch(name: str) -> None:
+    """Download `name` into the HuggingFace cache (huggingface_hub shows its own progress bars)."""
+    if name not in MODELS or name == "demucs_unittest":
+        raise ModelUnavailableError(f"unknown model {name!r}; known: {', '.join(m for m in MODELS if m != 'demucs_unittest')}")
+    try:
+        from demucs.hf import get_hf_model
+
+        get_hf_model(name)
+    except Exception as exc:  # network errors come in many types
+        raise ModelUnavailableError(
+            f"could not download {name} ({type(exc).__name__}: {str(exc)[:200]}). "
+            + _how_to_get(name, None)
+        ) from exc
+
+
+def _how_to_get(name: str, model_dir: Path | None) -> str:
+    where = f"in {model_dir}" if model_dir else "in the HuggingFace cache"
+    return (
+        f"weights for {name} are not present {where}. Run `riffroom models fetch {name}` on a machine "
+        f"with internet access, or copy demucs model files (<sig>.th and {name}.yaml) into a folder and set "
+        f"RIFFROOM_MODEL_DIR to it; or use --engine dsp, which needs no weights."
+    )

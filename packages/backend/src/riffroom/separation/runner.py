@@ -1,0 +1,96 @@
+"""The chunked runner: overlap-add over windows, streamed in and out, so memory stays flat.
+
+Chunk offsets, the triangular crossfade and the weight normalisation are exactly those of
+`demucs.apply.apply_model(split=True, shifts=0)`, so our output equals demucs's own within float
+rounding; unlike apply_model we never allocate a buffer the length of the song. After the chunk
+at `offset` is added, samples before `offset + stride` receive no more contributions, so they are
+normalised and written out at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import CancelledError
+from .engine import Engine, MixStats
+
+
+class Source:
+    """What the runner reads from: a seekable float32 stereo stream (see audio.decode.DecodedAudio)."""
+
+    stats: MixStats
+
+    def read(self, start: int, count: int) -> np.ndarray:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ChunkProgress:
+    done_frames: int
+    total_frames: int
+    elapsed: float
+
+    @property
+    def fraction(self) -> float:
+        return self.done_frames / self.total_frames if self.total_frames else 1.0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        if self.done_frames == 0:
+            return None
+        return self.elapsed * (self.total_frames - self.done_frames) / self.done_frames
+
+
+def crossfade_weight(segment: int) -> np.ndarray:
+    """apply_model's triangle: 1..L/2 then down to 1, scaled to a maximum of 1."""
+    weight = np.concatenate([np.arange(1, segment // 2 + 1), np.arange(segment - segment // 2, 0, -1)])
+    return (weight / weight.max()).astype(np.float32)
+
+
+def run_chunked(
+    engine: Engine,
+    source: Source,
+    sink: Callable[[np.ndarray], None],
+    *,
+    progress: Callable[[ChunkProgress], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> None:
+    """Separate `source` with `engine`, passing finished [S, 2, n] blocks to `sink` in order."""
+    total = source.stats.frames
+    segment = engine.segment_frames
+    stride = int((1 - engine.overlap) * segment)
+    if stride <= 0:
+        raise ValueError("overlap leaves no stride")
+    weight = crossfade_weight(segment)
+    n_sources = len(engine.sources)
+    # Accumulators cover [base, base + segment + stride): the live part of the song.
+    acc = np.zeros((n_sources, 2, segment + stride), dtype=np.float32)
+    acc_weight = np.zeros(segment + stride, dtype=np.float32)
+    base = 0
+    started = time.monotonic()
+    for offset in range(0, total, stride):
+        if cancel is not None and cancel():
+            raise CancelledError("cancelled")
+        chunk_frames = min(segment, total - offset)
+        padded = engine.padded_length(chunk_frames)
+        delta = padded - chunk_frames
+        window = source.read(offset - delta // 2, padded)
+        out = engine.separate_window(window, source.stats)
+        out = out[..., delta // 2 : delta // 2 + chunk_frames]  # centre trim, as demucs does
+        rel = offset - base
+        acc[..., rel : rel + chunk_frames] += weight[:chunk_frames] * out
+        acc_weight[rel : rel + chunk_frames] += weight[:chunk_frames]
+        # Everything before the next chunk's start is final.
+        final_end = min(offset + stride, total) - base
+        sink(acc[..., :final_end] / acc_weight[:final_end])
+        acc = np.roll(acc, -final_end, axis=-1)
+        acc[..., -final_end:] = 0.0
+        acc_weight = np.roll(acc_weight, -final_end)
+        acc_weight[-final_end:] = 0.0
+        base += final_end
+        if progress is not None:
+            progress(ChunkProgress(min(offset + stride, total), total, time.monotonic() - started))
