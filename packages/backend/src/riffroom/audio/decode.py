@@ -22,6 +22,7 @@ from ..config import Settings, get_settings
 from ..errors import BadInputError, CancelledError, CapExceededError
 from ..separation.engine import SAMPLE_RATE, MixStats
 from .ffmpeg import PROTOCOL_ARGS, tool
+from .integrity import check_wav_complete
 from .probe import AudioInfo, _ffmpeg_reason, probe
 
 CHANNELS = 2
@@ -78,6 +79,8 @@ def decode(
     """Decode `source` to a spooled DecodedAudio, or raise BadInputError saying why not."""
     settings = settings or get_settings()
     info = probe(source, settings)
+    if info.format_name == "wav":
+        check_wav_complete(source)
     max_frames = int(settings.max_duration_seconds * SAMPLE_RATE)
     cmd = [
         tool("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", *PROTOCOL_ARGS,

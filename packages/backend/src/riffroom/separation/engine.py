@@ -34,6 +34,7 @@ class Engine(Protocol):
     sources: tuple[str, ...]  # order of the stems in separate_window's output
     segment_frames: int  # frames per chunk
     overlap: float  # fraction of a chunk shared with the next one
+    normalize_input: bool  # True: windows arrive as (x - mean) / std of the whole song, output is scaled back
 
     def padded_length(self, chunk_frames: int) -> int:
         """Frames of input the engine wants for a chunk (context is taken from the neighbours)."""

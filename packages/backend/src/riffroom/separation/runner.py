@@ -45,6 +45,18 @@ class ChunkProgress:
         return self.elapsed * (self.total_frames - self.done_frames) / self.done_frames
 
 
+NORM_EPS = 1e-8
+
+
+def _normalized(window: np.ndarray, start: int, total: int, stats: MixStats) -> np.ndarray:
+    """Scale by whole-song statistics as demucs does; padding outside the song stays exactly zero."""
+    out = (window - np.float32(stats.mean)) / np.float32(stats.std + NORM_EPS)
+    lo, hi = max(0, -start), min(window.shape[-1], total - start)
+    out[:, :lo] = 0.0
+    out[:, hi:] = 0.0
+    return out
+
+
 def crossfade_weight(segment: int) -> np.ndarray:
     """apply_model's triangle: 1..L/2 then down to 1, scaled to a maximum of 1."""
     weight = np.concatenate([np.arange(1, segment // 2 + 1), np.arange(segment - segment // 2, 0, -1)])
@@ -79,7 +91,11 @@ def run_chunked(
         padded = engine.padded_length(chunk_frames)
         delta = padded - chunk_frames
         window = source.read(offset - delta // 2, padded)
+        if engine.normalize_input:
+            window = _normalized(window, offset - delta // 2, total, source.stats)
         out = engine.separate_window(window, source.stats)
+        if engine.normalize_input:
+            out = out * np.float32(source.stats.std + NORM_EPS) + np.float32(source.stats.mean)
         out = out[..., delta // 2 : delta // 2 + chunk_frames]  # centre trim, as demucs does
         rel = offset - base
         acc[..., rel : rel + chunk_frames] += weight[:chunk_frames] * out

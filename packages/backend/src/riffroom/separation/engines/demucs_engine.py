@@ -30,6 +30,7 @@ class DemucsEngine:
 
     name = "demucs"
     overlap = 0.25
+    normalize_input = True
 
     def __init__(self, model: str = "htdemucs", *, model_dir: Path | None = None, device: str = "cpu") -> None:
         import torch
@@ -62,8 +63,7 @@ class DemucsEngine:
 
     def separate_window(self, window: np.ndarray, stats: MixStats) -> np.ndarray:
         torch = self._torch
-        std = stats.std + 1e-8
-        mix = torch.from_numpy((window - np.float32(stats.mean)) / np.float32(std))[None].to(self.device)
+        mix = torch.from_numpy(window)[None].to(self.device)
         total = None
         with torch.inference_mode():
             for member, weights in zip(self._members, self._weights):
@@ -75,5 +75,4 @@ class DemucsEngine:
                 out = out * torch.from_numpy(weights)[:, None, None].to(out.device)
                 total = out if total is None else total + out
         assert total is not None
-        result = (total / torch.from_numpy(self._weights.sum(axis=0))[:, None, None].to(total.device)).cpu().numpy()
-        return result * np.float32(std) + np.float32(stats.mean)
+        return (total / torch.from_numpy(self._weights.sum(axis=0))[:, None, None].to(total.device)).cpu().numpy()
