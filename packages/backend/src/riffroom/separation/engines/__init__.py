@@ -12,6 +12,7 @@ from . import models
 
 ENGINES = ("auto", "demucs", "dsp")
 DSP_STEMS = ("drums", "bass", "other", "vocals")
+DSP_MODEL = "dsp-v1"  # = DspEngine.model, bumped when its output changes (it keys the cache)
 
 _instances: dict[tuple[str, str, str | None, str], Engine] = {}
 _lock = threading.Lock()
@@ -35,7 +36,7 @@ def choose(engine: str, model: str, model_dir: Path | None) -> EngineChoice:
     if engine != "dsp" and model not in models.MODELS:
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(models.MODELS)}")
     if engine == "dsp":
-        return EngineChoice("dsp", "dsp", "dsp engine requested")
+        return EngineChoice("dsp", DSP_MODEL, "dsp engine requested")
     present = models.weights_present(model, model_dir)
     if engine == "demucs":
         if not present:
@@ -43,7 +44,7 @@ def choose(engine: str, model: str, model_dir: Path | None) -> EngineChoice:
         return EngineChoice("demucs", model, f"demucs {model} requested")
     if present:
         return EngineChoice("demucs", model, f"auto: weights for {model} are present, using demucs")
-    return EngineChoice("dsp", "dsp", f"auto: no weights for {model}, using the weight-free dsp engine")
+    return EngineChoice("dsp", DSP_MODEL, f"auto: no weights for {model}, using the weight-free dsp engine")
 
 
 def get_engine(choice: EngineChoice, *, model_dir: Path | None, device: str, dsp_chunk_seconds: float) -> Engine:
