@@ -32,8 +32,7 @@ class _Reporter:
         if not as_json and sys.stderr.isatty():
             from tqdm import tqdm
 
-            self._bar = tqdm(total=100, desc=song.name[:30], unit="%", leave=True,
-                             bar_format="{desc} {bar} {n:.0f}% {postfix}")
+            self._bar = tqdm(total=100, leave=True, bar_format="{desc} |{bar}| {n:3.0f}% {unit}")
 
     def __call__(self, p) -> None:  # p: separation.api.Progress
         if self.as_json:
@@ -42,8 +41,8 @@ class _Reporter:
                        "percent": round(100 * p.fraction, 1), "eta_seconds": eta})
         elif self._bar is not None:
             self._bar.n = 100 * p.fraction
-            eta = "" if p.eta_seconds is None else f"ETA {p.eta_seconds:.0f}s"
-            self._bar.set_postfix_str(f"{p.stage} {eta}", refresh=True)
+            self._bar.unit = "" if p.eta_seconds is None else f"ETA {p.eta_seconds:.0f} s"
+            self._bar.set_description_str(f"{self.song.name[:30]} {p.stage:<10}", refresh=True)
 
     def emit(self, record: dict) -> None:
         print(json.dumps(record), flush=True)

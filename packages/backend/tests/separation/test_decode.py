@@ -84,6 +84,13 @@ def test_not_audio(tmp_path: Path, settings: Settings) -> None:
     _raises(Path(str(tmp_path / "z") + ".zip"), settings, "zip", code="unsupported_media")
 
 
+def test_container_without_audio_is_unsupported(tmp_path: Path, settings: Settings) -> None:
+    video = tmp_path / "clip.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc=duration=1:size=64x64:rate=5",
+                    "-c:v", "mpeg4", str(video)], check=True)
+    _raises(video, settings, "no audio stream", code="unsupported_media")
+
+
 def test_playlists_are_refused_before_ffmpeg_reads_them(tmp_path: Path, settings: Settings, source_wav: Path) -> None:
     (tmp_path / "list.mp3").write_text(f"#EXTM3U\n#EXTINF:3,x\nfile://{source_wav}\n")
     _raises(tmp_path / "list.mp3", settings, "playlist", code="unsupported_media")
