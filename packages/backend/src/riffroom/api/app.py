@@ -1,0 +1,85 @@
+"""The app factory: `create_app(settings)` builds the API, the WebSocket hub and the job queue.
+
+    app = create_app(Settings(data_dir=Path("/srv/riffroom")))
+    uvicorn.run(app, host="127.0.0.1", port=8000)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from riffroom import __version__
+from riffroom.api.context import ServerContext
+from riffroom.api.errors import install_error_handlers
+from riffroom.api.routes import health, jobs, media, songs, ws
+from riffroom.api.ws import EventHub
+from riffroom.config import Settings, get_settings
+
+log = logging.getLogger("riffroom.api")
+access_log = logging.getLogger("riffroom.access")
+
+
+class AccessLog:
+    """One log line per request: method, path, status, milliseconds."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [0]
+
+        async def _send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, _send)
+        finally:
+            access_log.info(
+                "%s %s %d %.1fms", scope["method"], scope["path"], status[0], (time.perf_counter() - started) * 1000
+            )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = await run_in_threadpool(ServerContext.build, settings)
+        app.state.ctx = ctx
+        hub = EventHub(ctx)
+        app.state.hub = hub
+        ctx.hub = hub
+        await run_in_threadpool(ctx.queue.start)
+        await hub.start()
+        log.info("RiffRoom %s ready; data in %s", __version__, settings.data_dir)
+        try:
+            yield
+        finally:
+            await hub.stop()
+            await run_in_threadpool(ctx.queue.stop)
+            ctx.db.dispose()
+
+    app = FastAPI(
+        title="RiffRoom",
+        version=__version__,
+        description="Split songs into stems and practise with them.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for module in (health, songs, jobs, media, ws):
+        app.include_router(module.router)
+    app.add_middleware(AccessLog)
+    return app

@@ -1,0 +1,46 @@
+"""Everything a request handler needs, built once per server by the app factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from riffroom.config import Settings
+from riffroom.jobs.queue import JobQueue
+from riffroom.separation.cache import StemCache
+from riffroom.storage.blobs import BlobStore
+from riffroom.storage.db import Database
+
+
+@dataclass
+class ServerContext:
+    settings: Settings
+    db: Database
+    blobs: BlobStore
+    cache: StemCache
+    queue: JobQueue
+    tmp_dir: Path  # partial uploads; same filesystem as the blob store when it is a file store
+    derived_dir: Path  # transcoded stems, peaks and mixes, all keyed by the cache key
+    hub: Any = None  # the WebSocket EventHub, set once the app starts
+
+    @classmethod
+    def build(cls, settings: Settings) -> ServerContext:
+        from riffroom.jobs.queue import open_job_queue
+        from riffroom.storage.blobs import open_blob_store
+
+        data = settings.data_dir.resolve()
+        data.mkdir(parents=True, exist_ok=True)
+        (data / "tmp").mkdir(exist_ok=True)
+        (data / "derived").mkdir(exist_ok=True)
+        db = Database(settings.resolved_database_url)
+        db.create_all()
+        return cls(
+            settings=settings,
+            db=db,
+            blobs=open_blob_store(settings.resolved_blob_url),
+            cache=StemCache(settings.resolved_cache_dir, settings.cache_budget_bytes),
+            queue=open_job_queue(settings, db),
+            tmp_dir=data / "tmp",
+            derived_dir=data / "derived",
+        )

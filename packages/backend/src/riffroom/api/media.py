@@ -1,0 +1,107 @@
+"""Files derived from published stems: other formats, waveform peaks, custom mixes.
+
+Each is computed once, keyed by the cache key, written under a temporary name and renamed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import soundfile as sf
+
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock_for(path: Path) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(str(path), threading.Lock())
+
+
+def transcoded(derived_dir: Path, key: str, stem: str, src: Path, fmt: str) -> Path:
+    """`src` (the cached WAV) in `fmt`, transcoded on first request."""
+    if fmt == "wav":
+        return src
+    from riffroom.audio.encode import transcode
+
+    dst = derived_dir / key / f"{stem}.{fmt}"
+    if dst.is_file():
+        return dst
+    with _lock_for(dst):
+        if not dst.is_file():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            transcode(src, dst, fmt)
+    return dst
+
+
+def compute_peaks(src: Path, points: int) -> dict[str, Any]:
+    """Min/max over `points` equal windows of a stem, read block by block."""
+    with sf.SoundFile(src) as f:
+        frames, rate = f.frames, f.samplerate
+        per = max(1, math.ceil(frames / points))
+        mins: list[float] = []
+        maxs: list[float] = []
+        block_points = max(1, (1 << 20) // per)
+        while True:
+            data = f.read(per * block_points, dtype="float32", always_2d=True)
+            if not len(data):
+                break
+            n = len(data) // per
+            if n:
+                body = data[: n * per].reshape(n, per * data.shape[1])
+                mins.extend(body.min(axis=1).tolist())
+                maxs.extend(body.max(axis=1).tolist())
+            if len(data) % per:
+                tail = data[n * per:]
+                mins.append(float(tail.min()))
+                maxs.append(float(tail.max()))
+    return {
+        "points": len(mins),
+        "duration": frames / rate if rate else 0.0,
+        "min": [round(v, 4) for v in mins],
+        "max": [round(v, 4) for v in maxs],
+    }
+
+
+def peaks(derived_dir: Path, key: str, stem: str, src: Path, points: int) -> dict[str, Any]:
+    dst = derived_dir / key / f"{stem}.peaks-{points}.json"
+    if not dst.is_file():
+        with _lock_for(dst):
+            if not dst.is_file():
+                data = compute_peaks(src, points)
+                _write_atomic(dst, json.dumps(data).encode())
+    result: dict[str, Any] = json.loads(dst.read_bytes())
+    return {"stem": stem, **result}
+
+
+def mix(derived_dir: Path, key: str, stems: dict[str, Path], gains_db: dict[str, float | None], fmt: str) -> Path:
+    """A mix of the stems with gains in dB (None mutes a stem)."""
+    from riffroom.audio.encode import mix_to
+
+    linear = {name: 0.0 if gains_db.get(name, 0.0) is None else float(10 ** ((gains_db.get(name) or 0.0) / 20))
+              for name in stems}
+    tag = hashlib.sha256(json.dumps(sorted(linear.items())).encode()).hexdigest()[:16]
+    dst = derived_dir / key / f"mix-{tag}.{fmt}"
+    if dst.is_file():
+        return dst
+    with _lock_for(dst):
+        if not dst.is_file():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            mix_to(dst, stems, linear, fmt)
+    return dst
+
+
+def _write_atomic(dst: Path, data: bytes) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.part")
+    tmp.write_bytes(data)
+    os.replace(tmp, dst)
+
+
+__all__ = ["compute_peaks", "mix", "peaks", "transcoded"]

@@ -1,0 +1,28 @@
+"""Jobs: read one, cancel one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from riffroom.api.deps import CtxDep, JobDep
+from riffroom.api.errors import ApiError
+from riffroom.api.schemas import ErrorOut, JobOut
+from riffroom.jobs import store
+
+router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+
+
+@router.get("/{job_id}", response_model=JobOut, responses={404: {"model": ErrorOut}})
+def get_job(job: JobDep) -> dict[str, Any]:
+    return store.job_public(job)
+
+
+@router.post("/{job_id}/cancel", response_model=JobOut, status_code=202, responses={404: {"model": ErrorOut}})
+def cancel_job(job: JobDep, ctx: CtxDep) -> dict[str, Any]:
+    """Queued jobs stop at once; running ones at their next chunk, or are killed after a grace period."""
+    updated = store.request_cancel(ctx.db, job.id)
+    if updated is None:
+        raise ApiError(404, "not_found", "no such job")
+    return store.job_public(updated)

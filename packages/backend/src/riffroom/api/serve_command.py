@@ -1,0 +1,55 @@
+"""`riffroom serve`: the API, the WebSocket and the supervised workers in one command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+
+def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "serve", help="run the RiffRoom server (API, WebSocket, workers)",
+        description="Serve the API and supervise the worker processes. Settings also come from RIFFROOM_* variables.",
+    )
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    parser.add_argument("--data-dir", type=Path, help="where songs, stems and the database live")
+    parser.add_argument("--workers", type=int, help="separation worker processes (default 1)")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.set_defaults(func=run_serve)
+    return parser
+
+
+def run_serve(args: argparse.Namespace, settings: Any = None) -> int:
+    import uvicorn
+
+    from riffroom.api.app import create_app
+    from riffroom.config import Settings
+
+    overrides = {k: v for k, v in {
+        "host": args.host, "port": args.port, "data_dir": args.data_dir, "workers": args.workers,
+    }.items() if v is not None}
+    base = settings if settings is not None else Settings()
+    settings = Settings.model_validate({**base.model_dump(), **overrides})
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=False,
+        ws_max_size=settings.ws_max_message_bytes, ws_ping_interval=None, ws_ping_timeout=None,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry (`python -m riffroom.api.serve_command serve ...`) until cli.py wires it in."""
+    parser = argparse.ArgumentParser(prog="riffroom")
+    add_serve_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,76 @@
+"""Turning rows into public JSON, and finding a song's published stems."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from riffroom.api.context import ServerContext
+from riffroom.jobs.store import job_public
+from riffroom.storage.models import Job, JobState, Song
+
+
+@dataclass
+class PublishedStems:
+    job: Job
+    cache_key: str
+    names: list[str]
+
+
+def latest_job(ctx: ServerContext, song: Song) -> Job | None:
+    with ctx.db.read() as s:
+        return s.scalars(select(Job).where(Job.song_id == song.id).order_by(Job.created_at.desc()).limit(1)).first()
+
+
+def published_stems(ctx: ServerContext, song: Song) -> PublishedStems | None:
+    """The newest finished separation of this content whose cache entry still exists (one stat)."""
+    with ctx.db.read() as s:
+        jobs = s.scalars(
+            select(Job).join(Song, Song.id == Job.song_id)
+            .where(Song.sha256 == song.sha256, Job.state == JobState.done.value)
+            .order_by(Job.finished_at.desc()).limit(5)
+        ).all()
+    for job in jobs:
+        result = job.result or {}
+        key = str(result.get("cache_key", ""))
+        if key and (ctx.cache.objects / key / "manifest.json").is_file():
+            return PublishedStems(job, key, list(result.get("stems", [])))
+    return None
+
+
+def evicted_job(ctx: ServerContext, song: Song) -> Job | None:
+    """A finished job whose stems the cache has since evicted (recomputed on demand)."""
+    with ctx.db.read() as s:
+        return s.scalars(
+            select(Job).join(Song, Song.id == Job.song_id)
+            .where(Song.sha256 == song.sha256, Job.state == JobState.done.value)
+            .order_by(Job.finished_at.desc()).limit(1)
+        ).first()
+
+
+def song_public(ctx: ServerContext, song: Song) -> dict[str, Any]:
+    stems = published_stems(ctx, song)
+    job = latest_job(ctx, song)
+    return {
+        "id": song.id,
+        "name": song.name,
+        "title": song.title,
+        "artist": song.artist,
+        "original_filename": song.original_filename,
+        "format": song.format_name,
+        "duration": song.duration,
+        "sample_rate": song.sample_rate,
+        "channels": song.channels,
+        "size_bytes": song.size_bytes,
+        "sha256": song.sha256,
+        "created_at": song.created_at,
+        "stems": stems.names if stems else [],
+        "job": job_public(job) if job else None,
+    }
+
+
+def entry_dir(ctx: ServerContext, key: str) -> Path:
+    return ctx.cache.objects / key

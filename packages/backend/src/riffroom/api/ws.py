@@ -1,0 +1,316 @@
+"""Live job events over WebSocket: the connection hub, per-connection outboxes, the event pump.
+
+Protocol (client -> server):
+    {"type": "subscribe", "jobs": [id, ...]}    -> one `snapshot` per job, then its events
+    {"type": "resume", "after": {id: seq, ...}} -> the events after `seq` (compacted to the latest
+                                                   progress and the final event), or a fresh
+                                                   `snapshot` when they cannot be replayed
+    {"type": "unsubscribe", "jobs": [id, ...]}
+    {"type": "pong"}                            -> answer to the server's {"type": "ping"}
+Server -> client: snapshot {job, seq}; progress {job_id, seq, progress, stage, eta_seconds};
+exactly one of done | failed | cancelled {job_id, seq, job}; ping; error {code, message}.
+
+Per job, `seq` only grows on a connection: an event at or below what a connection already has
+is never sent again, so a client that resumes with its last seen numbers gets each final event
+exactly once. Each outbox is bounded and keeps only the latest progress per job, so a client
+that never reads cannot grow server memory: when its sends stall it is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections import deque
+from typing import Any
+
+from sqlalchemy import func, select
+from starlette.websockets import WebSocket, WebSocketState
+
+from riffroom.api.context import ServerContext
+from riffroom.jobs.store import job_public
+from riffroom.storage.models import FINAL_STATES, Job, JobEvent, Song
+
+log = logging.getLogger("riffroom.ws")
+_ID = re.compile(r"^[0-9a-f]{32}$")
+PUMP_BATCH = 1000
+
+
+class Outbox:
+    """Bounded queue of outgoing messages that coalesces progress to the latest per job."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.messages: deque[str] = deque()
+        self.progress: dict[str, tuple[int, str]] = {}
+        self.last_seq: dict[str, int] = {}
+        self.ready = asyncio.Event()
+        self.overflowed = False
+
+    def __len__(self) -> int:
+        return len(self.messages) + len(self.progress)
+
+    def put_event(self, job_id: str, seq: int, kind: str, text: str) -> None:
+        if seq <= self.last_seq.get(job_id, -1):
+            return
+        self.last_seq[job_id] = seq
+        if kind == "progress":
+            self.progress[job_id] = (seq, text)
+        else:
+            self.progress.pop(job_id, None)
+            self._append(text)
+        self.ready.set()
+
+    def put_snapshot(self, job_id: str, seq: int, text: str) -> None:
+        self.last_seq[job_id] = max(seq, self.last_seq.get(job_id, -1))
+        pending = self.progress.get(job_id)
+        if pending is not None and pending[0] <= seq:
+            del self.progress[job_id]
+        self._append(text)
+        self.ready.set()
+
+    def put(self, text: str) -> None:
+        self._append(text)
+        self.ready.set()
+
+    def _append(self, text: str) -> None:
+        if len(self.messages) >= self.limit:
+            self.overflowed = True
+            return
+        self.messages.append(text)
+
+    def pop(self) -> str | None:
+        if self.messages:
+            return self.messages.popleft()
+        if self.progress:
+            job_id = next(iter(self.progress))
+            return self.progress.pop(job_id)[1]
+        self.ready.clear()
+        return None
+
+
+class Connection:
+    def __init__(self, ws: WebSocket, client: str, owner: str, queue_size: int) -> None:
+        self.ws, self.client, self.owner = ws, client, owner
+        self.outbox = Outbox(queue_size)
+        self.jobs: set[str] = set()
+        self.last_seen = time.monotonic()
+        self.last_ping = time.monotonic()
+        self.sender: asyncio.Task[None] | None = None
+        self.closed = False
+
+
+class EventHub:
+    """All live connections, which jobs each follows, the event pump and the one cleanup task."""
+
+    def __init__(self, ctx: ServerContext) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.connections: set[Connection] = set()
+        self.by_job: dict[str, set[Connection]] = {}
+        self.per_client: dict[str, int] = {}
+        self._pump: asyncio.Task[None] | None = None
+        self._cleanup: asyncio.Task[None] | None = None
+        self._last_event_id = 0
+        self.events_dispatched = 0
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._last_event_id = await asyncio.to_thread(self._max_event_id)
+        self._pump = asyncio.create_task(self._pump_loop(), name="riffroom-event-pump")
+        if self._cleanup is None or self._cleanup.done():  # exactly one cleanup task at a time
+            self._cleanup = asyncio.create_task(self._cleanup_loop(), name="riffroom-ws-cleanup")
+
+    async def stop(self) -> None:
+        for task in (self._pump, self._cleanup):
+            if task is not None:
+                task.cancel()
+        for conn in list(self.connections):
+            await self.remove(conn, code=1001)
+
+    # -- connections -----------------------------------------------------------------------------
+    def admit(self, client: str) -> bool:
+        return self.per_client.get(client, 0) < self.settings.ws_max_connections_per_client
+
+    def add(self, conn: Connection) -> None:
+        self.connections.add(conn)
+        self.per_client[conn.client] = self.per_client.get(conn.client, 0) + 1
+        conn.sender = asyncio.create_task(self._send_loop(conn))
+
+    async def remove(self, conn: Connection, code: int = 1000) -> None:
+        if conn.closed:
+            return
+        conn.closed = True
+        self.connections.discard(conn)
+        left = self.per_client.get(conn.client, 1) - 1
+        if left > 0:
+            self.per_client[conn.client] = left
+        else:
+            self.per_client.pop(conn.client, None)
+        for job_id in conn.jobs:
+            subs = self.by_job.get(job_id)
+            if subs is not None:
+                subs.discard(conn)
+                if not subs:
+                    del self.by_job[job_id]
+        conn.jobs.clear()
+        if conn.sender is not None and conn.sender is not asyncio.current_task():
+            conn.sender.cancel()
+        if conn.ws.client_state == WebSocketState.CONNECTED:
+            try:
+                await asyncio.wait_for(conn.ws.close(code), timeout=1.0)
+            except Exception:
+                pass
+
+    async def _send_loop(self, conn: Connection) -> None:
+        timeout = self.settings.ws_send_timeout_seconds
+        try:
+            while not conn.closed:
+                await conn.outbox.ready.wait()
+                if conn.outbox.overflowed:
+                    log.warning("websocket %s: outbox overflowed; dropping it", conn.client)
+                    break
+                text = conn.outbox.pop()
+                if text is None:
+                    continue
+                await asyncio.wait_for(conn.ws.send_text(text), timeout=timeout)
+        except asyncio.CancelledError:
+            return
+        except Exception as exc:  # a failing or stalled send removes the connection at once
+            log.info("websocket %s: send failed (%s); dropping it", conn.client, type(exc).__name__)
+        await self.remove(conn, code=1011)
+
+    # -- client messages -------------------------------------------------------------------------
+    async def handle(self, conn: Connection, raw: str) -> None:
+        conn.last_seen = time.monotonic()
+        try:
+            msg = json.loads(raw)
+            kind = msg.get("type") if isinstance(msg, dict) else None
+        except ValueError:
+            kind = None
+        if kind == "pong":
+            return
+        if kind == "ping":
+            conn.outbox.put('{"type": "pong"}')
+        elif kind == "subscribe" and isinstance(msg.get("jobs"), list):
+            await self.subscribe(conn, {str(j): None for j in msg["jobs"]})
+        elif kind == "resume" and isinstance(msg.get("after"), dict):
+            after = {str(j): (s if isinstance(s, int) else None) for j, s in msg["after"].items()}
+            await self.subscribe(conn, after)
+        elif kind == "unsubscribe" and isinstance(msg.get("jobs"), list):
+            for job_id in map(str, msg["jobs"]):
+                conn.jobs.discard(job_id)
+                self.by_job.get(job_id, set()).discard(conn)
+        else:
+            self._error(conn, "bad_message", "expected subscribe, resume, unsubscribe or pong")
+
+    def _error(self, conn: Connection, code: str, message: str, **extra: Any) -> None:
+        conn.outbox.put(json.dumps({"type": "error", "code": code, "message": message, **extra}))
+
+    async def subscribe(self, conn: Connection, after: dict[str, int | None]) -> None:
+        for job_id, seq in after.items():
+            if job_id in conn.jobs and seq is None:
+                continue
+            if not _ID.match(job_id):
+                self._error(conn, "not_found", "no such job", job_id=job_id[:64])
+                continue
+            if len(conn.jobs) >= self.settings.ws_max_subscriptions and job_id not in conn.jobs:
+                self._error(conn, "too_many_subscriptions",
+                            f"one connection may follow at most {self.settings.ws_max_subscriptions} jobs")
+                continue
+            if seq is not None:  # anything at or below `seq` the client has: never resend it
+                conn.outbox.last_seq[job_id] = max(seq, conn.outbox.last_seq.get(job_id, -1))
+            conn.jobs.add(job_id)
+            self.by_job.setdefault(job_id, set()).add(conn)
+            job, replay = await asyncio.to_thread(self._load, job_id, conn.owner, seq)
+            if conn.closed:
+                return
+            if job is None:
+                conn.jobs.discard(job_id)
+                self.by_job.get(job_id, set()).discard(conn)
+                self._error(conn, "not_found", "no such job", job_id=job_id)
+            elif replay is None:
+                snap = {"type": "snapshot", "job": job_public(job), "seq": job.seq}
+                conn.outbox.put_snapshot(job_id, job.seq, json.dumps(snap))
+            else:
+                for payload in replay:
+                    conn.outbox.put_event(job_id, payload["seq"], payload["type"], json.dumps(payload))
+
+    def _load(self, job_id: str, owner: str, after: int | None) -> tuple[Job | None, list[dict[str, Any]] | None]:
+        """The job, and the events to replay after `after` (None: send a snapshot instead)."""
+        with self.ctx.db.read() as s:
+            job = s.get(Job, job_id)
+            if job is None:
+                return None, None
+            song = s.get(Song, job.song_id)
+            if song is None or song.owner_id != owner:
+                return None, None
+            if after is None or after < 0 or after > job.seq:
+                return job, None
+            if after == job.seq:
+                return job, []
+            if job.state in FINAL_STATES:
+                final = s.scalar(select(JobEvent.payload).where(JobEvent.job_id == job_id, JobEvent.seq == job.seq))
+                return job, ([final] if final is not None else None)
+            events = list(s.scalars(
+                select(JobEvent.payload).where(JobEvent.job_id == job_id, JobEvent.seq > after).order_by(JobEvent.seq)
+            ))
+        if not events or events[0]["seq"] != after + 1:
+            return job, None  # a gap we cannot fill: fresh snapshot
+        finals = [e for e in events if e["type"] in FINAL_STATES]
+        if finals:
+            return job, [finals[-1]]
+        return job, [events[-1]]
+
+    # -- event pump and cleanup ------------------------------------------------------------------
+    def _max_event_id(self) -> int:
+        with self.ctx.db.read() as s:
+            return int(s.scalar(select(func.max(JobEvent.id))) or 0)
+
+    def _fetch(self, after_id: int) -> list[tuple[int, str, int, str, dict[str, Any]]]:
+        with self.ctx.db.read() as s:
+            rows = s.execute(
+                select(JobEvent.id, JobEvent.job_id, JobEvent.seq, JobEvent.type, JobEvent.payload)
+                .where(JobEvent.id > after_id).order_by(JobEvent.id).limit(PUMP_BATCH)
+            ).all()
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    async def _pump_loop(self) -> None:
+        interval = self.settings.events_poll_seconds
+        while True:
+            try:
+                rows = await asyncio.to_thread(self._fetch, self._last_event_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("reading job events failed")
+                await asyncio.sleep(1.0)
+                continue
+            for event_id, job_id, seq, kind, payload in rows:
+                self._last_event_id = event_id
+                subs = self.by_job.get(job_id)
+                if not subs:
+                    continue
+                text = json.dumps(payload)
+                for conn in list(subs):
+                    conn.outbox.put_event(job_id, seq, kind, text)
+                self.events_dispatched += 1
+            if len(rows) < PUMP_BATCH:
+                await asyncio.sleep(interval)
+
+    async def _cleanup_loop(self) -> None:
+        """Pings every connection each heartbeat; drops peers silent for longer than allowed."""
+        beat, dead_after = self.settings.ws_heartbeat_seconds, self.settings.ws_dead_after_seconds
+        tick = max(0.05, min(1.0, beat / 2, dead_after / 4))
+        while True:
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            for conn in list(self.connections):
+                if now - conn.last_seen > dead_after:
+                    log.info("websocket %s: no answer for %.0f s; dropping it", conn.client, now - conn.last_seen)
+                    await self.remove(conn, code=1001)
+                elif now - conn.last_ping >= beat:
+                    conn.last_ping = now
+                    conn.outbox.put('{"type": "ping"}')

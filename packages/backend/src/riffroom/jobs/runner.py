@@ -1,0 +1,137 @@
+"""run_job(id): one separation job, from a leased row to a published manifest.
+
+Shared by every queue backend. The lease is renewed by a heartbeat thread, which also watches
+for a cancel request; separate() checks `cancel` between chunks. Stems are published by the
+content cache (temporary name, fsync, rename, manifest last); the job's manifest row is written
+after that, so a failed or cancelled job never leaves anything served.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from riffroom.config import Settings
+from riffroom.errors import CancelledError, RiffRoomError
+from riffroom.jobs import store
+from riffroom.storage.blobs import BlobStore
+from riffroom.storage.db import Database
+from riffroom.storage.models import Job, Song
+
+log = logging.getLogger("riffroom.runner")
+
+CANCEL_POLL_SECONDS = 0.5
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    db: Database
+    blobs: BlobStore
+    worker_id: str
+    shutdown: threading.Event
+
+
+class _Heartbeat(threading.Thread):
+    """Renews the lease and turns a cancel request (or a lost lease, or shutdown) into a flag."""
+
+    def __init__(self, ctx: WorkerContext, job_id: str) -> None:
+        super().__init__(name=f"heartbeat-{job_id}", daemon=True)
+        self.ctx, self.job_id = ctx, job_id
+        self.cancel = threading.Event()
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        renew_every = max(0.5, self.ctx.settings.lease_seconds / 3)
+        last_renew = time.monotonic()
+        parent = os.getppid()
+        while not self.done.wait(CANCEL_POLL_SECONDS):
+            if os.getppid() != parent:  # the server is gone: so is whoever wanted this job
+                os._exit(1)
+            try:
+                if self.ctx.shutdown.is_set() or store.cancel_requested(self.ctx.db, self.job_id, self.ctx.worker_id):
+                    self.cancel.set()
+                if time.monotonic() - last_renew >= renew_every:
+                    if not store.heartbeat(self.ctx.db, self.job_id, self.ctx.worker_id, self.ctx.settings.lease_seconds):
+                        self.cancel.set()
+                    last_renew = time.monotonic()
+            except Exception:  # a busy database must not kill the heartbeat
+                log.exception("heartbeat for job %s failed", self.job_id)
+
+
+def _inject_fault(settings: Settings) -> None:
+    if settings.worker_fault == "crash":
+        os._exit(70)
+    if settings.worker_fault == "hang":
+        while True:
+            time.sleep(1)
+
+
+def run_job(job_id: str, ctx: WorkerContext) -> None:
+    with ctx.db.read() as s:
+        job = s.get(Job, job_id)
+        song = s.get(Song, job.song_id) if job is not None else None
+    if job is None or song is None:
+        if job is not None:
+            store.fail(ctx.db, job_id, reason="the song was deleted", code="not_found", worker_id=ctx.worker_id)
+        return
+    beat = _Heartbeat(ctx, job_id)
+    beat.start()
+    _inject_fault(ctx.settings)
+    last_report = 0.0
+    min_interval = ctx.settings.progress_min_interval_seconds
+
+    def on_progress(p: Any) -> None:
+        nonlocal last_report
+        now = time.monotonic()
+        if now - last_report < min_interval and p.fraction < 1.0:
+            return
+        last_report = now
+        store.report_progress(
+            ctx.db, job_id, ctx.worker_id, progress=float(p.fraction), stage=str(p.stage),
+            eta=None if p.eta_seconds is None else float(p.eta_seconds),
+        )
+
+    try:
+        from riffroom.separation.api import separate
+
+        with ctx.blobs.local_path(song.blob_key) as source:
+            result = separate(
+                source, engine=job.engine, model=job.model, stems=job.stems, progress=on_progress,
+                cancel=beat.cancel.is_set, settings=ctx.settings, sha256=song.sha256,
+            )
+        if result._scratch is not None:  # the cache refused it: nothing we could serve later
+            result.release()
+            store.fail(ctx.db, job_id, reason="the stems are larger than the whole cache budget",
+                       code="too_large", worker_id=ctx.worker_id)
+            return
+        manifest = {
+            "cache_key": result.cache_key,
+            "engine": result.engine,
+            "model": result.model,
+            "stems": sorted(result.stems),
+            "duration": result.duration,
+            "cached": result.cached,
+        }
+        if store.finish(ctx.db, job_id, ctx.worker_id, manifest):
+            log.info("job %s done (cached=%s)", job_id, result.cached)
+    except CancelledError:
+        if ctx.shutdown.is_set():
+            store.requeue(ctx.db, job_id, reason="worker shut down", penalize=False)
+        else:
+            store.mark_cancelled(ctx.db, job_id, worker_id=ctx.worker_id)
+    except RiffRoomError as exc:
+        store.fail(ctx.db, job_id, reason=str(exc), code=exc.code, worker_id=ctx.worker_id)
+    except ValueError as exc:  # a request the engine refuses (unknown model or stem)
+        store.fail(ctx.db, job_id, reason=str(exc), code="bad_request", worker_id=ctx.worker_id)
+    except Exception as exc:
+        log.exception("job %s failed unexpectedly", job_id)
+        store.fail(ctx.db, job_id, reason=f"internal error: {type(exc).__name__}: {exc}",
+                   code="internal", worker_id=ctx.worker_id)
+    finally:
+        beat.done.set()
+        beat.join(timeout=5)

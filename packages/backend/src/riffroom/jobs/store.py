@@ -1,0 +1,287 @@
+"""Job state transitions, each one short write transaction that also appends the job's event.
+
+Every change a client can see is a `JobEvent` row with the job's next sequence number, so the
+API can fan events out and replay them to a resuming client. Writers that hold a lease pass
+their worker id: a transition from a worker that lost its lease is ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from riffroom.storage.db import Database
+from riffroom.storage.models import ACTIVE_STATES, FINAL_STATES, Job, JobEvent, JobState, Song
+
+log = logging.getLogger("riffroom.jobs")
+
+
+def job_public(job: Job) -> dict[str, Any]:
+    """The job JSON every client speaks (see the server issue's interface details)."""
+    return {
+        "id": job.id,
+        "song_id": job.song_id,
+        "state": job.state,
+        "progress": round(job.progress, 4),
+        "stage": job.stage,
+        "eta_seconds": job.eta_seconds,
+        "error": job.error,
+        "error_code": job.error_code,
+        "engine": job.engine,
+        "model": job.model,
+        "stems": job.stems,
+        "attempts": job.attempts,
+        "created_at": job.created_at,
+        "seq": job.seq,
+    }
+
+
+def dedupe_key(sha256: str, engine: str, model: str | None, stems: list[str] | None) -> str:
+    return f"{sha256}:{engine}:{model or ''}:{','.join(sorted(stems)) if stems else '*'}"
+
+
+def _event(session: Session, job: Job, kind: str, **fields: Any) -> dict[str, Any]:
+    job.seq += 1
+    job.updated_at = time.time()
+    payload = {"type": kind, "job_id": job.id, "seq": job.seq, **fields}
+    if kind in FINAL_STATES:
+        payload["job"] = job_public(job)
+        # Resuming clients get the final event alone, so earlier progress is no longer needed.
+        session.execute(delete(JobEvent).where(JobEvent.job_id == job.id, JobEvent.type == "progress"))
+    session.add(JobEvent(job_id=job.id, seq=job.seq, type=kind, payload=payload))
+    log.info("job %s %s seq=%d %s", job.id, kind, job.seq, _brief(fields))
+    return payload
+
+
+def _brief(fields: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in fields.items() if k not in ("job",) and v is not None)
+
+
+def _progress_event(session: Session, job: Job) -> None:
+    _event(
+        session, job, "progress", state=job.state, progress=round(job.progress, 4),
+        stage=job.stage, eta_seconds=job.eta_seconds,
+    )
+
+
+def find_or_create(
+    db: Database, song: Song, *, engine: str, model: str | None, stems: list[str] | None,
+    max_attempts: int, timeout_seconds: float,
+) -> tuple[Job, bool]:
+    """The active job for the same request, or a new queued one. Returns (job, created)."""
+    key = dedupe_key(song.sha256, engine, model, stems)
+    for _ in range(3):
+        try:
+            with db.write() as s:
+                active = s.scalars(
+                    select(Job).where(Job.dedupe_key == key, Job.state.in_(ACTIVE_STATES))
+                ).first()
+                if active is not None:
+                    return active, False
+                job = Job(
+                    song_id=song.id, dedupe_key=key, engine=engine, model=model, stems=stems,
+                    max_attempts=max_attempts, timeout_seconds=timeout_seconds,
+                )
+                s.add(job)
+                s.flush()
+                log.info("job %s queued song=%s engine=%s", job.id, song.id, engine)
+                return job, True
+        except IntegrityError:  # another node inserted the same key first: join it
+            continue
+    raise RuntimeError("could not create or join a job")
+
+
+def latest_done(db: Database, song: Song, key: str | None = None) -> Job | None:
+    """The most recent finished job for this song's content (optionally for one request key)."""
+    with db.read() as s:
+        q = select(Job).join(Song, Song.id == Job.song_id).where(
+            Song.sha256 == song.sha256, Job.state == JobState.done.value
+        )
+        if key is not None:
+            q = q.where(Job.dedupe_key == key)
+        return s.scalars(q.order_by(Job.finished_at.desc()).limit(1)).first()
+
+
+def claim_next(db: Database, worker_id: str, lease_seconds: float) -> Job | None:
+    """Lease the oldest queued job to `worker_id`."""
+    with db.read() as s:
+        if s.scalar(select(Job.id).where(Job.state == JobState.queued.value).limit(1)) is None:
+            return None
+    now = time.time()
+    with db.write() as s:
+        job = s.scalars(
+            select(Job).where(Job.state == JobState.queued.value).order_by(Job.created_at).limit(1)
+        ).first()
+        if job is None:
+            return None
+        job.state = JobState.running.value
+        job.lease_owner = worker_id
+        job.lease_expires_at = now + lease_seconds
+        job.attempts += 1
+        job.started_at = now
+        job.stage = "starting"
+        job.progress = 0.0
+        _progress_event(s, job)
+        return job
+
+
+def heartbeat(db: Database, job_id: str, worker_id: str, lease_seconds: float) -> bool:
+    """Renew the lease. False when the lease is lost (job reassigned, failed or cancelled)."""
+    with db.write() as s:
+        res = s.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.lease_owner == worker_id, Job.state == JobState.running.value)
+            .values(lease_expires_at=time.time() + lease_seconds)
+        )
+        return bool(res.rowcount)  # type: ignore[attr-defined]
+
+
+def cancel_requested(db: Database, job_id: str, worker_id: str) -> bool:
+    """True when the job was cancelled or is no longer ours."""
+    with db.read() as s:
+        row = s.execute(
+            select(Job.cancel_requested_at, Job.lease_owner, Job.state).where(Job.id == job_id)
+        ).first()
+    if row is None:
+        return True
+    return row[0] is not None or row[1] != worker_id or row[2] != JobState.running.value
+
+
+def _owned(s: Session, job_id: str, worker_id: str | None) -> Job | None:
+    job = s.get(Job, job_id)
+    if job is None or job.state != JobState.running.value:
+        return None
+    if worker_id is not None and job.lease_owner != worker_id:
+        return None
+    return job
+
+
+def report_progress(
+    db: Database, job_id: str, worker_id: str, *, progress: float, stage: str, eta: float | None
+) -> None:
+    with db.write() as s:
+        job = _owned(s, job_id, worker_id)
+        if job is None:
+            return
+        job.progress = max(0.0, min(1.0, progress))
+        job.stage = stage
+        job.eta_seconds = eta
+        _progress_event(s, job)
+
+
+def finish(db: Database, job_id: str, worker_id: str, result: dict[str, Any]) -> bool:
+    """Record the manifest and mark done, in one transaction (the manifest is written last)."""
+    with db.write() as s:
+        job = _owned(s, job_id, worker_id)
+        if job is None:
+            return False
+        job.result = result
+        job.state = JobState.done.value
+        job.progress = 1.0
+        job.stage = "done"
+        job.eta_seconds = 0.0
+        job.finished_at = time.time()
+        job.lease_owner = None
+        _event(s, job, "done")
+        return True
+
+
+def fail(
+    db: Database, job_id: str, *, reason: str, code: str = "failed", worker_id: str | None = None
+) -> bool:
+    with db.write() as s:
+        job = s.get(Job, job_id)
+        if job is None or job.state in FINAL_STATES:
+            return False
+        if worker_id is not None and job.lease_owner != worker_id:
+            return False
+        job.state = JobState.failed.value
+        job.error = reason[:1000]
+        job.error_code = code
+        job.stage = "failed"
+        job.eta_seconds = None
+        job.finished_at = time.time()
+        job.lease_owner = None
+        _event(s, job, "failed", error=job.error, error_code=code)
+        return True
+
+
+def mark_cancelled(db: Database, job_id: str, worker_id: str | None = None) -> bool:
+    with db.write() as s:
+        job = s.get(Job, job_id)
+        if job is None or job.state in FINAL_STATES:
+            return False
+        if worker_id is not None and job.lease_owner != worker_id:
+            return False
+        job.state = JobState.cancelled.value
+        job.stage = "cancelled"
+        job.eta_seconds = None
+        job.finished_at = time.time()
+        job.lease_owner = None
+        _event(s, job, "cancelled")
+        return True
+
+
+def request_cancel(db: Database, job_id: str) -> Job | None:
+    """Queued: cancelled at once. Running: flagged; the worker stops at its next chunk."""
+    with db.write() as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            return None
+        if job.state == JobState.queued.value:
+            job.state = JobState.cancelled.value
+            job.stage = "cancelled"
+            job.finished_at = time.time()
+            _event(s, job, "cancelled")
+        elif job.state == JobState.running.value and job.cancel_requested_at is None:
+            job.cancel_requested_at = time.time()
+            job.stage = "cancelling"
+            _progress_event(s, job)
+        return job
+
+
+def requeue(db: Database, job_id: str, *, reason: str, penalize: bool = True) -> str | None:
+    """Put a running job whose worker vanished back in the queue, or fail it after max attempts.
+
+    Returns the new state, or None when the job was not running.
+    """
+    with db.write() as s:
+        job = s.get(Job, job_id)
+        if job is None or job.state != JobState.running.value:
+            return None
+        if not penalize:
+            job.attempts = max(0, job.attempts - 1)
+        if job.cancel_requested_at is not None:
+            job.state = JobState.cancelled.value
+            job.stage = "cancelled"
+            job.finished_at = time.time()
+            job.lease_owner = None
+            _event(s, job, "cancelled")
+        elif job.attempts >= job.max_attempts:
+            job.state = JobState.failed.value
+            job.error = f"{reason}; gave up after {job.attempts} attempts"
+            job.error_code = "worker_crashed"
+            job.stage = "failed"
+            job.finished_at = time.time()
+            job.lease_owner = None
+            _event(s, job, "failed", error=job.error, error_code=job.error_code)
+        else:
+            job.state = JobState.queued.value
+            job.stage = "queued"
+            job.progress = 0.0
+            job.eta_seconds = None
+            job.lease_owner = None
+            job.lease_expires_at = None
+            log.info("job %s requeued (%s), attempt %d of %d", job.id, reason, job.attempts, job.max_attempts)
+            _progress_event(s, job)
+        return job.state
+
+
+def running_jobs(db: Database) -> list[Job]:
+    with db.read() as s:
+        return list(s.scalars(select(Job).where(Job.state == JobState.running.value)))

@@ -1,0 +1,168 @@
+"""Supervises the embedded worker subprocesses and the jobs they hold.
+
+One thread, ticking twice a second: a dead worker is replaced and its job re-queued (or failed
+after the maximum attempts); a job past its hard timeout, or past its cancel grace period, gets
+its worker killed; a lease nobody renews is taken back. Workers are started with the spawn
+method (a fresh interpreter, never a fork of the API process) and load their model once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from riffroom.config import Settings
+from riffroom.jobs import store
+from riffroom.storage.db import Database
+
+log = logging.getLogger("riffroom.supervisor")
+
+TICK_SECONDS = 0.5
+STOP_GRACE_SECONDS = 5.0
+
+
+@dataclass
+class WorkerProcess:
+    id: str
+    proc: subprocess.Popen[bytes]
+    started_at: float = field(default_factory=time.time)
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.alive:
+            self.proc.kill()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            log.error("worker %s (pid %d) did not die after SIGKILL", self.id, self.proc.pid)
+
+
+class Supervisor:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.node = uuid.uuid4().hex[:8]
+        self.slots: dict[int, WorkerProcess] = {}
+        self._generation = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.restarts = 0
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        # Jobs left running by a previous server are orphans: their workers died with it.
+        for job in store.running_jobs(self.db):
+            store.requeue(self.db, job.id, reason="server restarted", penalize=False)
+        started = threading.Event()
+        self._thread = threading.Thread(target=self._loop, args=(started,), name="riffroom-supervisor", daemon=True)
+        self._thread.start()
+        started.wait(timeout=30)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        with self._lock:
+            workers = list(self.slots.values())
+            self.slots.clear()
+        for w in workers:
+            if w.alive:
+                w.proc.terminate()  # the worker hands its job back to the queue and exits
+        deadline = time.time() + STOP_GRACE_SECONDS
+        for w in workers:
+            try:
+                w.proc.wait(timeout=max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                w.kill()
+
+    def wake(self) -> None:
+        """Workers poll the queue; nothing to do (kept so a push-based backend can hook in)."""
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            workers = list(self.slots.values())
+        return {
+            "wanted": self.settings.workers,
+            "alive": sum(1 for w in workers if w.alive),
+            "restarts": self.restarts,
+            "workers": [{"id": w.id, "pid": w.proc.pid, "alive": w.alive} for w in workers],
+        }
+
+    # -- internals -------------------------------------------------------------------------------
+    def _spawn(self, slot: int) -> None:
+        self._generation += 1
+        worker_id = f"{self.node}-{slot}-{self._generation}"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "riffroom.jobs.worker", "--worker-id", worker_id],
+            stdin=subprocess.PIPE,
+            env=os.environ.copy(),
+            close_fds=True,
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(self.settings.model_dump_json().encode())
+        proc.stdin.close()
+        with self._lock:
+            self.slots[slot] = WorkerProcess(worker_id, proc)
+        log.info("worker %s started (pid %d)", worker_id, proc.pid)
+
+    def _loop(self, started: threading.Event) -> None:
+        # Workers are spawned from this long-lived thread only: PR_SET_PDEATHSIG fires when the
+        # *thread* that started a child exits, so a short-lived pool thread would kill them.
+        try:
+            for slot in range(max(0, self.settings.workers)):
+                self._spawn(slot)
+        finally:
+            started.set()
+        while not self._stop.wait(TICK_SECONDS):
+            try:
+                self.tick()
+            except Exception:  # the supervisor must outlive any single bad tick
+                log.exception("supervisor tick failed")
+
+    def tick(self) -> None:
+        now = time.time()
+        with self._lock:
+            slots = dict(self.slots)
+        by_id = {w.id: w for w in slots.values()}
+
+        for slot, w in slots.items():
+            if w.alive or self._stop.is_set():
+                continue
+            code = w.proc.returncode
+            log.warning("worker %s (pid %d) exited with code %s; replacing it", w.id, w.proc.pid, code)
+            for job in store.running_jobs(self.db):
+                if job.lease_owner == w.id:
+                    store.requeue(self.db, job.id, reason=f"worker process died (exit code {code})")
+            self.restarts += 1
+            self._spawn(slot)
+
+        for job in store.running_jobs(self.db):
+            owner = by_id.get(job.lease_owner or "")
+            if job.cancel_requested_at is not None and now > job.cancel_requested_at + self.settings.cancel_grace_seconds:
+                log.warning("job %s did not stop within the cancel grace period; killing its worker", job.id)
+                store.mark_cancelled(self.db, job.id)
+                if owner is not None:
+                    owner.kill()
+            elif job.started_at is not None and now > job.started_at + job.timeout_seconds:
+                store.fail(
+                    self.db, job.id, code="timeout",
+                    reason=f"separation took longer than its {job.timeout_seconds:.0f} s limit",
+                )
+                if owner is not None:
+                    owner.kill()
+            elif owner is None and (job.lease_expires_at or 0) < now:
+                store.requeue(self.db, job.id, reason="lease expired with no live worker")
+            elif owner is not None and (job.lease_expires_at or 0) < now:
+                log.warning("worker %s stopped renewing the lease of job %s; killing it", owner.id, job.id)
+                owner.kill()  # its job is re-queued as the worker's death is handled next tick

@@ -1,0 +1,71 @@
+"""A worker process: `python -m riffroom.jobs.worker --worker-id ID`, settings JSON on stdin.
+
+Claims one job at a time and runs it with runner.run_job. Runs at lower CPU priority than the
+API, dies with its parent, and on SIGTERM hands its job back to the queue before exiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import logging
+import os
+import signal
+import sys
+import threading
+
+from riffroom.config import Settings
+from riffroom.jobs import store
+from riffroom.jobs.runner import WorkerContext, run_job
+from riffroom.storage.blobs import open_blob_store
+from riffroom.storage.db import Database
+
+log = logging.getLogger("riffroom.worker")
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this process when the server dies, so no worker outlives it."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="riffroom-worker")
+    parser.add_argument("--worker-id", required=True)
+    args = parser.parse_args(argv)
+    parent = os.getppid()
+    _die_with_parent()
+    settings = Settings.model_validate_json(sys.stdin.read())
+    logging.basicConfig(
+        level=logging.INFO, format=f"%(asctime)s %(levelname)s worker {args.worker_id}: %(message)s"
+    )
+    try:
+        os.nice(settings.worker_nice)
+    except OSError:
+        log.warning("could not lower CPU priority")
+    shutdown = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: shutdown.set())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server, which stops us
+    db = Database(settings.resolved_database_url, pool_size=2)
+    ctx = WorkerContext(
+        settings=settings, db=db, blobs=open_blob_store(settings.resolved_blob_url),
+        worker_id=args.worker_id, shutdown=shutdown,
+    )
+    log.info("ready (pid %d)", os.getpid())
+    while not shutdown.is_set():
+        if os.getppid() != parent:
+            break
+        job = store.claim_next(db, args.worker_id, settings.lease_seconds)
+        if job is None:
+            shutdown.wait(settings.worker_poll_seconds)
+            continue
+        run_job(job.id, ctx)
+    db.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,332 @@
+"""Weight-free 4-stem separator: STFT masking driven by classic signal-processing cues.
+
+Why this shape: with no trained weights, the only handles on a mix are structural ones. Drums are
+broadband and short (median-filter HPSS, plus an onset-synchronous template for the kick, whose tonal
+body a median filter calls "harmonic"), the bass owns the lowest octaves and sits in the centre, the
+lead voice is one predominant pitch near the centre (harmonic summation + Viterbi, then a comb mask),
+and whatever is left (guitars, keys, pads) is "other". Each cue yields a soft mask; masks are
+normalised to sum to one, and "other" takes the exact residual so the stems always sum to the input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import ndimage
+
+from ..engine import SAMPLE_RATE, MixStats
+
+EPS = 1e-10
+
+
+@dataclass(frozen=True)
+class DspParams:
+    """Tunables (tuned on corpus seeds 1-3, never on the evaluation seed)."""
+
+    n_fft: int = 4096
+    hop: int = 1024
+    # HPSS (kernel sizes in frames / pooled frequency rows)
+    h_kernel: int = 17
+    p_kernel: int = 17
+    hpss_power: float = 2.0
+    lin_hz: float = 1500.0  # full-resolution rows below this, log bands above (median filter speed)
+    bands_per_octave: int = 24
+    # bass
+    bass_hi_hz: float = 220.0
+    bass_roll_hz: float = 80.0
+    bass_centre: float = 0.5  # strength of the centre-pan weighting for bass
+    # vocals
+    f0_lo_midi: float = 52.0
+    f0_hi_midi: float = 82.0
+    f0_step: float = 0.2  # semitones per pitch candidate
+    n_harm: int = 12
+    harm_decay: float = 0.85
+    sal_floor_pct: float = 90.0
+    pitch_prior: float = 0.0  # salience bonus per octave, in salience standard deviations
+    sal_neg: float = 3.0
+    sal_pos: float = 6.0
+    jump_cost: float = 0.15  # Viterbi cost per semitone of pitch change
+    voicing_cost: float = 2.0
+    unvoiced_pct: float = 30.0  # salience percentile that separates voiced from unvoiced frames
+    obs_scale: float = 3.0
+    comb_width: float = 1.2  # bins (+ grows with harmonic number)
+    comb_width_rel: float = 0.012  # relative to the harmonic frequency (vibrato, chorus)
+    voc_max_hz: float = 8000.0
+    voc_centre: float = 1.0
+    voc_gain: float = 1.0
+    # kick
+    kick_hi_hz: float = 200.0
+    kick_frames: int = 5
+    kick_onset_thr: float = 0.2
+    kick_similarity: float = 0.8
+    kick_gain: float = 1.0
+    # final Wiener exponent
+    mask_power: float = 2.0
+
+
+# ---------------------------------------------------------------- STFT helpers
+
+
+def _stft(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """[C, N] -> [C, F, T] complex64, centred Hann frames, zero padded."""
+    c, n = x.shape
+    n_frames = 1 + int(np.ceil(n / hop))
+    total = (n_frames - 1) * hop + n_fft
+    buf = np.zeros((c, total), dtype=np.float32)
+    buf[:, n_fft // 2 : n_fft // 2 + n] = x
+    frames = np.lib.stride_tricks.sliding_window_view(buf, n_fft, axis=1)[:, ::hop][:, :n_frames]
+    win = np.hanning(n_fft + 1)[:-1].astype(np.float32)
+    spec = np.fft.rfft(frames * win, axis=-1)
+    return np.ascontiguousarray(spec.transpose(0, 2, 1)).astype(np.complex64)
+
+
+def _istft(spec: np.ndarray, n_fft: int, hop: int, n: int) -> np.ndarray:
+    """[..., F, T] -> [..., n] float32 (weighted overlap-add, inverse of `_stft`)."""
+    lead = spec.shape[:-2]
+    t = spec.shape[-1]
+    win = np.hanning(n_fft + 1)[:-1].astype(np.float32)
+    frames = np.fft.irfft(np.swapaxes(spec, -1, -2), n=n_fft, axis=-1).astype(np.float32) * win
+    total = (t - 1) * hop + n_fft
+    out = np.zeros(lead + (total,), dtype=np.float32)
+    norm = np.zeros(total, dtype=np.float32)
+    for i in range(t):
+        out[..., i * hop : i * hop + n_fft] += frames[..., i, :]
+        norm[i * hop : i * hop + n_fft] += win * win
+    out /= np.maximum(norm, 1e-8)
+    return out[..., n_fft // 2 : n_fft // 2 + n]
+
+
+# ---------------------------------------------------------------- HPSS on a semi-log frequency axis
+
+
+def _band_edges(n_bins: int, bin_hz: float, lin_hz: float, per_oct: int) -> np.ndarray:
+    """Start bins of pooled rows: one row per bin up to lin_hz, then 1/per_oct-octave bands."""
+    lin = min(n_bins, int(lin_hz / bin_hz))
+    edges = list(range(lin))
+    f = lin * bin_hz
+    while True:
+        b = int(round(f / bin_hz))
+        if b >= n_bins:
+            break
+        if b > edges[-1]:
+            edges.append(b)
+        f *= 2 ** (1 / per_oct)
+    return np.asarray(edges, dtype=np.intp)
+
+
+def _hpss_masks(mag: np.ndarray, p: DspParams, bin_hz: float) -> np.ndarray:
+    """Soft harmonic mask [F, T] from median filtering (percussive = 1 - harmonic)."""
+    edges = _band_edges(mag.shape[0], bin_hz, p.lin_hz, p.bands_per_octave)
+    counts = np.diff(np.append(edges, mag.shape[0]))
+    pooled = np.sqrt(np.add.reduceat(mag * mag, edges, axis=0) / counts[:, None])
+    harm = ndimage.median_filter(pooled, size=(1, p.h_kernel), mode="reflect")
+    perc = ndimage.median_filter(pooled, size=(p.p_kernel, 1), mode="reflect")
+    hp, pp = harm**p.hpss_power, perc**p.hpss_power
+    m = hp / (hp + pp + EPS)
+    return np.repeat(m, counts, axis=0)
+
+
+# ---------------------------------------------------------------- melody (vocal) f0
+
+
+def _salience(mag: np.ndarray, p: DspParams, bin_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Harmonic-summation salience [K, T] on a log-f0 grid, and the grid's f0 values in Hz."""
+    midi = np.arange(p.f0_lo_midi, p.f0_hi_midi + 1e-9, p.f0_step)
+    f0 = 440.0 * 2 ** ((midi - 69) / 12)
+    # log-magnitude above a per-frame floor: harmonics landing in spectral valleys count against a
+    # candidate, which is what keeps harmonic summation from preferring the sub-octave
+    floor = np.percentile(mag, p.sal_floor_pct, axis=0, keepdims=True) + EPS
+    comp = np.clip(np.log(mag / floor + EPS), -p.sal_neg, p.sal_pos)
+    sal = np.zeros((len(f0), mag.shape[1]), dtype=np.float32)
+    for h in range(1, p.n_harm + 1):
+        pos = h * f0 / bin_hz
+        ok = pos < mag.shape[0] - 2
+        lo = np.floor(pos[ok]).astype(np.intp)
+        peak = np.maximum(comp[lo], comp[lo + 1])
+        sal[ok] += (p.harm_decay ** (h - 1)) * peak
+    # a lead melody tends to sit above the accompaniment: mild prior towards higher candidates
+    sal += (p.pitch_prior * (midi - midi[0]) / 12.0)[:, None] * np.std(sal)
+    return sal, f0
+
+
+def _viterbi_f0(sal: np.ndarray, p: DspParams) -> np.ndarray:
+    """Smoothed pitch-candidate index per frame, -1 where unvoiced."""
+    k, t = sal.shape
+    peak = sal.max(axis=0)
+    thr = np.percentile(peak, p.unvoiced_pct)
+    obs = p.obs_scale * (sal - thr) / (np.std(peak) + EPS)
+    unv = np.zeros(t)
+    steps = np.arange(k)
+    trans = -p.jump_cost * np.abs(steps[:, None] - steps[None, :]) * p.f0_step
+    score = np.append(obs[:, 0], unv[0])
+    back = np.zeros((t, k + 1), dtype=np.intp)
+    for i in range(1, t):
+        cand = score[:k][None, :] + trans  # [to, from]
+        best_from = np.argmax(cand, axis=1)
+        best = cand[steps, best_from]
+        from_unv = score[k] - p.voicing_cost
+        use_unv = from_unv > best
+        voiced = np.where(use_unv, from_unv, best) + obs[:, i]
+        back[i, :k] = np.where(use_unv, k, best_from)
+        vmax = int(np.argmax(score[:k]))
+        u_from_v = score[vmax] - p.voicing_cost
+        if u_from_v > score[k]:
+            score_u, back[i, k] = u_from_v, vmax
+        else:
+            score_u, back[i, k] = score[k], k
+        score = np.append(voiced, score_u + unv[i])
+    path = np.empty(t, dtype=np.intp)
+    path[-1] = int(np.argmax(score))
+    for i in range(t - 1, 0, -1):
+        path[i - 1] = back[i, path[i]]
+    path[path == k] = -1
+    return path
+
+
+def _comb_mask(f0_track: np.ndarray, n_bins: int, p: DspParams, bin_hz: float) -> np.ndarray:
+    """Soft mask [F, T] on the harmonics of the tracked f0 (0 in unvoiced frames)."""
+    t = len(f0_track)
+    mask = np.zeros((n_bins, t), dtype=np.float32)
+    bins = np.arange(n_bins, dtype=np.float32)[:, None]
+    voiced = np.nonzero(f0_track > 0)[0]
+    if len(voiced) == 0:
+        return mask
+    f0 = f0_track[voiced][None, :]
+    for h in range(1, int(p.voc_max_hz / 100) + 1):
+        fh = h * f0
+        if np.all(fh > p.voc_max_hz):
+            break
+        centre = fh / bin_hz
+        width = p.comb_width + p.comb_width_rel * centre
+        lo = max(0, int(np.floor(np.min(centre - 4 * width))))
+        hi = min(n_bins, int(np.ceil(np.max(centre + 4 * width))) + 1)
+        if lo >= hi:
+            continue
+        g = np.exp(-0.5 * ((bins[lo:hi] - centre) / width) ** 2) * (fh <= p.voc_max_hz)
+        sub = mask[lo:hi, voiced]
+        mask[lo:hi, voiced] = np.maximum(sub, g)
+    return mask
+
+
+# ---------------------------------------------------------------- kick
+
+
+def _kick_estimate(mag: np.ndarray, perc: np.ndarray, p: DspParams, bin_hz: float) -> np.ndarray:
+    """Magnitude of kick bodies [F_low, T].
+
+    A kick repeats the same short low thump, while the bass under it changes pitch with the chords, so
+    the median of low-band patches taken at kick onsets is the kick alone. Hits that do not look like
+    that template (bass-note onsets) are dropped, and each kept hit gets a robust gain.
+    """
+    f_hi = int(p.kick_hi_hz / bin_hz) + 1
+    low = mag[:f_hi]
+    t = mag.shape[1]
+    env = perc[1:f_hi].sum(axis=0)
+    flux = np.maximum(0.0, np.diff(env, prepend=env[:1]))
+    thr = p.kick_onset_thr * np.percentile(flux, 95)
+    peaks = np.nonzero((flux[1:-1] > thr) & (flux[1:-1] >= flux[:-2]) & (flux[1:-1] > flux[2:]))[0] + 1
+    out = np.zeros_like(low)
+    L = p.kick_frames
+    if len(peaks) < 4:
+        return out
+    idx = np.minimum(peaks[:, None] + np.arange(L)[None, :], t - 1)
+    patches = np.transpose(low[:, idx], (1, 0, 2))  # [hits, F, L]
+    keep = np.ones(len(peaks), dtype=bool)
+    for _ in range(2):
+        tmpl = np.median(patches[keep], axis=0)
+        flat, tf = patches.reshape(len(peaks), -1), tmpl.ravel()
+        cos = flat @ tf / (np.linalg.norm(flat, axis=1) * np.linalg.norm(tf) + EPS)
+        keep = cos >= p.kick_similarity
+        if keep.sum() < 4:
+            return out
+    tmpl = np.median(patches[keep], axis=0)
+    sig = tmpl > 0.25 * tmpl.max()
+    for j in np.nonzero(keep)[0]:
+        i = peaks[j]
+        g = np.median(patches[j][sig] / tmpl[sig])
+        n = min(L, t - i)
+        est = np.minimum(patches[j], g * p.kick_gain * tmpl)[:, :n]
+        out[:, i : i + n] = np.maximum(out[:, i : i + n], est)
+    return out
+
+
+# ---------------------------------------------------------------- engine
+
+
+class DspEngine:
+    """Weight-free separator into drums, bass, other and vocals (see module docstring)."""
+
+    name = "dsp"
+    model = "dsp-v1"
+    sources = ("drums", "bass", "other", "vocals")
+    normalize_input = False  # works on the raw mix; the runner must not rescale it
+
+    def __init__(self, chunk_seconds: float = 30.0, overlap: float = 0.1, params: DspParams | None = None) -> None:
+        self.segment_frames = max(1, int(round(chunk_seconds * SAMPLE_RATE)))
+        self.overlap = overlap
+        self.params = params or DspParams()
+
+    def padded_length(self, chunk_frames: int) -> int:
+        return chunk_frames
+
+    def separate_window(self, window: np.ndarray, stats: MixStats | None = None) -> np.ndarray:
+        x = np.asarray(window, dtype=np.float32)
+        if x.ndim == 1:
+            x = np.stack([x, x])
+        n = x.shape[-1]
+        out = np.zeros((4, 2, n), dtype=np.float32)
+        if n < self.params.hop or not np.any(x):
+            out[2] = x  # too short to analyse (or silent): everything is "other"
+            return out
+        spec = _stft(x, self.params.n_fft, self.params.hop)
+        masks = self._masks(spec)
+        for j in (0, 1, 3):
+            out[j] = _istft(spec * masks[j][None], self.params.n_fft, self.params.hop, n)
+        out[2] = x - out[0] - out[1] - out[3]
+        return out
+
+    def _masks(self, spec: np.ndarray) -> np.ndarray:
+        p = self.params
+        bin_hz = SAMPLE_RATE / p.n_fft
+        pl, pr = np.abs(spec[0]) ** 2, np.abs(spec[1]) ** 2
+        mag = np.sqrt(0.5 * (pl + pr))
+        n_bins = mag.shape[0]
+        freqs = np.arange(n_bins) * bin_hz
+        # centre-ness: 1 for L == R (same phase), towards 0 for panned / decorrelated content
+        side = np.abs(spec[0] - spec[1]) ** 2
+        centre = np.clip(1.0 - side / (pl + pr + EPS), 0.0, 1.0)
+
+        mh = _hpss_masks(mag, p, bin_hz)
+        harm = mag * mh
+        perc = mag * (1.0 - mh)
+
+        # bass: low harmonic content, favouring the centre
+        lp = 1.0 / (1.0 + np.exp(np.clip((freqs - p.bass_hi_hz) / (p.bass_roll_hz / 4), -50, 50)))
+        bass = harm * lp[:, None] * (1 - p.bass_centre + p.bass_centre * centre)
+
+        # kick body: reassign from harmonic to drums
+        kick = _kick_estimate(mag, perc, p, bin_hz)
+        fk = kick.shape[0]
+        drums = perc.copy()
+        drums[:fk] += kick
+        bass[:fk] = np.maximum(0.0, bass[:fk] - kick)
+
+        # vocals: melody f0 on centre-weighted harmonic spectrum, comb mask
+        cw = harm * (1 - p.voc_centre + p.voc_centre * centre)
+        sal, f0_grid = _salience(cw, p, bin_hz)
+        path = _viterbi_f0(sal, p)
+        f0_track = np.where(path >= 0, f0_grid[np.maximum(path, 0)], 0.0)
+        comb = _comb_mask(f0_track, n_bins, p, bin_hz)
+        vocals = p.voc_gain * cw * comb * (1.0 - lp[:, None])
+
+        other = np.maximum(0.0, harm - bass - vocals)
+        ests = np.stack([drums, bass, other, vocals]) ** p.mask_power
+        return (ests / (ests.sum(axis=0, keepdims=True) + EPS)).astype(np.float32)
+
+
+def with_params(engine: DspEngine, **changes: float) -> DspEngine:
+    """A copy of `engine` with some tunables changed (tuning scripts)."""
+    e = DspEngine(params=replace(engine.params, **changes))
+    e.segment_frames, e.overlap = engine.segment_frames, engine.overlap
+    return e

@@ -1,0 +1,15 @@
+"""Test songs for the server tests, made once per session with the shared synthesiser and ffmpeg."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.fixtures.songs import encode, synth_song, write_wav
+
+
+def make_song(directory: Path, seconds: float, fmt: str = "mp3", seed: int = 0, name: str = "song") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    wav = write_wav(directory / f"{name}-{seed}-{seconds:g}.wav", synth_song(seconds, seed=seed).mixture)
+    if fmt == "wav":
+        return wav
+    return encode(wav, directory / f"{name}-{seed}-{seconds:g}.{fmt}", fmt)

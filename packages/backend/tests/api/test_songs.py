@@ -1,0 +1,81 @@
+"""Songs over HTTP against a real server: upload, dedupe by content, lookup, rename, delete."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from tests.api.harness import ServerProcess, upload
+
+
+def test_upload_stores_song_and_reupload_returns_existing(server: ServerProcess, short_mp3: Path) -> None:
+    with server.client() as c:
+        first = upload(c, short_mp3, name="My Song.mp3")
+        assert first.status_code == 201, first.text
+        song = first.json()
+        assert song["sha256"] == hashlib.sha256(short_mp3.read_bytes()).hexdigest()
+        assert song["name"] == "My Song"
+        assert song["format"] == "mp3" and song["sample_rate"] == 44100 and song["channels"] == 2
+        assert 5.5 < song["duration"] < 6.6
+        assert song["stems"] == [] and song["job"] is None
+        again = upload(c, short_mp3, name="other name.mp3")
+        assert again.status_code == 200
+        assert again.json()["id"] == song["id"]
+        # Stored under a generated, content-addressed name: the client's filename never reaches disk.
+        blobs = [p for p in (server.data_dir / "blobs").rglob("*") if p.is_file()]
+        assert [p.name for p in blobs] == [song["sha256"]]
+
+
+def test_by_hash_get_list_rename_delete(server: ServerProcess, songs_dir: Path) -> None:
+    from tests.api.songfiles import make_song
+
+    path = make_song(songs_dir, 3.0, "flac", seed=7)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    with server.client() as c:
+        assert c.get(f"/api/songs/by-hash/{sha}").status_code == 404
+        song = upload(c, path).json()
+        assert c.get(f"/api/songs/by-hash/{sha.upper()}").json()["id"] == song["id"]
+        assert c.get(f"/api/songs/{song['id']}").json()["format"] == "flac"
+        assert song["id"] in [s["id"] for s in c.get("/api/songs").json()["songs"]]
+        renamed = c.patch(f"/api/songs/{song['id']}", json={"name": "Practice take"})
+        assert renamed.status_code == 200 and renamed.json()["name"] == "Practice take"
+        blob = server.data_dir / "blobs" / "songs" / sha[:2] / sha
+        assert blob.is_file()
+        assert c.delete(f"/api/songs/{song['id']}").status_code == 204
+        assert c.get(f"/api/songs/{song['id']}").status_code == 404
+        assert not blob.exists(), "the blob is collected once nothing references it"
+        assert c.get(f"/api/songs/by-hash/{sha}").status_code == 404
+
+
+def test_errors_are_json_with_code_and_message(server: ServerProcess) -> None:
+    with server.client() as c:
+        for method, url, kw in [
+            ("GET", "/api/songs/" + "0" * 32, {}),
+            ("GET", "/api/jobs/" + "f" * 32, {}),
+            ("GET", "/api/songs/by-hash/nothex", {}),
+            ("PATCH", "/api/songs/" + "0" * 32, {"json": {"name": ""}}),
+            ("POST", "/api/songs", {"content": b"x", "headers": {"content-type": "text/plain"}}),
+            ("POST", "/api/songs", {"files": {"other": ("a.mp3", b"ID3")}}),
+        ]:
+            r = c.request(method, url, **kw)
+            assert 400 <= r.status_code < 500, (url, r.status_code)
+            body = r.json()
+            assert set(body["error"]) >= {"code", "message"}, body
+            assert body["error"]["message"]
+
+
+def test_openapi_schema_is_published(server: ServerProcess) -> None:
+    with server.client() as c:
+        spec = c.get("/openapi.json").json()
+    assert {"/api/songs", "/api/songs/{song_id}/separations", "/api/jobs/{job_id}/cancel",
+            "/api/songs/{song_id}/stems/{stem}", "/health/ready"} <= set(spec["paths"])
+    assert "JobOut" in spec["components"]["schemas"]
+
+
+def test_health_live_and_ready(server: ServerProcess) -> None:
+    with server.client() as c:
+        assert c.get("/health/live").json() == {"status": "ok"}
+        ready = c.get("/health/ready")
+        assert ready.status_code == 200, ready.text
+        checks = ready.json()["checks"]
+        assert checks["database"] == "ok" and checks["workers"]["alive"] == 1

@@ -1,0 +1,105 @@
+"""The database layer: SQLite pragmas, IMMEDIATE write transactions, the one-active-job constraint."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+
+from riffroom.jobs import store
+from riffroom.storage.db import Database
+from riffroom.storage.models import Job, Song
+
+
+def _db(tmp_path: Path) -> Database:
+    db = Database(f"sqlite:///{tmp_path / 'r.db'}")
+    db.create_all()
+    return db
+
+
+def _song(db: Database, sha: str = "a" * 64) -> Song:
+    song = Song(sha256=sha, blob_key=f"songs/{sha[:2]}/{sha}", size_bytes=1, name="s", duration=10.0)
+    with db.write() as s:
+        s.add(song)
+    return song
+
+
+def test_sqlite_runs_in_wal_with_busy_timeout(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    with db.read() as s:
+        assert s.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert s.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+        assert s.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def _increment(url: str, n: int) -> None:
+    db = Database(url)
+    for _ in range(n):
+        with db.write() as s:  # read then write: safe only because the transaction is IMMEDIATE
+            job = s.scalars(select(Job)).one()
+            job.attempts = job.attempts + 1
+    db.dispose()
+
+
+def test_concurrent_read_modify_write_from_processes_loses_nothing(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    song = _song(db)
+    store.find_or_create(db, song, engine="dsp", model="dsp", stems=None, max_attempts=3, timeout_seconds=60)
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_increment, args=(db.url, 100)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    with db.read() as s:
+        assert s.scalars(select(Job)).one().attempts == 400
+
+
+def test_at_most_one_active_job_per_request_key(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    song = _song(db)
+    job, created = store.find_or_create(db, song, engine="dsp", model="dsp", stems=None, max_attempts=3,
+                                        timeout_seconds=60)
+    again, created_again = store.find_or_create(db, song, engine="dsp", model="dsp", stems=None, max_attempts=3,
+                                                timeout_seconds=60)
+    assert created and not created_again and again.id == job.id
+    with pytest.raises(IntegrityError), db.write() as s:  # the database itself refuses a second one
+        s.add(Job(song_id=song.id, dedupe_key=job.dedupe_key, engine="dsp"))
+    store.request_cancel(db, job.id)
+    third, created_third = store.find_or_create(db, song, engine="dsp", model="dsp", stems=None, max_attempts=3,
+                                                timeout_seconds=60)
+    assert created_third and third.id != job.id
+
+
+def test_requeue_counts_attempts_and_fails_at_the_limit(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    song = _song(db)
+    job, _ = store.find_or_create(db, song, engine="dsp", model="dsp", stems=None, max_attempts=2, timeout_seconds=60)
+    assert store.claim_next(db, "w1", 30).id == job.id  # type: ignore[union-attr]
+    assert store.requeue(db, job.id, reason="worker died") == "queued"
+    assert store.claim_next(db, "w2", 30).id == job.id  # type: ignore[union-attr]
+    assert not store.finish(db, job.id, "w1", {}), "a worker that lost its lease cannot finish the job"
+    assert store.requeue(db, job.id, reason="worker died") == "failed"
+    with db.read() as s:
+        row = s.get(Job, job.id)
+        assert row is not None and row.error_code == "worker_crashed" and "2 attempts" in (row.error or "")
+
+
+def test_events_get_consecutive_sequence_numbers(tmp_path: Path) -> None:
+    from riffroom.storage.models import JobEvent
+
+    db = _db(tmp_path)
+    song = _song(db)
+    job, _ = store.find_or_create(db, song, engine="dsp", model="dsp", stems=None, max_attempts=2, timeout_seconds=60)
+    store.claim_next(db, "w", 30)
+    for i in range(5):
+        store.report_progress(db, job.id, "w", progress=i / 5, stage="separating", eta=1.0)
+    store.finish(db, job.id, "w", {"cache_key": "k", "stems": []})
+    with db.read() as s:
+        events = s.scalars(select(JobEvent).where(JobEvent.job_id == job.id).order_by(JobEvent.id)).all()
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert events[-1].type == "done" and events[-1].payload["job"]["state"] == "done"

@@ -1,0 +1,142 @@
+// Starts what the end-to-end tests need: a real `riffroom serve` (dsp engine) on a free
+// loopback port with a temporary data dir, and the built web app on the same origin.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const webDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const repoDir = resolve(webDir, '../..');
+
+export function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+export function pythonCommand() {
+  if (process.env.RIFFROOM_PYTHON) return [process.env.RIFFROOM_PYTHON, '-m', 'riffroom.cli'];
+  const venv = join(repoDir, '.venv/bin/python');
+  if (existsSync(venv)) return [venv, '-m', 'riffroom.cli'];
+  return ['riffroom'];
+}
+
+async function waitFor(url, timeoutMs, proc, name) {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`${name} exited with ${proc.exitCode}:\n${proc.logs()}`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return res;
+      last = `HTTP ${res.status}`;
+    } catch (err) {
+      last = String(err);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${name} not ready at ${url} after ${timeoutMs} ms (${last}):\n${proc.logs()}`);
+}
+
+function start(cmd, args, opts) {
+  const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const keep = (d) => {
+    log = (log + d.toString()).slice(-20000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  child.logs = () => log;
+  return child;
+}
+
+function stop(child) {
+  return new Promise((resolveStop) => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return resolveStop();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 8000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolveStop();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export class RiffroomServer {
+  constructor() {
+    this.dataDir = mkdtempSync(join(tmpdir(), 'riffroom-e2e-'));
+    this.proc = null;
+    this.port = 0;
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start() {
+    this.port = this.port || (await freePort());
+    const [cmd, ...pre] = pythonCommand();
+    this.proc = start(cmd, [...pre, 'serve', '--host', '127.0.0.1', '--port', String(this.port), '--data-dir', this.dataDir, '--workers', '1'], {
+      cwd: this.dataDir,
+      env: { ...process.env, RIFFROOM_DEFAULT_ENGINE: 'dsp' },
+    });
+    await waitFor(`${this.url}/health/ready`, 90_000, this.proc, 'riffroom serve');
+  }
+
+  async stop() {
+    await stop(this.proc);
+    this.proc = null;
+  }
+
+  async dispose() {
+    await this.stop();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Serves dist/ through `vite preview`, proxying /api (and its WebSocket) to the server. */
+export class PreviewServer {
+  async start(apiUrl) {
+    this.port = await freePort();
+    const vite = join(webDir, 'node_modules/vite/bin/vite.js');
+    this.proc = start(process.execPath, [vite, 'preview', '--host', '127.0.0.1', '--port', String(this.port), '--strictPort'], {
+      cwd: webDir,
+      env: { ...process.env, RIFFROOM_API: apiUrl },
+    });
+    await waitFor(`http://127.0.0.1:${this.port}/`, 30_000, this.proc, 'vite preview');
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async dispose() {
+    await stop(this.proc);
+  }
+}
+
+/** True when the api serves the built app at `/` itself (issue 4: `riffroom serve` serves it). */
+export async function serverServesApp(url) {
+  try {
+    const res = await fetch(`${url}/`);
+    return res.ok && (await res.text()).includes('id="root"');
+  } catch {
+    return false;
+  }
+}
+
+export function ensureBuilt() {
+  const index = join(webDir, 'dist/index.html');
+  if (existsSync(index) && process.env.E2E_SKIP_BUILD) return;
+  const r = spawnSync(process.execPath, [join(webDir, 'node_modules/vite/bin/vite.js'), 'build'], { cwd: webDir, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('vite build failed');
+  readFileSync(index);
+}

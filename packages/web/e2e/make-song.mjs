@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// A short test song as a 16-bit stereo WAV: kick + hi-hat (drums), a bass line, a sung-like
+// lead with vibrato and a pad, so every stem of the dsp engine gets something distinct.
+//   node e2e/make-song.mjs out.wav [seconds]
+import { writeFileSync } from 'node:fs';
+
+export function makeSong(seconds = 8, sampleRate = 44100) {
+  const n = Math.round(seconds * sampleRate);
+  const left = new Float32Array(n);
+  const right = new Float32Array(n);
+  let seed = 12345;
+  const noise = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  const beat = 0.5; // 120 bpm
+  const bassNotes = [55, 55, 73.42, 65.41];
+  const leadNotes = [440, 493.88, 523.25, 587.33, 523.25, 493.88, 440, 392];
+  for (let i = 0; i < n; i++) {
+    const t = i / sampleRate;
+    const tb = t % beat;
+    const kick = Math.sin(2 * Math.PI * (50 + 80 * Math.exp(-tb * 30)) * tb) * Math.exp(-tb * 12) * 0.8;
+    const th = (t + beat / 2) % beat;
+    const hat = noise() * Math.exp(-th * 60) * 0.25;
+    const bf = bassNotes[Math.floor(t / 2) % bassNotes.length];
+    const bass = (Math.sin(2 * Math.PI * bf * t) + 0.3 * Math.sin(4 * Math.PI * bf * t)) * 0.3;
+    const lf = leadNotes[Math.floor(t / 1) % leadNotes.length] * (1 + 0.006 * Math.sin(2 * Math.PI * 5.5 * t));
+    const env = Math.min(1, (t % 1) * 20) * Math.min(1, (1 - (t % 1)) * 10);
+    const lead = (Math.sin(2 * Math.PI * lf * t) + 0.5 * Math.sin(4 * Math.PI * lf * t) + 0.25 * Math.sin(6 * Math.PI * lf * t)) * 0.18 * env;
+    const pad = (Math.sin(2 * Math.PI * 261.63 * t) + Math.sin(2 * Math.PI * 329.63 * t) + Math.sin(2 * Math.PI * 392 * t)) * 0.04;
+    left[i] = kick + hat * 0.8 + bass + lead + pad * 1.3;
+    right[i] = kick + hat * 1.2 + bass + lead + pad * 0.7;
+  }
+  return encodeWav([left, right], sampleRate);
+}
+
+export function encodeWav(channels, sampleRate) {
+  const frames = channels[0].length;
+  const nch = channels.length;
+  const buf = Buffer.alloc(44 + frames * nch * 2);
+  buf.write('RIFF', 0);
+  buf.writeUInt32LE(36 + frames * nch * 2, 4);
+  buf.write('WAVEfmt ', 8);
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20);
+  buf.writeUInt16LE(nch, 22);
+  buf.writeUInt32LE(sampleRate, 24);
+  buf.writeUInt32LE(sampleRate * nch * 2, 28);
+  buf.writeUInt16LE(nch * 2, 32);
+  buf.writeUInt16LE(16, 34);
+  buf.write('data', 36);
+  buf.writeUInt32LE(frames * nch * 2, 40);
+  let o = 44;
+  for (let i = 0; i < frames; i++) {
+    for (let c = 0; c < nch; c++) {
+      const x = Math.max(-1, Math.min(1, channels[c][i]));
+      buf.writeInt16LE(Math.round(x < 0 ? x * 0x8000 : x * 0x7fff), o);
+      o += 2;
+    }
+  }
+  return buf;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const out = process.argv[2] ?? 'song.wav';
+  writeFileSync(out, makeSong(Number(process.argv[3] ?? 8)));
+  console.log(`wrote ${out}`);
+}

@@ -1,0 +1,277 @@
+// The scenarios of issue 4's "How to show it", in order; each builds on the previous one.
+import assert from 'node:assert/strict';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Loudest RMS of the master output over `ms`. */
+function level(page, ms = 600) {
+  return page.evaluate(async (ms) => {
+    const an = window.riffroom.engine.analyser;
+    const buf = new Float32Array(an.fftSize);
+    let best = 0;
+    for (let t = 0; t < ms; t += 50) {
+      an.getFloatTimeDomainData(buf);
+      let s = 0;
+      for (const x of buf) s += x * x;
+      best = Math.max(best, Math.sqrt(s / buf.length));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return best;
+  }, ms);
+}
+
+/** Average power spectrum of the output over `ms`: spectral centroid and band shares. */
+function spectrum(page, ms = 1500) {
+  return page.evaluate(async (ms) => {
+    const { analyser: an, ctx } = window.riffroom.engine;
+    const bins = new Float32Array(an.frequencyBinCount);
+    const power = new Float64Array(an.frequencyBinCount);
+    for (let t = 0; t < ms; t += 40) {
+      an.getFloatFrequencyData(bins);
+      for (let i = 0; i < bins.length; i++) power[i] += Math.pow(10, bins[i] / 10);
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    const hz = (i) => (i * ctx.sampleRate) / an.fftSize;
+    let total = 0, weighted = 0, low = 0, high = 0;
+    power.forEach((p, i) => {
+      total += p;
+      weighted += p * hz(i);
+      if (hz(i) < 200) low += p;
+      if (hz(i) > 2000) high += p;
+    });
+    return { centroid: weighted / total, low: low / total, high: high / total, total };
+  }, ms);
+}
+
+const engineState = (page) =>
+  page.evaluate(() => {
+    const e = window.riffroom.engine;
+    return { ...e.snapshot(), position: e.position, time: e.ctx.currentTime };
+  });
+
+async function songTitle(page) {
+  return (await page.locator('[data-testid=player] h2').first().textContent())?.trim();
+}
+
+export const tests = [
+  {
+    name: 'upload a generated song: progress reaches 100%, stems listed with waveforms',
+    critical: true,
+    async run({ page, appUrl, songPath, shot, log }) {
+      const frames = [];
+      page.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(String(f.payload))));
+      await page.goto(appUrl);
+      await page.getByRole('heading', { name: 'Library' }).waitFor();
+      await shot('01-empty');
+      await page.locator('[data-testid=file-input]').setInputFiles(songPath);
+      const status = page.locator('[data-testid=work-status]');
+      await status.waitFor({ timeout: 15_000 });
+      await page.waitForSelector('[data-testid=work-status][data-phase=separating], [data-testid=work-status][data-phase=queued], [data-testid=work-status][data-phase=ready]', { timeout: 60_000 });
+      await shot('02-separating');
+      await page.waitForSelector('[data-testid=work-status][data-phase=ready]', { timeout: 240_000 });
+      const messages = frames.map((f) => JSON.parse(f));
+      const done = messages.filter((m) => m.type === 'done');
+      assert.equal(done.length, 1, `exactly one done event expected, got ${done.length}`);
+      const progress = messages.filter((m) => m.type === 'progress').map((m) => m.progress);
+      log(`progress over the WebSocket: ${progress.map((p) => Math.round(p * 100)).join(' → ')} then done`);
+      assert.equal(done[0].job?.progress ?? 1, 1, 'the finished job reports 100%');
+      const stems = page.locator('[data-testid^=stem-]');
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=waveform][data-has-peaks=true]').length >= 2, null, { timeout: 30_000 });
+      const count = await stems.count();
+      assert.ok(count >= 2, `stems listed (${count})`);
+      assert.equal(await page.locator('[data-testid=waveform][data-has-peaks=true]').count(), count, 'every stem has a waveform');
+      await page.waitForFunction(() => window.riffroom?.engine.snapshot().loaded);
+      await shot('03-player');
+    },
+  },
+  {
+    name: 'the same content again skips the upload',
+    async run({ page, songPath }) {
+      let uploads = 0;
+      const onRequest = (r) => {
+        if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/songs') uploads += 1;
+      };
+      page.on('request', onRequest);
+      await page.locator('[data-testid=file-input]').setInputFiles(songPath);
+      await page.waitForSelector('[data-testid=work-status][data-phase=ready]', { timeout: 30_000 });
+      await page.waitForFunction(() => window.riffroom?.engine.snapshot().loaded);
+      page.off('request', onRequest);
+      assert.equal(uploads, 0, 'no upload for content the server already has');
+    },
+  },
+  {
+    name: 'a file that is not audio gets an error in words, then the library reopens the song',
+    async run({ page, server, shot }) {
+      const { writeFileSync } = await import('node:fs');
+      const fake = `${server.dataDir}/not-a-song.mp3`;
+      writeFileSync(fake, '<!doctype html><html><body>definitely not audio</body></html>');
+      const title = await songTitle(page);
+      await page.locator('[data-testid=file-input]').setInputFiles(fake);
+      await page.waitForSelector('[data-testid=work-status][data-phase=failed]', { timeout: 30_000 });
+      const message = (await page.getByRole('alert').first().textContent()) ?? '';
+      assert.ok(message.length > 10 && !/\b(undefined|null|object)\b/i.test(message), `readable error: ${message}`);
+      await shot('03b-error');
+      await page.getByRole('button', { name: `Open ${title}` }).click();
+      await page.waitForFunction(() => window.riffroom?.engine.snapshot().loaded, null, { timeout: 20_000 });
+    },
+  },
+  {
+    name: 'play: the audio clock advances and the output is not silent',
+    critical: true,
+    async run({ page }) {
+      await page.getByTestId('play').click();
+      await sleep(1200);
+      const s = await engineState(page);
+      assert.ok(s.playing, 'playing');
+      assert.ok(s.position > 0.5, `position advanced (${s.position.toFixed(2)} s)`);
+      const rms = await level(page);
+      assert.ok(rms > 0.01, `output is not silent (rms ${rms.toFixed(4)})`);
+    },
+  },
+  {
+    name: 'soloing a stem changes what is heard',
+    async run({ page, log }) {
+      await page.evaluate(() => window.riffroom.engine.seek(0));
+      const all = await spectrum(page);
+      await page.getByRole('button', { name: 'Solo Bass' }).click();
+      await sleep(100);
+      const bass = await spectrum(page);
+      log(`centroid all ${all.centroid.toFixed(0)} Hz → bass solo ${bass.centroid.toFixed(0)} Hz; >2 kHz share ${all.high.toFixed(3)} → ${bass.high.toFixed(3)}`);
+      assert.ok(bass.centroid < all.centroid * 0.6, 'the bass solo sounds much darker');
+      assert.ok(bass.low > all.low, 'the low end dominates the bass solo');
+      await page.getByRole('button', { name: 'Solo Bass' }).click();
+      await page.getByRole('button', { name: 'Mute Drums' }).click();
+      const noDrums = await spectrum(page, 800);
+      assert.ok(noDrums.high < all.high, 'muting the drums removes high-frequency energy');
+      await page.getByRole('button', { name: 'Mute Drums' }).click();
+    },
+  },
+  {
+    name: 'an A-B loop dragged on the waveform wraps',
+    async run({ page, shot }) {
+      const wave = page.locator('[data-testid=waveform]').first();
+      const box = await wave.boundingBox();
+      const y = box.y + box.height / 2;
+      await page.mouse.move(box.x + box.width * 0.25, y);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.33, y, { steps: 4 });
+      await page.mouse.move(box.x + box.width * 0.45, y, { steps: 4 });
+      await page.mouse.up();
+      const s = await engineState(page);
+      assert.ok(s.loop && s.loopEnabled, 'loop set by dragging');
+      assert.ok(Math.abs(s.loop.start - s.duration * 0.25) < 0.1 && Math.abs(s.loop.end - s.duration * 0.45) < 0.1, `loop ${JSON.stringify(s.loop)}`);
+      const positions = [];
+      for (let i = 0; i < 50; i++) {
+        positions.push((await engineState(page)).position);
+        await sleep(60);
+      }
+      const wraps = positions.filter((p, i) => i > 0 && p < positions[i - 1] - 0.3).length;
+      assert.ok(wraps >= 1, `the playhead wrapped (${wraps} times)`);
+      assert.ok(positions.every((p) => p >= s.loop.start - 0.05 && p <= s.loop.end + 0.05), 'the playhead stays in the loop');
+      assert.ok((await level(page, 400)) > 0.01, 'still sounding while looping');
+      await shot('04-loop');
+      await page.evaluate(() => window.riffroom.engine.clearLoop());
+    },
+  },
+  {
+    name: 'a tempo change keeps playback running and aligned; transpose keeps sounding',
+    async run({ page, log }) {
+      await page.evaluate(() => window.riffroom.engine.seek(0.5));
+      await page.getByTestId('tempo').fill('75');
+      await sleep(200);
+      const a = await engineState(page);
+      await sleep(1500);
+      const b = await engineState(page);
+      const rate = (b.position - a.position) / (b.time - a.time);
+      log(`measured rate ${rate.toFixed(3)} at tempo ${b.tempo}`);
+      assert.ok(b.playing, 'still playing');
+      assert.ok(Math.abs(rate - 0.75) < 0.03, `the clock runs at 75% (${rate.toFixed(3)})`);
+      const rates = await page.evaluate(() => window.riffroom.engine.tracks.map((t) => t.source?.playbackRate.value));
+      assert.ok(rates.every((r) => Math.abs(r - 0.75) < 1e-6), `every stem at the same rate: ${rates}`);
+      assert.equal(b.stretch, 'on', 'the Signalsmith stretcher is running');
+      assert.ok((await level(page)) > 0.01, 'not silent at 75%');
+      await page.getByRole('button', { name: 'Transpose up' }).click();
+      await page.getByRole('button', { name: 'Transpose up' }).click();
+      assert.equal((await engineState(page)).transpose, 2);
+      assert.ok((await level(page)) > 0.01, 'not silent transposed');
+      await page.keyboard.press(']');
+      assert.equal((await engineState(page)).tempo, 0.8, '] speeds up by 5%');
+      await page.getByRole('button', { name: /Tempo \d+%, reset/ }).click();
+      await page.getByRole('button', { name: 'Transpose down' }).click();
+      await page.getByRole('button', { name: 'Transpose down' }).click();
+      await page.locator('body').click({ position: { x: 5, y: 5 } });
+      await page.keyboard.press(' ');
+      assert.equal((await engineState(page)).playing, false, 'space pauses');
+      await page.keyboard.press(' ');
+      assert.equal((await engineState(page)).playing, true, 'space plays');
+    },
+  },
+  {
+    name: 'downloads: a stem and the current mix',
+    async run({ page, results }) {
+      const [stem] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download the Bass stem' }).click()]);
+      const stemPath = `${results}/download-${stem.suggestedFilename()}`;
+      await stem.saveAs(stemPath);
+      await page.getByRole('button', { name: 'Mute Drums' }).click();
+      const [mix] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download mix' }).click()]);
+      const mixPath = `${results}/download-${mix.suggestedFilename()}`;
+      await mix.saveAs(mixPath);
+      await page.getByRole('button', { name: 'Mute Drums' }).click();
+      const { statSync, readFileSync } = await import('node:fs');
+      assert.ok(statSync(stemPath).size > 10_000, 'stem file downloaded');
+      const wav = readFileSync(mixPath);
+      assert.equal(wav.toString('latin1', 0, 4), 'RIFF', 'the mix is a WAV file');
+      assert.ok(wav.length > 44 + 44100 * 4 * 7, 'the mix covers the whole song');
+    },
+  },
+  {
+    name: 'the help panel lists the shortcuts',
+    async run({ page, shot }) {
+      await page.keyboard.press('?');
+      const dialog = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+      await dialog.waitFor();
+      await shot('05-help');
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'hidden' });
+    },
+  },
+  {
+    name: 'a reload restores the open song (stems from IndexedDB)',
+    async run({ page, shot }) {
+      const title = await songTitle(page);
+      await page.reload();
+      await page.waitForFunction(() => window.riffroom?.engine.snapshot().loaded, null, { timeout: 30_000 });
+      assert.equal(await songTitle(page), title);
+      const sources = await page.locator('[data-testid^=stem-]').evaluateAll((els) => els.map((e) => e.dataset.source));
+      assert.ok(sources.every((s) => s === 'idb' || s === 'memory'), `stems came from the cache: ${sources}`);
+      await shot('06-reloaded');
+    },
+  },
+  {
+    name: 'with the server stopped, a cached song still plays',
+    async run({ page, server, shot }) {
+      const title = await songTitle(page);
+      await server.stop();
+      await page.getByRole('button', { name: `Open ${title}` }).click();
+      await page.waitForSelector('[data-testid=work-status][data-phase=ready], [data-testid=player]', { timeout: 20_000 });
+      await page.waitForFunction(() => window.riffroom?.engine.snapshot().loaded, null, { timeout: 20_000 });
+      await page.getByTestId('play').click();
+      await sleep(1000);
+      const s = await engineState(page);
+      assert.ok(s.playing && s.position > 0.4, `offline playback advances (${s.position.toFixed(2)})`);
+      assert.ok((await level(page)) > 0.01, 'offline playback is not silent');
+      assert.ok((await page.locator('[data-testid=waveform][data-has-peaks=true]').count()) >= 2, 'waveforms drawn from the cache');
+      await shot('07-offline');
+    },
+  },
+  {
+    name: 'phone width',
+    async run({ page, shot }) {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await sleep(300);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 1, `no horizontal scrolling at 390 px (${overflow} px too wide)`);
+      await shot('08-phone');
+    },
+  },
+];

@@ -1,0 +1,170 @@
+/**
+ * The one place that knows the server's URLs. Paths are keys of the generated
+ * `paths` type, so a route renamed on the server breaks the build, not the app.
+ */
+import type { paths } from './schema';
+import type { AudioFormat, Job, Peaks, SeparationRequest, Song, SongList } from './types';
+import { ApiError, NetworkError, errorFromResponse } from './errors';
+
+type PathParams<P extends string> = P extends `${string}{${infer Name}}${infer Rest}`
+  ? { [K in Name | keyof PathParams<Rest>]: string }
+  : Record<never, never>;
+
+/** Fill `{name}` placeholders of a schema path, escaping each value. */
+export function apiPath<P extends keyof paths & string>(path: P, params: PathParams<P>, query?: Record<string, string | number | undefined>): string {
+  const filled = path.replace(/\{(\w+)\}/g, (_, name: string) =>
+    encodeURIComponent((params as Record<string, string>)[name] ?? ''),
+  );
+  const qs = query
+    ? Object.entries(query)
+        .filter((e): e is [string, string | number] => e[1] !== undefined)
+        .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+        .join('&')
+    : '';
+  return qs ? `${filled}?${qs}` : filled;
+}
+
+export interface UploadOptions {
+  onProgress?: (loaded: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+export class ApiClient {
+  constructor(
+    readonly baseUrl = '',
+    private readonly fetcher: typeof fetch = (...args) => fetch(...args),
+  ) {}
+
+  url(path: string): string {
+    return this.baseUrl + path;
+  }
+
+  private async json<T>(path: string, init?: RequestInit): Promise<T> {
+    let response: Response;
+    try {
+      response = await this.fetcher(this.url(path), {
+        ...init,
+        headers: { Accept: 'application/json', ...(init?.body ? { 'Content-Type': 'application/json' } : {}) },
+      });
+    } catch (err) {
+      if (err instanceof DOMException && err.name === 'AbortError') throw err;
+      throw new NetworkError(path, err);
+    }
+    if (!response.ok) throw await errorFromResponse(response);
+    if (response.status === 204) return undefined as T;
+    return (await response.json()) as T;
+  }
+
+  listSongs(signal?: AbortSignal): Promise<Song[]> {
+    return this.json<SongList>(apiPath('/api/songs', {}), { signal }).then((r) => r.songs);
+  }
+
+  getSong(songId: string, signal?: AbortSignal): Promise<Song> {
+    return this.json(apiPath('/api/songs/{song_id}', { song_id: songId }), { signal });
+  }
+
+  /** The song with this content hash, or null when the server does not have it. */
+  async songByHash(sha256: string, signal?: AbortSignal): Promise<Song | null> {
+    try {
+      return await this.json<Song>(apiPath('/api/songs/by-hash/{sha256}', { sha256 }), { signal });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return null;
+      throw err;
+    }
+  }
+
+  renameSong(songId: string, name: string): Promise<Song> {
+    return this.json(apiPath('/api/songs/{song_id}', { song_id: songId }), {
+      method: 'PATCH',
+      body: JSON.stringify({ name }),
+    });
+  }
+
+  deleteSong(songId: string): Promise<void> {
+    return this.json(apiPath('/api/songs/{song_id}', { song_id: songId }), { method: 'DELETE' });
+  }
+
+  startSeparation(songId: string, request: SeparationRequest = {}): Promise<Job> {
+    return this.json(apiPath('/api/songs/{song_id}/separations', { song_id: songId }), {
+      method: 'POST',
+      body: JSON.stringify(request),
+    });
+  }
+
+  getJob(jobId: string, signal?: AbortSignal): Promise<Job> {
+    return this.json(apiPath('/api/jobs/{job_id}', { job_id: jobId }), { signal });
+  }
+
+  cancelJob(jobId: string): Promise<Job> {
+    return this.json(apiPath('/api/jobs/{job_id}/cancel', { job_id: jobId }), { method: 'POST' });
+  }
+
+  stemUrl(songId: string, stem: string, format: AudioFormat = 'wav'): string {
+    return this.url(apiPath('/api/songs/{song_id}/stems/{stem}', { song_id: songId, stem }, { format }));
+  }
+
+  peaksUrl(songId: string, stem: string, points: number): string {
+    return this.url(apiPath('/api/songs/{song_id}/peaks', { song_id: songId }, { stem, points }));
+  }
+
+  getPeaks(songId: string, stem: string, points: number, signal?: AbortSignal): Promise<Peaks> {
+    return this.json(apiPath('/api/songs/{song_id}/peaks', { song_id: songId }, { stem, points }), { signal });
+  }
+
+  /** Render the song with per-stem gains (dB) on the server; resolves to the audio file. */
+  async mix(songId: string, gains: Record<string, number | null>, format: AudioFormat = 'wav'): Promise<Blob> {
+    let response: Response;
+    try {
+      response = await this.fetcher(this.url(apiPath('/api/songs/{song_id}/mixes', { song_id: songId })), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ gains, format }),
+      });
+    } catch (err) {
+      throw new NetworkError('mixes', err);
+    }
+    if (!response.ok) throw await errorFromResponse(response);
+    return response.blob();
+  }
+
+  /** Streamed multipart upload (field `file`) with progress; resolves to the stored song. */
+  uploadSong(file: File, { onProgress, signal }: UploadOptions = {}): Promise<Song> {
+    return new Promise<Song>((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      const onAbort = () => xhr.abort();
+      const done = () => signal?.removeEventListener('abort', onAbort);
+      xhr.open('POST', this.url(apiPath('/api/songs', {})));
+      xhr.responseType = 'text';
+      xhr.setRequestHeader('Accept', 'application/json');
+      xhr.upload.onprogress = (ev) => onProgress?.(ev.loaded, ev.lengthComputable ? ev.total : file.size);
+      xhr.onload = () => {
+        done();
+        const response = new Response(xhr.responseText, {
+          status: xhr.status,
+          headers: { 'content-type': xhr.getResponseHeader('content-type') ?? 'application/json' },
+        });
+        if (xhr.status >= 200 && xhr.status < 300) {
+          response.json().then((body) => resolve(body as Song), reject);
+        } else {
+          errorFromResponse(response).then(reject, reject);
+        }
+      };
+      xhr.onerror = () => {
+        done();
+        reject(new NetworkError('upload'));
+      };
+      xhr.onabort = () => {
+        done();
+        reject(new DOMException('Upload cancelled', 'AbortError'));
+      };
+      if (signal?.aborted) {
+        reject(new DOMException('Upload cancelled', 'AbortError'));
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const form = new FormData();
+      form.append('file', file, file.name);
+      xhr.send(form);
+    });
+  }
+}

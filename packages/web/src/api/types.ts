@@ -1,0 +1,56 @@
+/** Names the app uses for the server's schema types (see schema.d.ts, generated). */
+import type { components } from './schema';
+
+type Schemas = components['schemas'];
+
+type JobOut = Schemas['JobOut'];
+type JobCore = 'id' | 'song_id' | 'state' | 'progress' | 'stage' | 'eta_seconds' | 'error';
+/** The job fields issue 3 promises every client; the rest may be absent (e.g. built from events). */
+export type Job = Pick<JobOut, JobCore> & Partial<Omit<JobOut, JobCore>>;
+export type JobState = Job['state'];
+export type Song = Schemas['SongOut'];
+export type Peaks = Schemas['PeaksOut'];
+export type SeparationRequest = Schemas['SeparationRequest'];
+export type SongList = Schemas['SongList'];
+export type MixRequest = Schemas['MixRequest'];
+export type AudioFormat = NonNullable<MixRequest['format']>;
+
+export const FINAL_STATES: ReadonlySet<JobState> = new Set(['done', 'failed', 'cancelled']);
+export const isFinal = (state: JobState): boolean => FINAL_STATES.has(state);
+
+/** WebSocket messages (issue 3, "Interface details"); not part of the OpenAPI schema. */
+export type FinalType = 'done' | 'failed' | 'cancelled';
+
+export type ServerMessage =
+  | { type: 'ping' }
+  | { type: 'snapshot'; job: Job; seq: number }
+  | {
+      type: 'progress';
+      job_id: string;
+      seq: number;
+      state?: JobState;
+      progress: number;
+      stage?: string | null;
+      eta_seconds?: number | null;
+    }
+  | { type: FinalType; job_id: string; seq: number; error?: string | null; job?: Job }
+  | { type: 'error'; error?: { code: string; message: string } };
+
+export type ClientMessage =
+  | { type: 'subscribe'; jobs: string[] }
+  | { type: 'unsubscribe'; jobs: string[] }
+  | { type: 'resume'; after: Record<string, number> }
+  | { type: 'pong' };
+
+/** Stem names a song has, in a stable display order. */
+export const STEM_ORDER = ['vocals', 'drums', 'bass', 'guitar', 'piano', 'other'];
+export function songStems(song: Song): string[] {
+  const raw = (song as { stems?: unknown }).stems;
+  const names = Array.isArray(raw) ? raw.map(String) : raw && typeof raw === 'object' ? Object.keys(raw) : [];
+  const rank = (s: string) => (STEM_ORDER.indexOf(s) + STEM_ORDER.length + 1) % (STEM_ORDER.length + 1);
+  return names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+export function songTitle(song: Pick<Song, 'title' | 'name' | 'original_filename'>): string {
+  return song.title || song.name || song.original_filename || 'Untitled';
+}

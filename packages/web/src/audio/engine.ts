@@ -1,0 +1,420 @@
+/**
+ * The player: every stem decoded once into an AudioBuffer, started by one
+ * `start(when, offset)` so all are sample-aligned, re-created on every seek.
+ *
+ *   const engine = new PlayerEngine();
+ *   await engine.load([{ name: 'drums', blob }, ...]);
+ *   engine.play(); engine.setTempo(0.8); engine.setTranspose(-2);
+ *
+ * Tempo is the sources' playbackRate (one parameter, same instant for all stems, so they
+ * stay aligned); two Signalsmith Stretch worklets undo the pitch change that causes and add
+ * the transpose: one for pitched stems, one for drums (tempo correction only).
+ */
+import { Emitter } from '../services/emitter';
+import { clamp, compensatingSemitones, normaliseLoop, positionAt, type ClockAnchor, type Loop } from './clock';
+import { createStretch, type Stretcher } from './stretch';
+
+export interface StemInput {
+  name: string;
+  blob: Blob;
+}
+
+export interface StemControls {
+  volume: number; // 0..1.5 linear
+  muted: boolean;
+  soloed: boolean;
+  pan: number; // -1..1
+}
+
+export interface PlayerSnapshot {
+  loaded: boolean;
+  playing: boolean;
+  duration: number;
+  tempo: number;
+  transpose: number;
+  masterVolume: number;
+  loop: Loop | null;
+  loopEnabled: boolean;
+  stems: Record<string, StemControls>;
+  stretch: 'on' | 'unavailable' | 'loading';
+}
+
+type EngineEvents = { change: PlayerSnapshot; ended: void; error: unknown };
+
+interface Track {
+  name: string;
+  buffer: AudioBuffer;
+  gain: GainNode;
+  panner: StereoPannerNode;
+  controls: StemControls;
+  source: AudioBufferSourceNode | null;
+}
+
+/** Stems whose pitch must not move when transposing. */
+export const UNPITCHED_STEMS: ReadonlySet<string> = new Set(['drums']);
+
+export const TEMPO_MIN = 0.5;
+export const TEMPO_MAX = 1.5;
+export const TRANSPOSE_LIMIT = 6;
+const START_LOOKAHEAD = 0.03;
+const RAMP = 0.015;
+
+export class PlayerEngine {
+  readonly ctx: AudioContext;
+  readonly master: GainNode;
+  readonly analyser: AnalyserNode;
+  private readonly emitter = new Emitter<EngineEvents>();
+  private readonly pitchedBus: GainNode;
+  private readonly unpitchedBus: GainNode;
+  private stretchers: { pitched: Stretcher; unpitched: Stretcher } | null = null;
+  private stretchState: PlayerSnapshot['stretch'] = 'loading';
+  private tracks: Track[] = [];
+  private anchor: ClockAnchor = { contextTime: 0, position: 0, rate: 1 };
+  private pausedAt = 0;
+  private isPlaying = false;
+  private tempo = 1;
+  private transpose = 0;
+  private masterVolume = 0.9;
+  private loop: Loop | null = null;
+  private loopEnabled = false;
+  private generation = 0;
+  private disposed = false;
+
+  constructor(ctx?: AudioContext) {
+    this.ctx = ctx ?? new AudioContext({ latencyHint: 'playback' });
+    this.master = this.ctx.createGain();
+    this.master.gain.value = this.masterVolume;
+    this.analyser = this.ctx.createAnalyser();
+    this.analyser.fftSize = 2048;
+    this.pitchedBus = this.ctx.createGain();
+    this.unpitchedBus = this.ctx.createGain();
+    this.master.connect(this.analyser);
+    this.analyser.connect(this.ctx.destination);
+    // Until the stretchers are ready (or if the browser lacks AudioWorklet), play direct.
+    this.pitchedBus.connect(this.master);
+    this.unpitchedBus.connect(this.master);
+    void this.initStretch();
+  }
+
+  on<K extends keyof EngineEvents>(event: K, fn: (payload: EngineEvents[K]) => void): () => void {
+    return this.emitter.on(event, fn);
+  }
+
+  private async initStretch(): Promise<void> {
+    try {
+      const [pitched, unpitched] = await Promise.all([createStretch(this.ctx), createStretch(this.ctx)]);
+      if (this.disposed) {
+        pitched.dispose();
+        unpitched.dispose();
+        return;
+      }
+      this.pitchedBus.disconnect();
+      this.unpitchedBus.disconnect();
+      this.pitchedBus.connect(pitched.input);
+      this.unpitchedBus.connect(unpitched.input);
+      pitched.output.connect(this.master);
+      unpitched.output.connect(this.master);
+      this.stretchers = { pitched, unpitched };
+      this.stretchState = 'on';
+      this.applyPitch();
+    } catch (err) {
+      this.stretchState = 'unavailable';
+      this.emitter.emit('error', err);
+    }
+    this.changed();
+  }
+
+  // -- loading ------------------------------------------------------------------------
+
+  async load(stems: readonly StemInput[], signal?: AbortSignal): Promise<void> {
+    this.unload();
+    const generation = this.generation;
+    const decoded = await Promise.all(
+      stems.map(async ({ name, blob }) => ({ name, buffer: await this.ctx.decodeAudioData(await blob.arrayBuffer()) })),
+    );
+    if (signal?.aborted || generation !== this.generation || this.disposed) return;
+    this.tracks = decoded.map(({ name, buffer }) => {
+      const gain = this.ctx.createGain();
+      const panner = this.ctx.createStereoPanner();
+      gain.connect(panner);
+      panner.connect(UNPITCHED_STEMS.has(name) ? this.unpitchedBus : this.pitchedBus);
+      return { name, buffer, gain, panner, controls: { volume: 1, muted: false, soloed: false, pan: 0 }, source: null };
+    });
+    this.pausedAt = 0;
+    this.loop = null;
+    this.loopEnabled = false;
+    this.applyGains(true);
+    this.changed();
+  }
+
+  /** Stop and drop every decoded buffer and node of the current song. */
+  unload(): void {
+    this.generation += 1;
+    this.stopSources();
+    for (const t of this.tracks) {
+      t.gain.disconnect();
+      t.panner.disconnect();
+    }
+    this.tracks = [];
+    this.isPlaying = false;
+    this.pausedAt = 0;
+    this.changed();
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.unload();
+    this.disposed = true;
+    this.stretchers?.pitched.dispose();
+    this.stretchers?.unpitched.dispose();
+    this.stretchers = null;
+    this.emitter.clear();
+    if (this.ctx.state !== 'closed') await this.ctx.close();
+  }
+
+  // -- transport ----------------------------------------------------------------------
+
+  get duration(): number {
+    return this.tracks.reduce((d, t) => Math.max(d, t.buffer.duration), 0);
+  }
+
+  get playing(): boolean {
+    return this.isPlaying;
+  }
+
+  get stemNames(): string[] {
+    return this.tracks.map((t) => t.name);
+  }
+
+  /** Song position in seconds, from the audio clock. */
+  get position(): number {
+    if (!this.isPlaying) return this.pausedAt;
+    return positionAt(this.anchor, this.ctx.currentTime, this.activeLoop(), this.duration);
+  }
+
+  async play(): Promise<void> {
+    if (this.isPlaying || this.tracks.length === 0) return;
+    if (this.ctx.state === 'suspended') await this.ctx.resume();
+    let from = this.pausedAt >= this.duration - 0.01 ? 0 : this.pausedAt;
+    const loop = this.activeLoop();
+    if (loop && (from < loop.start || from >= loop.end)) from = loop.start;
+    this.startSources(from);
+    this.isPlaying = true;
+    this.changed();
+  }
+
+  pause(): void {
+    if (!this.isPlaying) return;
+    this.pausedAt = this.position;
+    this.stopSources();
+    this.isPlaying = false;
+    this.changed();
+  }
+
+  toggle(): Promise<void> | void {
+    return this.isPlaying ? this.pause() : this.play();
+  }
+
+  seek(seconds: number): void {
+    const target = clamp(seconds, 0, Math.max(0, this.duration - 0.001));
+    const loop = this.activeLoop();
+    // Seeking out of the loop means the player wants to leave it.
+    if (loop && (target < loop.start || target >= loop.end)) this.loopEnabled = false;
+    if (this.isPlaying) {
+      this.stopSources();
+      this.startSources(target);
+    } else {
+      this.pausedAt = target;
+    }
+    this.changed();
+  }
+
+  // -- loop ---------------------------------------------------------------------------
+
+  setLoop(a: number, b: number): void {
+    const loop = normaliseLoop(a, b, this.duration);
+    if (!loop) return;
+    this.loop = loop;
+    this.loopEnabled = true;
+    this.restartForLoop();
+  }
+
+  setLoopEnabled(enabled: boolean): void {
+    if (enabled && !this.loop) return;
+    this.loopEnabled = enabled;
+    this.restartForLoop();
+  }
+
+  clearLoop(): void {
+    this.loop = null;
+    this.loopEnabled = false;
+    this.restartForLoop();
+  }
+
+  private activeLoop(): Loop | null {
+    return this.loopEnabled ? this.loop : null;
+  }
+
+  private restartForLoop(): void {
+    const loop = this.activeLoop();
+    let at = this.position;
+    if (loop && (at < loop.start || at >= loop.end)) at = loop.start;
+    if (this.isPlaying) {
+      this.stopSources();
+      this.startSources(at);
+    } else {
+      this.pausedAt = at;
+    }
+    this.changed();
+  }
+
+  // -- tempo and pitch -------------------------------------------------------------------
+
+  setTempo(rate: number): void {
+    const next = clamp(Math.round(rate * 100) / 100, TEMPO_MIN, TEMPO_MAX);
+    if (next === this.tempo) return;
+    if (this.isPlaying) {
+      // Re-anchor the clock, then change every source's rate at the same instant.
+      const now = this.ctx.currentTime;
+      this.anchor = { contextTime: now, position: this.position, rate: next };
+      for (const t of this.tracks) t.source?.playbackRate.setValueAtTime(next, now);
+    }
+    this.tempo = next;
+    this.applyPitch();
+    this.changed();
+  }
+
+  setTranspose(semitones: number): void {
+    this.transpose = clamp(Math.round(semitones), -TRANSPOSE_LIMIT, TRANSPOSE_LIMIT);
+    this.applyPitch();
+    this.changed();
+  }
+
+  private applyPitch(): void {
+    if (!this.stretchers) return;
+    const when = this.ctx.currentTime;
+    this.stretchers.pitched.setSemitones(compensatingSemitones(this.tempo, this.transpose), when);
+    this.stretchers.unpitched.setSemitones(compensatingSemitones(this.tempo, 0), when);
+  }
+
+  // -- mixer ----------------------------------------------------------------------------
+
+  setMasterVolume(volume: number): void {
+    this.masterVolume = clamp(volume, 0, 1.5);
+    this.master.gain.setTargetAtTime(this.masterVolume, this.ctx.currentTime, RAMP);
+    this.changed();
+  }
+
+  updateStem(name: string, update: Partial<StemControls>): void {
+    const track = this.tracks.find((t) => t.name === name);
+    if (!track) return;
+    track.controls = { ...track.controls, ...update };
+    track.controls.volume = clamp(track.controls.volume, 0, 1.5);
+    track.controls.pan = clamp(track.controls.pan, -1, 1);
+    this.applyGains();
+    this.changed();
+  }
+
+  /** Linear gain each stem is heard at now (mute and solo applied). */
+  effectiveGains(): Record<string, number> {
+    const anySolo = this.tracks.some((t) => t.controls.soloed);
+    const out: Record<string, number> = {};
+    for (const t of this.tracks) {
+      const { muted, soloed, volume } = t.controls;
+      out[t.name] = muted || (anySolo && !soloed) ? 0 : volume;
+    }
+    return out;
+  }
+
+  private applyGains(immediate = false): void {
+    const gains = this.effectiveGains();
+    const now = this.ctx.currentTime;
+    for (const t of this.tracks) {
+      const g = gains[t.name] ?? 0;
+      if (immediate) t.gain.gain.value = g;
+      else t.gain.gain.setTargetAtTime(g, now, RAMP);
+      t.panner.pan.setTargetAtTime(t.controls.pan, now, RAMP);
+    }
+  }
+
+  snapshot(): PlayerSnapshot {
+    const stems: Record<string, StemControls> = {};
+    for (const t of this.tracks) stems[t.name] = { ...t.controls };
+    return {
+      loaded: this.tracks.length > 0,
+      playing: this.isPlaying,
+      duration: this.duration,
+      tempo: this.tempo,
+      transpose: this.transpose,
+      masterVolume: this.masterVolume,
+      loop: this.loop,
+      loopEnabled: this.loopEnabled,
+      stems,
+      stretch: this.stretchState,
+    };
+  }
+
+  /** Decoded buffers (for the offline mix render). */
+  buffers(): { name: string; buffer: AudioBuffer }[] {
+    return this.tracks.map((t) => ({ name: t.name, buffer: t.buffer }));
+  }
+
+  stemControls(): Record<string, StemControls> {
+    return this.snapshot().stems;
+  }
+
+  // -- sources ----------------------------------------------------------------------------
+
+  private startSources(offset: number): void {
+    const when = this.ctx.currentTime + START_LOOKAHEAD;
+    const loop = this.activeLoop();
+    const generation = this.generation;
+    this.anchor = { contextTime: when, position: offset, rate: this.tempo };
+    let first = true;
+    for (const t of this.tracks) {
+      const source = this.ctx.createBufferSource();
+      source.buffer = t.buffer;
+      source.playbackRate.value = this.tempo;
+      if (loop) {
+        source.loop = true;
+        source.loopStart = loop.start;
+        source.loopEnd = loop.end;
+      }
+      source.connect(t.gain);
+      if (first) {
+        first = false;
+        source.onended = () => {
+          if (t.source === source && generation === this.generation && this.isPlaying) {
+            this.stopSources();
+            this.isPlaying = false;
+            this.pausedAt = this.duration;
+            this.changed();
+            this.emitter.emit('ended', undefined);
+          }
+        };
+      }
+      // One `when` for every stem: sample-aligned by construction.
+      source.start(when, offset);
+      t.source = source;
+    }
+  }
+
+  private stopSources(): void {
+    for (const t of this.tracks) {
+      const source = t.source;
+      t.source = null;
+      if (!source) continue;
+      source.onended = null;
+      try {
+        source.stop();
+      } catch {
+        // Already stopped.
+      }
+      source.disconnect();
+    }
+  }
+
+  private changed(): void {
+    if (!this.disposed) this.emitter.emit('change', this.snapshot());
+  }
+}

@@ -1,0 +1,29 @@
+/** Signalsmith Stretch (MIT, WASM AudioWorklet) in live-input mode: a pitch shifter with a known latency. */
+import SignalsmithStretch from 'signalsmith-stretch';
+
+export interface Stretcher {
+  input: AudioNode;
+  output: AudioNode;
+  setSemitones(semitones: number, when: number): void;
+  dispose(): void;
+}
+
+export async function createStretch(ctx: BaseAudioContext): Promise<Stretcher> {
+  if (typeof AudioWorkletNode === 'undefined' || !('audioWorklet' in ctx)) {
+    throw new Error('This browser has no AudioWorklet: tempo changes will also change pitch.');
+  }
+  const node = await SignalsmithStretch(ctx, { numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [2] });
+  await node.schedule({ active: true, semitones: 0 });
+  return {
+    input: node,
+    output: node,
+    setSemitones(semitones, when) {
+      void node.schedule({ output: when, active: true, semitones });
+    },
+    dispose() {
+      void node.stop();
+      node.disconnect();
+      node.port.close();
+    },
+  };
+}

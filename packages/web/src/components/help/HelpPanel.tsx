@@ -1,0 +1,31 @@
+import { useEffect, useRef } from 'react';
+import { SHORTCUTS } from '../player/useShortcuts';
+
+export function HelpPanel({ open, onClose }: { open: boolean; onClose: () => void }) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = dialog.current;
+    if (!d) return;
+    if (open && !d.open) d.showModal?.();
+    if (!open && d.open) d.close();
+  }, [open]);
+  return (
+    <dialog ref={dialog} className="help" aria-labelledby="help-title" onClose={onClose} onCancel={onClose}>
+      <h2 id="help-title">Keyboard shortcuts</h2>
+      <dl>
+        {SHORTCUTS.map((s) => (
+          <div key={s.keys} className="shortcut">
+            <dt>
+              <kbd>{s.keys}</kbd>
+            </dt>
+            <dd>{s.action}</dd>
+          </div>
+        ))}
+      </dl>
+      <p className="muted">Drag across a waveform to loop that part; click it to jump there.</p>
+      <button type="button" className="btn primary" onClick={onClose} autoFocus>
+        Close
+      </button>
+    </dialog>
+  );
+}

@@ -1,0 +1,277 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { Song } from '../../api/types';
+import { songTitle } from '../../api/types';
+import { formatTime } from '../../audio/clock';
+import { TEMPO_MAX, TEMPO_MIN, TRANSPOSE_LIMIT, type StemControls } from '../../audio/engine';
+import { renderMix } from '../../audio/mixdown';
+import { describeError } from '../../api/errors';
+import type { Phase, StemAsset } from '../../hooks/useStemProcessor';
+import { usePlayer } from '../../hooks/usePlayer';
+import type { AppServices } from '../../services/appServices';
+import { StemRow } from './StemRow';
+import { usePeaks } from './usePeaks';
+import { useShortcuts } from './useShortcuts';
+
+interface PlayerProps {
+  services: AppServices;
+  song: Song | null;
+  stems: StemAsset[];
+  phase: Phase;
+}
+
+export function Player({ services, song, stems, phase }: PlayerProps) {
+  const inputs = useMemo(() => stems.map(({ name, blob }) => ({ name, blob })), [stems]);
+  const { engine, snapshot, error, decoding } = usePlayer(inputs);
+  const stemNames = useMemo(() => stems.map((s) => s.name), [stems]);
+  const peaks = usePeaks(services, song, stemNames);
+  const root = useRef<HTMLElement>(null);
+  const timeText = useRef<HTMLSpanElement>(null);
+  const seekInput = useRef<HTMLInputElement>(null);
+  const seeking = useRef(false);
+  const [markA, setMarkA] = useState<number | null>(null);
+  const [mixing, setMixing] = useState(false);
+  const [mixError, setMixError] = useState<string | null>(null);
+  const markRef = useRef<number | null>(null);
+  markRef.current = markA;
+  const loopMarks = useMemo(
+    () => ({
+      get a() {
+        return markRef.current;
+      },
+      setA: setMarkA,
+    }),
+    [],
+  );
+  useShortcuts(engine, loopMarks);
+
+  const duration = snapshot?.duration ?? 0;
+  const loaded = Boolean(snapshot?.loaded);
+
+  // The playhead follows the audio clock every frame without re-rendering React.
+  useEffect(() => {
+    if (!engine) return;
+    let frame = 0;
+    const tick = () => {
+      const d = engine.duration;
+      const pos = engine.position;
+      root.current?.style.setProperty('--playhead', String(d > 0 ? pos / d : 0));
+      if (timeText.current) timeText.current.textContent = formatTime(pos);
+      if (seekInput.current && !seeking.current) seekInput.current.value = String(pos);
+      frame = requestAnimationFrame(tick);
+    };
+    frame = requestAnimationFrame(tick);
+    return () => cancelAnimationFrame(frame);
+  }, [engine]);
+
+  const onStemChange = useCallback((name: string, update: Partial<StemControls>) => engine?.updateStem(name, update), [engine]);
+  const onSeek = useCallback((t: number) => engine?.seek(t), [engine]);
+  const onLoop = useCallback((a: number, b: number) => engine?.setLoop(a, b), [engine]);
+
+  const downloadMix = async () => {
+    if (!engine || !song) return;
+    setMixing(true);
+    setMixError(null);
+    try {
+      const snap = engine.snapshot();
+      const blob = await renderMix(engine.buffers(), engine.effectiveGains(), snap.stems, snap.masterVolume);
+      const url = URL.createObjectURL(blob);
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `${songTitle(song)} - mix.wav`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      setMixError(describeError(err));
+    } finally {
+      setMixing(false);
+    }
+  };
+
+  if (!song || stems.length === 0) {
+    return (
+      <section className="panel player empty" aria-label="Player">
+        <div className="empty-state">
+          <h2>{phase === 'loading' ? 'Loading the song…' : 'Nothing open'}</h2>
+          <p className="muted">
+            {phase === 'loading' ? 'Fetching stems.' : 'Drop a song in the library, or open one that is already separated.'}
+          </p>
+        </div>
+      </section>
+    );
+  }
+
+  const title = songTitle(song);
+  const tempoPct = Math.round((snapshot?.tempo ?? 1) * 100);
+  const transpose = snapshot?.transpose ?? 0;
+  const gains = engine?.effectiveGains() ?? {};
+  const loop = snapshot?.loop ?? null;
+
+  return (
+    <section ref={root} className="panel player" aria-label={`Player: ${title}`} data-testid="player">
+      <div className="player-head">
+        <div>
+          <h2 className="truncate">{title}</h2>
+          {song.artist && <p className="muted">{song.artist}</p>}
+        </div>
+        <button type="button" className="btn" onClick={() => void downloadMix()} disabled={!loaded || mixing}>
+          {mixing ? 'Rendering…' : 'Download mix'}
+        </button>
+      </div>
+      {(error || mixError) && (
+        <p className="error" role="alert">
+          {error ?? mixError}
+        </p>
+      )}
+      {decoding && <p className="muted" role="status">Decoding stems…</p>}
+
+      <div className="transport" role="group" aria-label="Transport">
+        <button
+          type="button"
+          className="btn play"
+          onClick={() => void engine?.toggle()}
+          disabled={!loaded}
+          aria-label={snapshot?.playing ? 'Pause' : 'Play'}
+          data-testid="play"
+        >
+          {snapshot?.playing ? '❚❚' : '▶'}
+        </button>
+        <div className="time" aria-live="off">
+          <span ref={timeText} data-testid="time">
+            0:00
+          </span>
+          <span className="muted"> / {formatTime(duration)}</span>
+        </div>
+        <input
+          ref={seekInput}
+          className="seek"
+          type="range"
+          min={0}
+          max={duration || 1}
+          step={0.01}
+          defaultValue={0}
+          aria-label="Position"
+          disabled={!loaded}
+          onPointerDown={() => (seeking.current = true)}
+          onPointerUp={() => (seeking.current = false)}
+          onChange={(e) => engine?.seek(Number(e.target.value))}
+        />
+      </div>
+
+      <div className="controls-row">
+        <div className="control" role="group" aria-label="Loop">
+          <span className="control-label">Loop</span>
+          <button type="button" className="btn small" onClick={() => engine && setMarkA(engine.position)} disabled={!loaded}>
+            {markA === null ? 'Set A' : `A ${formatTime(markA)}`}
+          </button>
+          <button
+            type="button"
+            className="btn small"
+            disabled={!loaded}
+            onClick={() => {
+              if (!engine) return;
+              engine.setLoop(markA ?? loop?.start ?? 0, engine.position);
+              setMarkA(null);
+            }}
+          >
+            Set B
+          </button>
+          <button
+            type="button"
+            className={`btn small toggle-btn${snapshot?.loopEnabled ? ' on' : ''}`}
+            aria-pressed={Boolean(snapshot?.loopEnabled)}
+            disabled={!loop}
+            onClick={() => engine?.setLoopEnabled(!snapshot?.loopEnabled)}
+            data-testid="loop-toggle"
+          >
+            {loop ? `${formatTime(loop.start)}–${formatTime(loop.end)}` : 'Off'}
+          </button>
+          {loop && (
+            <button type="button" className="btn ghost small" onClick={() => engine?.clearLoop()}>
+              Clear
+            </button>
+          )}
+        </div>
+
+        <div className="control" role="group" aria-label="Tempo">
+          <label className="control-label" htmlFor="tempo">
+            Tempo
+          </label>
+          <input
+            id="tempo"
+            type="range"
+            min={TEMPO_MIN * 100}
+            max={TEMPO_MAX * 100}
+            step={1}
+            value={tempoPct}
+            aria-valuetext={`${tempoPct}%`}
+            onChange={(e) => engine?.setTempo(Number(e.target.value) / 100)}
+            data-testid="tempo"
+          />
+          <button type="button" className="btn ghost small value" onClick={() => engine?.setTempo(1)} aria-label={`Tempo ${tempoPct}%, reset to 100%`}>
+            {tempoPct}%
+          </button>
+        </div>
+
+        <div className="control" role="group" aria-label="Transpose">
+          <span className="control-label">Key</span>
+          <button type="button" className="btn small" aria-label="Transpose down" onClick={() => engine?.setTranspose(transpose - 1)} disabled={transpose <= -TRANSPOSE_LIMIT}>
+            −
+          </button>
+          <output className="value" aria-live="polite" aria-label="Transpose">
+            {transpose > 0 ? `+${transpose}` : transpose} st
+          </output>
+          <button type="button" className="btn small" aria-label="Transpose up" onClick={() => engine?.setTranspose(transpose + 1)} disabled={transpose >= TRANSPOSE_LIMIT}>
+            +
+          </button>
+        </div>
+
+        <div className="control" role="group" aria-label="Master volume">
+          <label className="control-label" htmlFor="master">
+            Master
+          </label>
+          <input
+            id="master"
+            type="range"
+            min={0}
+            max={1.5}
+            step={0.01}
+            value={snapshot?.masterVolume ?? 0.9}
+            aria-valuetext={`${Math.round((snapshot?.masterVolume ?? 0.9) * 100)}%`}
+            onChange={(e) => engine?.setMasterVolume(Number(e.target.value))}
+          />
+        </div>
+      </div>
+      {snapshot?.stretch === 'unavailable' && (
+        <p className="notice">This browser cannot run the time-stretcher: tempo changes will also change the pitch.</p>
+      )}
+
+      <ul className="stems" aria-label="Stems">
+        {stems.map((stem) => (
+          <StemRow
+            key={stem.name}
+            name={stem.name}
+            controls={snapshot?.stems[stem.name] ?? { volume: 1, muted: false, soloed: false, pan: 0 }}
+            peaks={peaks[stem.name] ?? null}
+            duration={duration || song.duration}
+            loop={loop}
+            loopEnabled={Boolean(snapshot?.loopEnabled)}
+            downloadUrl={stem.url}
+            downloadName={`${title} - ${stem.name}.${extensionOf(stem.blob.type)}`}
+            audible={(gains[stem.name] ?? 1) > 0}
+            source={stem.source}
+            onChange={onStemChange}
+            onSeek={onSeek}
+            onLoop={onLoop}
+          />
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function extensionOf(mime: string): string {
+  if (mime.includes('flac')) return 'flac';
+  if (mime.includes('mpeg')) return 'mp3';
+  if (mime.includes('ogg') || mime.includes('opus')) return 'opus';
+  return 'wav';
+}

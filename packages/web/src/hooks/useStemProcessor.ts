@@ -1,0 +1,319 @@
+/**
+ * Upload → job → stems lifecycle of one song at a time.
+ *
+ *   const { state, processSong, openSong, cancel } = useStemProcessor(deps);
+ *   await processSong(file); // false when another song is still being processed
+ *
+ * A second processSong()/openSong() while one runs is refused. The open song keeps playing
+ * while the next one is processed; when the new song's stems are ready, the previous song's
+ * object URLs are revoked and its subscriptions closed. Each run's cleanup is in a
+ * `finally`, so an exception still closes its socket; unmounting aborts the run and
+ * releases everything (no socket, timer or object URL is left behind).
+ */
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { ApiClient } from '../api/client';
+import { describeError } from '../api/errors';
+import type { AudioFormat, Job, Song } from '../api/types';
+import { isFinal, songStems } from '../api/types';
+import type { CacheSource, StemCache } from '../services/cacheManager';
+import { sha256File, type HashOptions } from '../services/hashing';
+import { session } from '../services/session';
+import type { JobEventsSocket } from '../services/websocket';
+
+export type Phase =
+  | 'idle'
+  | 'hashing'
+  | 'uploading'
+  | 'queued'
+  | 'separating'
+  | 'loading'
+  | 'ready'
+  | 'failed'
+  | 'cancelled';
+
+export interface StemAsset {
+  name: string;
+  /** Object URL of the stem's audio file (revoked when another song opens). */
+  url: string;
+  blob: Blob;
+  source: CacheSource;
+}
+
+export interface ProcessorState {
+  phase: Phase;
+  fileName: string | null;
+  /** The song being worked on (uploaded, separated or loaded). */
+  song: Song | null;
+  /** The song open in the player, whose stems are `stems`. */
+  openSong: Song | null;
+  job: Job | null;
+  /** 0..1 within the current phase. */
+  progress: number;
+  stage: string | null;
+  etaSeconds: number | null;
+  stems: StemAsset[];
+  error: string | null;
+}
+
+export interface StemProcessorDeps {
+  api: ApiClient;
+  cache: StemCache;
+  createSocket: () => JobEventsSocket;
+  hashFile?: (file: File, opts: HashOptions) => Promise<string>;
+  stemFormat?: AudioFormat;
+  /** Reopen the saved song / resume the saved job on mount (default true). */
+  restore?: boolean;
+}
+
+const BUSY_PHASES: ReadonlySet<Phase> = new Set(['hashing', 'uploading', 'queued', 'separating', 'loading']);
+
+export const INITIAL_STATE: ProcessorState = {
+  phase: 'idle',
+  fileName: null,
+  song: null,
+  openSong: null,
+  job: null,
+  progress: 0,
+  stage: null,
+  etaSeconds: null,
+  stems: [],
+  error: null,
+};
+
+/** Resources of the song on screen; released when another song opens or on unmount. */
+interface SongResources {
+  objectUrls: string[];
+  unsubscribers: (() => void)[];
+}
+
+export const stemCacheKey = (songId: string, stem: string, format: string) => `stem:${songId}:${stem}:${format}`;
+
+export function useStemProcessor(deps: StemProcessorDeps) {
+  const [state, setState] = useState<ProcessorState>(INITIAL_STATE);
+  const depsRef = useRef(deps);
+  depsRef.current = deps;
+  const mounted = useRef(true);
+  // The running operation, if any; its controller doubles as the run's identity.
+  const runAbort = useRef<AbortController | null>(null);
+  const currentJob = useRef<string | null>(null);
+  const songRes = useRef<SongResources>({ objectUrls: [], unsubscribers: [] });
+
+  const patch = useCallback((update: Partial<ProcessorState>) => {
+    if (mounted.current) setState((s) => ({ ...s, ...update }));
+  }, []);
+
+  const releaseSong = useCallback(() => {
+    const res = songRes.current;
+    songRes.current = { objectUrls: [], unsubscribers: [] };
+    for (const off of res.unsubscribers) off();
+    for (const url of res.objectUrls) URL.revokeObjectURL(url);
+  }, []);
+
+  /** Run `body` as the one active operation; refused (false) when another runs. */
+  const exclusive = useCallback(
+    async (fileName: string | null, phase: Phase, body: (signal: AbortSignal, res: SongResources) => Promise<void>): Promise<boolean> => {
+      if (runAbort.current) return false;
+      const abort = new AbortController();
+      runAbort.current = abort;
+      const res: SongResources = { objectUrls: [], unsubscribers: [] };
+      patch({ fileName, phase, song: null, job: null, progress: 0, stage: null, etaSeconds: null, error: null });
+      try {
+        await body(abort.signal, res);
+      } catch (err) {
+        if (runAbort.current !== abort) return true; // unmounted or superseded: nothing to show
+        if (abort.signal.aborted) patch({ phase: 'cancelled', error: null, etaSeconds: null });
+        else patch({ phase: 'failed', error: describeError(err), etaSeconds: null });
+        const saved = session.load();
+        if (saved.jobId) session.save({ songId: saved.songId });
+      } finally {
+        // Runs whatever happened: no socket, listener or in-flight request survives the run.
+        for (const off of res.unsubscribers.splice(0)) off();
+        // Stems of a song that never opened (failure, cancel, unmount) are freed here.
+        if (songRes.current !== res) for (const url of res.objectUrls.splice(0)) URL.revokeObjectURL(url);
+        abort.abort();
+        if (runAbort.current === abort) {
+          runAbort.current = null;
+          currentJob.current = null;
+        }
+      }
+      return true;
+    },
+    [patch, releaseSong],
+  );
+
+  const waitForJob = useCallback(
+    (job: Job, signal: AbortSignal, res: SongResources): Promise<Job> => {
+      currentJob.current = job.id;
+      const showJob = (j: Job) =>
+        patch({
+          job: j,
+          phase: j.state === 'queued' ? 'queued' : 'separating',
+          progress: j.progress,
+          stage: j.stage,
+          etaSeconds: j.eta_seconds,
+        });
+      showJob(job);
+      if (isFinal(job.state)) return Promise.resolve(job);
+      const socket = depsRef.current.createSocket();
+      res.unsubscribers.push(() => socket.destroy());
+      return new Promise<Job>((resolve, reject) => {
+        res.unsubscribers.push(
+          socket.on('job', (j) => {
+            if (j.id === job.id && !isFinal(j.state)) showJob(j);
+          }),
+          socket.on('final', (j) => {
+            if (j.id === job.id) resolve(j);
+          }),
+        );
+        const onAbort = () => reject(new DOMException('Cancelled', 'AbortError'));
+        signal.addEventListener('abort', onAbort, { once: true });
+        res.unsubscribers.push(() => signal.removeEventListener('abort', onAbort));
+        socket.subscribe([job.id]);
+        socket.connect();
+      });
+    },
+    [patch],
+  );
+
+  const loadSong = useCallback(
+    async (songId: string, signal: AbortSignal, res: SongResources, knownSong?: Song) => {
+      const { api, cache, stemFormat = 'wav' } = depsRef.current;
+      let song = knownSong ?? null;
+      try {
+        song = await api.getSong(songId, signal);
+        session.saveSong(song);
+      } catch (err) {
+        // Offline: the song's metadata saved on an earlier visit is enough to play from the cache.
+        song = song ?? session.loadSong(songId);
+        if (!song) throw err;
+      }
+      session.save({ songId: song.id });
+      const names = songStems(song);
+      patch({ song, phase: 'loading', progress: 0, stage: null, etaSeconds: null });
+      if (names.length === 0) throw new Error(`${song.title ?? 'This song'} has no stems yet.`);
+      const stems: StemAsset[] = [];
+      let loaded = 0;
+      await Promise.all(
+        names.map(async (name) => {
+          const url = api.stemUrl(song.id, name, stemFormat);
+          const { bytes, contentType, source } = await cache.get(stemCacheKey(song.id, name, stemFormat), url, { signal });
+          const blob = new Blob([bytes], { type: contentType });
+          if (signal.aborted) return;
+          const objectUrl = URL.createObjectURL(blob);
+          res.objectUrls.push(objectUrl);
+          stems.push({ name, url: objectUrl, blob, source });
+          loaded += 1;
+          patch({ progress: loaded / names.length });
+        }),
+      );
+      if (signal.aborted) throw new DOMException('Cancelled', 'AbortError');
+      stems.sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name));
+      // The new song replaces the open one only now, so the old one played on until here.
+      releaseSong();
+      songRes.current = res;
+      patch({ phase: 'ready', stems, openSong: song, progress: 1 });
+    },
+    [patch, releaseSong],
+  );
+
+  const finishJob = useCallback(
+    async (job: Job, song: Song | null, signal: AbortSignal, res: SongResources) => {
+      session.save({ songId: job.song_id, jobId: job.id, fileName: song?.title ?? undefined });
+      const final = await waitForJob(job, signal, res);
+      patch({ job: final });
+      if (final.state === 'cancelled') {
+        session.save({ songId: job.song_id });
+        patch({ phase: 'cancelled', etaSeconds: null });
+        return;
+      }
+      if (final.state === 'failed') {
+        session.save({ songId: job.song_id });
+        patch({ phase: 'failed', error: final.error ?? 'Separation failed.', etaSeconds: null });
+        return;
+      }
+      await loadSong(job.song_id, signal, res, song ?? undefined);
+    },
+    [loadSong, patch, waitForJob],
+  );
+
+  const processSong = useCallback(
+    (file: File): Promise<boolean> =>
+      exclusive(file.name, 'hashing', async (signal, res) => {
+        const { api, hashFile = sha256File } = depsRef.current;
+        const sha = await hashFile(file, { signal, onProgress: (p) => patch({ progress: p }) });
+        let song = await api.songByHash(sha, signal);
+        if (!song) {
+          patch({ phase: 'uploading', progress: 0 });
+          song = await api.uploadSong(file, {
+            signal,
+            onProgress: (loaded, total) => patch({ progress: total > 0 ? loaded / total : 0 }),
+          });
+        }
+        session.saveSong(song);
+        patch({ song, phase: 'queued', progress: 0 });
+        if (signal.aborted) throw new DOMException('Cancelled', 'AbortError');
+        const job = await api.startSeparation(song.id, {});
+        await finishJob(job, song, signal, res);
+      }),
+    [exclusive, finishJob, patch],
+  );
+
+  const openSong = useCallback(
+    (songId: string): Promise<boolean> => exclusive(null, 'loading', (signal, res) => loadSong(songId, signal, res)),
+    [exclusive, loadSong],
+  );
+
+  /** Follow a job started earlier (e.g. before a reload) through to its stems. */
+  const resumeJob = useCallback(
+    (jobId: string, fileName: string | null = null): Promise<boolean> =>
+      exclusive(fileName, 'queued', async (signal, res) => {
+        const job = await depsRef.current.api.getJob(jobId, signal);
+        await finishJob(job, null, signal, res);
+      }),
+    [exclusive, finishJob],
+  );
+
+  /** Cancel what runs now: the server job if there is one, else the local hashing/upload. */
+  const cancel = useCallback(async () => {
+    const jobId = currentJob.current;
+    if (jobId) {
+      try {
+        await depsRef.current.api.cancelJob(jobId);
+        return;
+      } catch (err) {
+        patch({ error: describeError(err) });
+      }
+    }
+    runAbort.current?.abort();
+  }, [patch]);
+
+  /** Close the song on screen (its object URLs are revoked). */
+  const close = useCallback(() => {
+    if (runAbort.current) return false;
+    releaseSong();
+    session.clear();
+    patch(INITIAL_STATE);
+    return true;
+  }, [patch, releaseSong]);
+
+  useEffect(() => {
+    mounted.current = true;
+    if (depsRef.current.restore !== false) {
+      const saved = session.load();
+      if (saved.jobId) void resumeJob(saved.jobId, saved.fileName ?? null);
+      else if (saved.songId) void openSong(saved.songId);
+    }
+    return () => {
+      mounted.current = false;
+      runAbort.current?.abort();
+      runAbort.current = null;
+      currentJob.current = null;
+      releaseSong();
+    };
+    // Mount/unmount only: the callbacks are stable.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
+  const busy = BUSY_PHASES.has(state.phase);
+  return { state, processSong, openSong, resumeJob, cancel, close, busy };
+}

@@ -1,0 +1,290 @@
+/**
+ * Stem cache: memory (LRU, byte budget) → IndexedDB (byte budget, expiry) → network.
+ *
+ *   const cache = new StemCache({ memoryBudgetBytes: 32 << 20 });
+ *   const { bytes, source } = await cache.get('stem:song1:drums:wav', '/api/songs/song1/stems/drums');
+ *
+ * `bytes` belongs to the caller (decodeAudioData may detach it): the memory tier keeps
+ * its own copy. An expired entry is deleted from both tiers when found; an entry larger
+ * than a tier's budget is not stored there and evicts nothing; a failing IndexedDB
+ * (QuotaExceededError, private mode) only costs the disk tier, never the bytes.
+ */
+import { openDB, type IDBPDatabase, type DBSchema } from 'idb';
+import { errorFromResponse, NetworkError } from '../api/errors';
+
+export type CacheSource = 'memory' | 'idb' | 'network';
+
+export interface CachedBytes {
+  bytes: ArrayBuffer;
+  contentType: string;
+  source: CacheSource;
+}
+
+export interface StemCacheOptions {
+  dbName?: string;
+  memoryBudgetBytes?: number;
+  diskBudgetBytes?: number;
+  /** How long an entry stays valid after it was stored. */
+  ttlMs?: number;
+  now?: () => number;
+  fetcher?: (url: string, init?: RequestInit) => Promise<Response>;
+  /** Use the IndexedDB tier (default: when the browser has one). */
+  useIndexedDB?: boolean;
+  onWarning?: (message: string, error?: unknown) => void;
+}
+
+interface MetaRecord {
+  key: string;
+  size: number;
+  contentType: string;
+  storedAt: number;
+  lastUsed: number;
+  expiresAt: number;
+}
+
+interface CacheDB extends DBSchema {
+  meta: { key: string; value: MetaRecord; indexes: { lastUsed: number } };
+  blobs: { key: string; value: ArrayBuffer };
+}
+
+interface MemoryEntry {
+  bytes: ArrayBuffer;
+  contentType: string;
+  expiresAt: number;
+}
+
+const DAY = 24 * 60 * 60 * 1000;
+
+export class StemCache {
+  private readonly memory = new Map<string, MemoryEntry>();
+  private memoryBytesUsed = 0;
+  private dbPromise: Promise<IDBPDatabase<CacheDB> | null> | null = null;
+  private readonly opts: Required<StemCacheOptions>;
+
+  constructor(options: StemCacheOptions = {}) {
+    this.opts = {
+      dbName: 'riffroom-cache',
+      memoryBudgetBytes: 32 * 1024 * 1024,
+      diskBudgetBytes: 2 * 1024 * 1024 * 1024,
+      ttlMs: 30 * DAY,
+      now: () => Date.now(),
+      fetcher: (url, init) => fetch(url, init),
+      onWarning: (message, error) => console.warn(`[cache] ${message}`, error ?? ''),
+      useIndexedDB: typeof indexedDB !== 'undefined',
+      ...options,
+    };
+  }
+
+  get memoryBytes(): number {
+    return this.memoryBytesUsed;
+  }
+
+  get memoryEntries(): number {
+    return this.memory.size;
+  }
+
+  /** Bytes for `key`, from the nearest tier that has a live copy, else from `url`. */
+  async get(key: string, url: string, init?: RequestInit): Promise<CachedBytes> {
+    const fromMemory = this.memoryGet(key);
+    if (fromMemory) return fromMemory;
+
+    const fromDisk = await this.diskGet(key);
+    if (fromDisk) {
+      this.memoryPut(key, fromDisk.bytes, fromDisk.contentType, fromDisk.expiresAt);
+      return { bytes: fromDisk.bytes, contentType: fromDisk.contentType, source: 'idb' };
+    }
+
+    let response: Response;
+    try {
+      response = await this.opts.fetcher(url, init);
+    } catch (err) {
+      if (err instanceof DOMException && err.name === 'AbortError') throw err;
+      throw new NetworkError(url, err);
+    }
+    if (!response.ok) throw await errorFromResponse(response);
+    const bytes = await response.arrayBuffer();
+    const contentType = response.headers.get('content-type') ?? 'application/octet-stream';
+    const expiresAt = this.opts.now() + this.opts.ttlMs;
+    this.memoryPut(key, bytes, contentType, expiresAt);
+    await this.diskPut(key, bytes, contentType, expiresAt);
+    return { bytes, contentType, source: 'network' };
+  }
+
+  /** Whether a live copy is held locally (memory or IndexedDB), without touching the network. */
+  async has(key: string): Promise<boolean> {
+    if (this.memoryGet(key, false)) return true;
+    const db = await this.db();
+    if (!db) return false;
+    try {
+      const meta = await db.get('meta', key);
+      return meta !== undefined && meta.expiresAt > this.opts.now();
+    } catch {
+      return false;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    this.memoryDelete(key);
+    await this.diskDelete(key);
+  }
+
+  /** Total bytes and entries in IndexedDB. */
+  async diskUsage(): Promise<{ bytes: number; entries: number }> {
+    const db = await this.db();
+    if (!db) return { bytes: 0, entries: 0 };
+    const metas = await db.getAll('meta');
+    return { bytes: metas.reduce((n, m) => n + m.size, 0), entries: metas.length };
+  }
+
+  async clear(): Promise<void> {
+    this.memory.clear();
+    this.memoryBytesUsed = 0;
+    const db = await this.db();
+    if (!db) return;
+    const tx = db.transaction(['meta', 'blobs'], 'readwrite');
+    await Promise.all([tx.objectStore('meta').clear(), tx.objectStore('blobs').clear(), tx.done]);
+  }
+
+  /** Drop the memory tier and close the database connection. */
+  async close(): Promise<void> {
+    this.memory.clear();
+    this.memoryBytesUsed = 0;
+    const pending = this.dbPromise;
+    this.dbPromise = null;
+    const db = pending ? await pending : null;
+    db?.close();
+  }
+
+  // -- memory tier ------------------------------------------------------------------
+
+  private memoryGet(key: string, touch = true): CachedBytes | null {
+    const entry = this.memory.get(key);
+    if (!entry) return null;
+    if (entry.expiresAt <= this.opts.now()) {
+      this.memoryDelete(key);
+      void this.diskDelete(key);
+      return null;
+    }
+    if (touch) {
+      this.memory.delete(key);
+      this.memory.set(key, entry);
+    }
+    return { bytes: entry.bytes.slice(0), contentType: entry.contentType, source: 'memory' };
+  }
+
+  private memoryPut(key: string, bytes: ArrayBuffer, contentType: string, expiresAt: number): void {
+    const size = bytes.byteLength;
+    if (size > this.opts.memoryBudgetBytes) return;
+    this.memoryDelete(key);
+    while (this.memoryBytesUsed + size > this.opts.memoryBudgetBytes) {
+      const oldest = this.memory.keys().next();
+      if (oldest.done) break;
+      this.memoryDelete(oldest.value);
+    }
+    this.memory.set(key, { bytes: bytes.slice(0), contentType, expiresAt });
+    this.memoryBytesUsed += size;
+  }
+
+  private memoryDelete(key: string): void {
+    const entry = this.memory.get(key);
+    if (!entry) return;
+    this.memory.delete(key);
+    this.memoryBytesUsed -= entry.bytes.byteLength;
+  }
+
+  // -- IndexedDB tier -------------------------------------------------------------------
+
+  private db(): Promise<IDBPDatabase<CacheDB> | null> {
+    if (!this.dbPromise) {
+      if (!this.opts.useIndexedDB) {
+        this.dbPromise = Promise.resolve(null);
+      } else {
+        this.dbPromise = openDB<CacheDB>(this.opts.dbName, 1, {
+          upgrade(db) {
+            db.createObjectStore('meta', { keyPath: 'key' }).createIndex('lastUsed', 'lastUsed');
+            db.createObjectStore('blobs');
+          },
+        }).catch((err: unknown) => {
+          this.opts.onWarning('IndexedDB unavailable; caching in memory only', err);
+          return null;
+        });
+      }
+    }
+    return this.dbPromise;
+  }
+
+  private async diskGet(key: string): Promise<{ bytes: ArrayBuffer; contentType: string; expiresAt: number } | null> {
+    const db = await this.db();
+    if (!db) return null;
+    try {
+      const meta = await db.get('meta', key);
+      if (!meta) return null;
+      if (meta.expiresAt <= this.opts.now()) {
+        await this.diskDelete(key);
+        return null;
+      }
+      const bytes = await db.get('blobs', key);
+      if (!bytes) {
+        await this.diskDelete(key);
+        return null;
+      }
+      await db.put('meta', { ...meta, lastUsed: this.opts.now() });
+      return { bytes, contentType: meta.contentType, expiresAt: meta.expiresAt };
+    } catch (err) {
+      this.opts.onWarning(`reading ${key} from IndexedDB failed`, err);
+      return null;
+    }
+  }
+
+  private async diskPut(key: string, bytes: ArrayBuffer, contentType: string, expiresAt: number): Promise<void> {
+    const size = bytes.byteLength;
+    if (size > this.opts.diskBudgetBytes) return;
+    const db = await this.db();
+    if (!db) return;
+    const now = this.opts.now();
+    try {
+      const tx = db.transaction(['meta', 'blobs'], 'readwrite');
+      const meta = tx.objectStore('meta');
+      const blobs = tx.objectStore('blobs');
+      const all = await meta.getAll();
+      let used = 0;
+      for (const m of all) if (m.key !== key) used += m.size;
+      // Expired entries go first, then the least recently used.
+      const victims = all
+        .filter((m) => m.key !== key)
+        .sort((a, b) => Number(a.expiresAt > now) - Number(b.expiresAt > now) || a.lastUsed - b.lastUsed);
+      for (const victim of victims) {
+        if (used + size <= this.opts.diskBudgetBytes && victim.expiresAt > now) break;
+        await meta.delete(victim.key);
+        await blobs.delete(victim.key);
+        used -= victim.size;
+      }
+      await blobs.put(bytes, key);
+      await meta.put({ key, size, contentType, storedAt: now, lastUsed: now, expiresAt });
+      await tx.done;
+    } catch (err) {
+      const quota = isQuotaError(err);
+      this.opts.onWarning(
+        quota ? `storage is full; ${key} will be fetched from the server next time` : `caching ${key} failed`,
+        err,
+      );
+    }
+  }
+
+  private async diskDelete(key: string): Promise<void> {
+    const db = await this.db();
+    if (!db) return;
+    try {
+      const tx = db.transaction(['meta', 'blobs'], 'readwrite');
+      await Promise.all([tx.objectStore('meta').delete(key), tx.objectStore('blobs').delete(key), tx.done]);
+    } catch (err) {
+      this.opts.onWarning(`deleting ${key} from IndexedDB failed`, err);
+    }
+  }
+}
+
+export function isQuotaError(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const name = (err as { name?: unknown }).name;
+  return name === 'QuotaExceededError' || name === 'NS_ERROR_DOM_QUOTA_REACHED';
+}

@@ -1,0 +1,355 @@
+/**
+ * Reconnecting client for the server's job-event WebSocket (`/api/ws`).
+ *
+ *   const socket = new JobEventsSocket({ url: wsUrl('/api/ws') });
+ *   const off = socket.on('final', (job) => console.log(job.state));
+ *   socket.subscribe([jobId]);
+ *   // later: off(); socket.disconnect();
+ *
+ * Guarantees: reconnects with exponential backoff and full jitter; never after an
+ * intentional disconnect(); every timer it starts is tracked and cleared on
+ * disconnect(); app-level heartbeat (answers ping, and treats silence as a dead
+ * link); on every (re)connect it subscribes again and resumes from the last seen
+ * per-job sequence numbers; each job's final event reaches listeners exactly once.
+ */
+import { Emitter } from './emitter';
+import type { ClientMessage, FinalType, Job, ServerMessage } from '../api/types';
+import { isFinal } from '../api/types';
+
+export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export type JobSocketEvents = {
+  /** Every change to a subscribed job (snapshot, progress or final). */
+  job: Job;
+  /** A job reached done/failed/cancelled; delivered once per job, across reconnects. */
+  final: Job;
+  status: ConnectionStatus;
+};
+
+/** The part of the browser WebSocket we use; tests pass a fake. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  onopen: ((ev: Event) => unknown) | null;
+  onmessage: ((ev: MessageEvent) => unknown) | null;
+  onclose: ((ev: CloseEvent) => unknown) | null;
+  onerror: ((ev: Event) => unknown) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export type WebSocketFactory = (url: string) => WebSocketLike;
+
+export interface JobSocketOptions {
+  url: string;
+  createSocket?: WebSocketFactory;
+  /** First backoff ceiling; doubles on every failed attempt up to maxDelayMs. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** No message (not even a ping) for this long means the link is dead. */
+  heartbeatTimeoutMs?: number;
+  /** A socket that is not open after this long is abandoned. */
+  connectTimeoutMs?: number;
+  random?: () => number;
+}
+
+const OPEN = 1;
+
+/** `ws://host/api/ws` for the page's own origin. */
+export function wsUrl(path: string, location: Location = window.location): string {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}${path}`;
+}
+
+/** Full jitter: a uniform delay between 0 and the exponential ceiling. */
+export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** attempt);
+  return Math.floor(random() * ceiling);
+}
+
+export class JobEventsSocket {
+  private readonly emitter = new Emitter<JobSocketEvents>();
+  private readonly opts: Required<JobSocketOptions>;
+  private ws: WebSocketLike | null = null;
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private heartbeatTimer: ReturnType<typeof setTimeout> | null = null;
+  private connectTimer: ReturnType<typeof setTimeout> | null = null;
+  private attempt = 0;
+  private wanted = false;
+  private currentStatus: ConnectionStatus = 'idle';
+  private readonly subscribed = new Set<string>();
+  private readonly jobs = new Map<string, Job>();
+  private readonly lastSeq = new Map<string, number>();
+  private readonly finalized = new Set<string>();
+
+  constructor(options: JobSocketOptions) {
+    this.opts = {
+      createSocket: (url) => new WebSocket(url),
+      baseDelayMs: 500,
+      maxDelayMs: 30_000,
+      heartbeatTimeoutMs: 45_000,
+      connectTimeoutMs: 10_000,
+      random: Math.random,
+      ...options,
+    };
+  }
+
+  on<K extends keyof JobSocketEvents>(event: K, fn: (payload: JobSocketEvents[K]) => void): () => void {
+    return this.emitter.on(event, fn);
+  }
+
+  get status(): ConnectionStatus {
+    return this.currentStatus;
+  }
+
+  /** Timers this client holds right now (leak tests expect 0 after disconnect()). */
+  get activeTimers(): number {
+    return this.timers.size;
+  }
+
+  get hasSocket(): boolean {
+    return this.ws !== null;
+  }
+
+  job(id: string): Job | undefined {
+    return this.jobs.get(id);
+  }
+
+  connect(): void {
+    this.wanted = true;
+    if (this.ws || this.reconnectTimer) return;
+    this.open();
+  }
+
+  /** Intentional close: no reconnect, every timer cleared, listeners kept. */
+  disconnect(): void {
+    this.wanted = false;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.reconnectTimer = this.heartbeatTimer = this.connectTimer = null;
+    this.dropSocket();
+    this.attempt = 0;
+    this.setStatus('closed');
+  }
+
+  /** disconnect() and forget every listener and job. */
+  destroy(): void {
+    this.disconnect();
+    this.emitter.clear();
+    this.subscribed.clear();
+    this.jobs.clear();
+    this.lastSeq.clear();
+  }
+
+  subscribe(jobIds: readonly string[]): void {
+    const fresh = jobIds.filter((id) => !this.subscribed.has(id) && !this.finalized.has(id));
+    for (const id of fresh) this.subscribed.add(id);
+    if (fresh.length > 0) this.send({ type: 'subscribe', jobs: fresh });
+  }
+
+  unsubscribe(jobIds: readonly string[]): void {
+    const gone = jobIds.filter((id) => this.subscribed.delete(id));
+    for (const id of gone) {
+      this.jobs.delete(id);
+      this.lastSeq.delete(id);
+    }
+    if (gone.length > 0) this.send({ type: 'unsubscribe', jobs: gone });
+  }
+
+  // -- connection ---------------------------------------------------------------
+
+  private open(): void {
+    this.setStatus(this.attempt === 0 ? 'connecting' : 'reconnecting');
+    let ws: WebSocketLike;
+    try {
+      ws = this.opts.createSocket(this.opts.url);
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    this.ws = ws;
+    this.connectTimer = this.startTimer(() => {
+      this.connectTimer = null;
+      this.linkLost();
+    }, this.opts.connectTimeoutMs);
+
+    ws.onopen = () => {
+      this.cancelTimer(this.connectTimer);
+      this.connectTimer = null;
+      this.attempt = 0;
+      this.setStatus('open');
+      this.armHeartbeat();
+      const jobs = [...this.subscribed];
+      if (jobs.length > 0) this.send({ type: 'subscribe', jobs });
+      const after: Record<string, number> = {};
+      for (const id of jobs) {
+        const seq = this.lastSeq.get(id);
+        if (seq !== undefined) after[id] = seq;
+      }
+      if (Object.keys(after).length > 0) this.send({ type: 'resume', after });
+    };
+    ws.onmessage = (ev: MessageEvent) => {
+      this.armHeartbeat();
+      this.handle(ev.data);
+    };
+    ws.onerror = () => {
+      // A close event follows; reconnecting is decided there.
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.linkLost();
+    };
+  }
+
+  private linkLost(): void {
+    this.dropSocket();
+    this.cancelTimer(this.heartbeatTimer);
+    this.cancelTimer(this.connectTimer);
+    this.heartbeatTimer = this.connectTimer = null;
+    if (this.wanted) this.scheduleReconnect();
+    else this.setStatus('closed');
+  }
+
+  private dropSocket(): void {
+    const ws = this.ws;
+    this.ws = null;
+    if (!ws) return;
+    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    try {
+      ws.close(1000, 'client closing');
+    } catch {
+      // Closing a socket that never opened can throw in some browsers.
+    }
+  }
+
+  private scheduleReconnect(): void {
+    if (!this.wanted || this.reconnectTimer) return;
+    const delay = backoffDelay(this.attempt, this.opts.baseDelayMs, this.opts.maxDelayMs, this.opts.random);
+    this.attempt += 1;
+    this.setStatus('reconnecting');
+    this.reconnectTimer = this.startTimer(() => {
+      this.reconnectTimer = null;
+      if (this.wanted) this.open();
+    }, delay);
+  }
+
+  private armHeartbeat(): void {
+    this.cancelTimer(this.heartbeatTimer);
+    this.heartbeatTimer = this.startTimer(() => {
+      this.heartbeatTimer = null;
+      this.linkLost();
+    }, this.opts.heartbeatTimeoutMs);
+  }
+
+  private startTimer(fn: () => void, ms: number): ReturnType<typeof setTimeout> {
+    const handle = setTimeout(() => {
+      this.timers.delete(handle);
+      fn();
+    }, ms);
+    this.timers.add(handle);
+    return handle;
+  }
+
+  private cancelTimer(handle: ReturnType<typeof setTimeout> | null): void {
+    if (handle === null) return;
+    clearTimeout(handle);
+    this.timers.delete(handle);
+  }
+
+  private send(msg: ClientMessage): void {
+    if (this.ws && this.ws.readyState === OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  private setStatus(status: ConnectionStatus): void {
+    if (status === this.currentStatus) return;
+    this.currentStatus = status;
+    this.emitter.emit('status', status);
+  }
+
+  // -- messages -------------------------------------------------------------------
+
+  private handle(raw: unknown): void {
+    if (typeof raw !== 'string') return;
+    let msg: ServerMessage;
+    try {
+      msg = JSON.parse(raw) as ServerMessage;
+    } catch {
+      return;
+    }
+    switch (msg.type) {
+      case 'ping':
+        this.send({ type: 'pong' });
+        return;
+      case 'snapshot':
+        this.onSnapshot(msg.job, msg.seq);
+        return;
+      case 'progress': {
+        const id = msg.job_id;
+        if (this.finalized.has(id) || !this.fresh(id, msg.seq)) return;
+        const prev = this.jobs.get(id) ?? blankJob(id);
+        this.update({
+          ...prev,
+          state: msg.state && !isFinal(msg.state) ? msg.state : 'running',
+          progress: msg.progress,
+          stage: msg.stage ?? prev.stage,
+          eta_seconds: msg.eta_seconds ?? null,
+        });
+        return;
+      }
+      case 'done':
+      case 'failed':
+      case 'cancelled':
+        this.onFinal(msg.type, msg.job_id, msg.seq, msg.error ?? null, msg.job);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private fresh(id: string, seq: number): boolean {
+    const last = this.lastSeq.get(id);
+    if (last !== undefined && seq <= last) return false;
+    this.lastSeq.set(id, seq);
+    return true;
+  }
+
+  private onSnapshot(job: Job, seq: number): void {
+    if (this.finalized.has(job.id)) return;
+    const last = this.lastSeq.get(job.id);
+    if (last !== undefined && seq < last) return;
+    this.lastSeq.set(job.id, seq);
+    if (isFinal(job.state)) this.finalize(job);
+    else this.update(job);
+  }
+
+  private onFinal(type: FinalType, id: string, seq: number, error: string | null, job?: Job): void {
+    if (this.finalized.has(id)) return;
+    this.lastSeq.set(id, Math.max(seq, this.lastSeq.get(id) ?? seq));
+    const prev = job ?? this.jobs.get(id) ?? blankJob(id);
+    this.finalize({
+      ...prev,
+      state: type,
+      progress: type === 'done' ? 1 : prev.progress,
+      eta_seconds: null,
+      error: error ?? prev.error ?? null,
+    });
+  }
+
+  private update(job: Job): void {
+    this.jobs.set(job.id, job);
+    this.emitter.emit('job', job);
+  }
+
+  private finalize(job: Job): void {
+    this.finalized.add(job.id);
+    this.subscribed.delete(job.id);
+    this.lastSeq.delete(job.id);
+    this.jobs.set(job.id, job);
+    this.emitter.emit('job', job);
+    this.emitter.emit('final', job);
+  }
+}
+
+function blankJob(id: string): Job {
+  return { id, song_id: '', state: 'queued', progress: 0, stage: 'queued', eta_seconds: null, error: null };
+}

@@ -1,0 +1,255 @@
+import { act, renderHook, waitFor } from '@testing-library/react';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { useStemProcessor, type StemProcessorDeps } from '../src/hooks/useStemProcessor';
+import { StemCache } from '../src/services/cacheManager';
+import { JobEventsSocket } from '../src/services/websocket';
+import type { ApiClient } from '../src/api/client';
+import type { Job, Song } from '../src/api/types';
+import { FakeSocket, lastSocket } from './fakeSocket';
+import { liveObjectUrls } from './setup';
+
+const song = (id = 's1'): Song => ({
+  id,
+  sha256: 'abc',
+  name: `song-${id}`,
+  title: `Song ${id}`,
+  artist: null,
+  original_filename: 'song.wav',
+  format: 'wav',
+  duration: 3,
+  sample_rate: 44100,
+  channels: 2,
+  size_bytes: 32,
+  created_at: 0,
+  stems: ['vocals', 'drums'],
+});
+const job = (over: Partial<Job> = {}): Job => ({
+  id: 'j1',
+  song_id: 's1',
+  state: 'queued',
+  progress: 0,
+  stage: 'queued',
+  eta_seconds: null,
+  error: null,
+  ...over,
+});
+
+let sockets: JobEventsSocket[] = [];
+let dbn = 0;
+
+function setup(overrides: Partial<Record<keyof ApiClient, unknown>> = {}) {
+  const api = {
+    songByHash: vi.fn(async () => null),
+    uploadSong: vi.fn(async (_f: File, o?: { onProgress?: (a: number, b: number) => void }) => {
+      o?.onProgress?.(5, 10);
+      return song();
+    }),
+    startSeparation: vi.fn(async () => job()),
+    getSong: vi.fn(async (id: string) => song(id)),
+    getJob: vi.fn(async () => job({ state: 'running' })),
+    cancelJob: vi.fn(async () => job({ state: 'running' })),
+    stemUrl: (songId: string, stem: string) => `/api/songs/${songId}/stems/${stem}`,
+    ...overrides,
+  };
+  const cache = new StemCache({
+    dbName: `hook-${++dbn}`,
+    onWarning: () => {},
+    fetcher: async () => new Response(new Uint8Array(16).buffer, { headers: { 'content-type': 'audio/wav' } }),
+  });
+  const deps: StemProcessorDeps = {
+    api: api as unknown as ApiClient,
+    cache,
+    hashFile: async () => 'abc',
+    restore: false,
+    createSocket: () => {
+      const s = new JobEventsSocket({ url: 'ws://t/api/ws', createSocket: (u) => new FakeSocket(u), random: () => 0 });
+      sockets.push(s);
+      return s;
+    },
+  };
+  return { api, cache, deps };
+}
+
+const file = (name = 'song.wav') => new File([new Uint8Array(32)], name, { type: 'audio/wav' });
+
+/** Deliver a final event to the job's socket once the hook has connected. */
+async function serverFinishes(type: 'done' | 'failed' | 'cancelled' = 'done', error?: string) {
+  await waitFor(() => expect(FakeSocket.all.length).toBeGreaterThan(0));
+  const ws = lastSocket();
+  act(() => {
+    ws.accept();
+    ws.serverSend({ type: 'snapshot', job: job({ state: 'running', progress: 0.5, stage: 'separating' }), seq: 1 });
+    ws.serverSend({ type, job_id: 'j1', seq: 2, error });
+  });
+}
+
+beforeEach(() => {
+  FakeSocket.reset();
+  sockets = [];
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('useStemProcessor', () => {
+  it('uploads, follows the job and loads the stems', async () => {
+    const { deps, api } = setup();
+    const { result, unmount } = renderHook(() => useStemProcessor(deps));
+    let done: Promise<boolean> = Promise.resolve(false);
+    act(() => {
+      done = result.current.processSong(file());
+    });
+    await waitFor(() => expect(result.current.state.phase).toBe('queued'));
+    await serverFinishes('done');
+    await act(async () => {
+      await done;
+    });
+    expect(result.current.state.phase).toBe('ready');
+    expect(result.current.state.stems.map((s) => s.name)).toEqual(['vocals', 'drums']);
+    expect(api.uploadSong).toHaveBeenCalledTimes(1);
+    expect(liveObjectUrls.size).toBe(2);
+    expect(FakeSocket.open).toBe(0); // the job's socket closes once the job is over
+    unmount();
+    expect(liveObjectUrls.size).toBe(0);
+  });
+
+  it('skips the upload when the server already has the content', async () => {
+    const { deps, api } = setup({ songByHash: vi.fn(async () => song()), startSeparation: vi.fn(async () => job({ state: 'done', progress: 1 })) });
+    const { result, unmount } = renderHook(() => useStemProcessor(deps));
+    await act(async () => {
+      await result.current.processSong(file());
+    });
+    expect(api.uploadSong).not.toHaveBeenCalled();
+    expect(result.current.state.phase).toBe('ready');
+    expect(FakeSocket.all).toHaveLength(0); // a finished job needs no socket
+    unmount();
+  });
+
+  it('refuses a second processSong() while one runs', async () => {
+    const { deps, api } = setup();
+    const { result, unmount } = renderHook(() => useStemProcessor(deps));
+    let first: Promise<boolean> = Promise.resolve(false);
+    let second = true;
+    act(() => {
+      first = result.current.processSong(file('a.wav'));
+    });
+    await act(async () => {
+      second = await result.current.processSong(file('b.wav'));
+    });
+    expect(second).toBe(false);
+    await serverFinishes('done');
+    await act(async () => {
+      expect(await first).toBe(true);
+    });
+    expect(api.startSeparation).toHaveBeenCalledTimes(1);
+    unmount();
+  });
+
+  it('revokes the previous song’s object URLs and closes its subscriptions on a new song', async () => {
+    const { deps } = setup({ startSeparation: vi.fn(async () => job({ state: 'done', progress: 1 })) });
+    const { result, unmount } = renderHook(() => useStemProcessor(deps));
+    await act(async () => {
+      await result.current.processSong(file());
+    });
+    const firstUrls = result.current.state.stems.map((s) => s.url);
+    expect(firstUrls.every((u) => liveObjectUrls.has(u))).toBe(true);
+    await act(async () => {
+      await result.current.openSong('s2');
+    });
+    expect(firstUrls.some((u) => liveObjectUrls.has(u))).toBe(false);
+    expect(liveObjectUrls.size).toBe(2);
+    expect(result.current.state.song?.id).toBe('s2');
+    unmount();
+    expect(liveObjectUrls.size).toBe(0);
+  });
+
+  it('reports a failed job in words and closes the socket', async () => {
+    const { deps } = setup();
+    const { result, unmount } = renderHook(() => useStemProcessor(deps));
+    let done: Promise<boolean> = Promise.resolve(false);
+    act(() => {
+      done = result.current.processSong(file());
+    });
+    await serverFinishes('failed', 'The engine ran out of memory.');
+    await act(async () => {
+      await done;
+    });
+    expect(result.current.state.phase).toBe('failed');
+    expect(result.current.state.error).toBe('The engine ran out of memory.');
+    expect(FakeSocket.open).toBe(0);
+    unmount();
+  });
+
+  it('closes the socket in finally even when loading the stems throws', async () => {
+    const { deps } = setup({
+      stemUrl: () => {
+        throw new Error('database is on fire');
+      },
+    });
+    const { result, unmount } = renderHook(() => useStemProcessor(deps));
+    let done: Promise<boolean> = Promise.resolve(false);
+    act(() => {
+      done = result.current.processSong(file());
+    });
+    await serverFinishes('done');
+    await act(async () => {
+      await done;
+    });
+    expect(result.current.state.phase).toBe('failed');
+    expect(result.current.state.error).toBe('database is on fire');
+    expect(FakeSocket.open).toBe(0);
+    expect(sockets.every((s) => s.activeTimers === 0 && !s.hasSocket)).toBe(true);
+    unmount();
+  });
+
+  it('cancels through the server while a job runs', async () => {
+    const { deps, api } = setup();
+    const { result, unmount } = renderHook(() => useStemProcessor(deps));
+    let done: Promise<boolean> = Promise.resolve(false);
+    act(() => {
+      done = result.current.processSong(file());
+    });
+    await waitFor(() => expect(FakeSocket.all.length).toBe(1));
+    await act(async () => {
+      await result.current.cancel();
+    });
+    expect(api.cancelJob).toHaveBeenCalledWith('j1');
+    await serverFinishes('cancelled');
+    await act(async () => {
+      await done;
+    });
+    expect(result.current.state.phase).toBe('cancelled');
+    unmount();
+  });
+
+  it('restores the running job after a reload', async () => {
+    localStorage.setItem('riffroom.session', JSON.stringify({ songId: 's1', jobId: 'j1' }));
+    const { deps, api } = setup();
+    const { result, unmount } = renderHook(() => useStemProcessor({ ...deps, restore: true }));
+    await waitFor(() => expect(api.getJob).toHaveBeenCalledWith('j1', expect.anything()));
+    await serverFinishes('done');
+    await waitFor(() => expect(result.current.state.phase).toBe('ready'));
+    expect(JSON.parse(localStorage.getItem('riffroom.session')!)).toEqual({ songId: 's1' });
+    unmount();
+  });
+
+  it('leaves no socket, timer or object URL behind when unmounted mid-job (leak test)', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    const { deps } = setup();
+    const { result, unmount } = renderHook(() => useStemProcessor(deps));
+    act(() => {
+      void result.current.processSong(file());
+    });
+    await waitFor(() => expect(FakeSocket.all.length).toBe(1));
+    act(() => lastSocket().serverClose()); // a reconnect timer is now pending
+    expect(vi.getTimerCount()).toBeGreaterThan(0);
+    unmount();
+    await act(async () => {
+      await Promise.resolve();
+    });
+    expect(FakeSocket.open).toBe(0);
+    expect(sockets.every((s) => s.activeTimers === 0 && !s.hasSocket)).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(liveObjectUrls.size).toBe(0);
+  });
+});

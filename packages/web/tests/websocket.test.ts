@@ -1,0 +1,236 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { JobEventsSocket, backoffDelay } from '../src/services/websocket';
+import type { Job } from '../src/api/types';
+import { FakeSocket, lastSocket } from './fakeSocket';
+
+const job = (over: Partial<Job> = {}): Job => ({
+  id: 'j1',
+  song_id: 's1',
+  state: 'running',
+  progress: 0.1,
+  stage: 'separating',
+  eta_seconds: 30,
+  error: null,
+  ...over,
+});
+
+function make(opts: Partial<ConstructorParameters<typeof JobEventsSocket>[0]> = {}) {
+  return new JobEventsSocket({
+    url: 'ws://test/api/ws',
+    createSocket: (url) => new FakeSocket(url),
+    baseDelayMs: 100,
+    maxDelayMs: 1000,
+    heartbeatTimeoutMs: 5000,
+    connectTimeoutMs: 2000,
+    random: () => 1,
+    ...opts,
+  });
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  FakeSocket.reset();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('backoff', () => {
+  it('grows exponentially, is capped, and is fully jittered', () => {
+    expect(backoffDelay(0, 100, 1000, () => 0.999)).toBe(99);
+    expect(backoffDelay(3, 100, 1000, () => 0.999)).toBe(799);
+    expect(backoffDelay(10, 100, 1000, () => 0.999)).toBe(999);
+    expect(backoffDelay(10, 100, 1000, () => 0)).toBe(0);
+    expect(backoffDelay(2, 100, 1000, () => 0.5)).toBe(200);
+  });
+
+  it('waits longer after each failed attempt and resets after a successful open', () => {
+    const delays: number[] = [];
+    const socket = make();
+    socket.connect();
+    for (let i = 0; i < 5; i++) {
+      const before = FakeSocket.all.length;
+      lastSocket().serverClose();
+      const t0 = Date.now();
+      while (FakeSocket.all.length === before) vi.advanceTimersByTime(1);
+      delays.push(Date.now() - t0);
+    }
+    expect(delays).toEqual([100, 200, 400, 800, 1000]);
+    lastSocket().accept();
+    lastSocket().serverClose();
+    const before = FakeSocket.all.length;
+    vi.advanceTimersByTime(99);
+    expect(FakeSocket.all.length).toBe(before);
+    vi.advanceTimersByTime(1);
+    expect(FakeSocket.all.length).toBe(before + 1);
+    socket.disconnect();
+  });
+});
+
+describe('JobEventsSocket', () => {
+  it('does not reconnect after an intentional disconnect()', () => {
+    const socket = make();
+    socket.connect();
+    lastSocket().accept();
+    socket.disconnect();
+    vi.advanceTimersByTime(60_000);
+    expect(FakeSocket.all).toHaveLength(1);
+    expect(socket.status).toBe('closed');
+  });
+
+  it('does not reconnect when disconnect() comes while a reconnect is pending', () => {
+    const socket = make();
+    socket.connect();
+    lastSocket().serverClose();
+    expect(socket.activeTimers).toBe(1);
+    socket.disconnect();
+    vi.advanceTimersByTime(60_000);
+    expect(FakeSocket.all).toHaveLength(1);
+  });
+
+  it('answers ping with pong and treats silence as a dead link', () => {
+    const socket = make();
+    socket.connect();
+    const ws = lastSocket();
+    ws.accept();
+    ws.serverSend({ type: 'ping' });
+    expect(ws.sentOfType('pong')).toHaveLength(1);
+    vi.advanceTimersByTime(4999);
+    expect(FakeSocket.all).toHaveLength(1);
+    ws.serverSend({ type: 'ping' }); // any message re-arms the heartbeat
+    vi.advanceTimersByTime(4999);
+    expect(ws.readyState).toBe(1);
+    vi.advanceTimersByTime(1);
+    expect(ws.readyState).toBe(3); // closed by the client
+    vi.advanceTimersByTime(100);
+    expect(FakeSocket.all).toHaveLength(2);
+    socket.disconnect();
+  });
+
+  it('abandons a socket that never opens', () => {
+    const socket = make();
+    socket.connect();
+    vi.advanceTimersByTime(2000);
+    expect(FakeSocket.all[0]!.readyState).toBe(3);
+    vi.advanceTimersByTime(100);
+    expect(FakeSocket.all).toHaveLength(2);
+    socket.disconnect();
+  });
+
+  it('subscribes and resumes from the last seen sequence numbers on reconnect', () => {
+    const socket = make();
+    socket.subscribe(['j1', 'j2']);
+    socket.connect();
+    let ws = lastSocket();
+    ws.accept();
+    expect(ws.sentOfType('subscribe')).toEqual([{ type: 'subscribe', jobs: ['j1', 'j2'] }]);
+    expect(ws.sentOfType('resume')).toEqual([]);
+    ws.serverSend({ type: 'snapshot', job: job(), seq: 3 });
+    ws.serverSend({ type: 'progress', job_id: 'j1', seq: 4, progress: 0.4, stage: 'separating', eta_seconds: 9 });
+    ws.serverSend({ type: 'snapshot', job: job({ id: 'j2', state: 'queued' }), seq: 1 });
+    ws.serverClose();
+    vi.advanceTimersByTime(100);
+    ws = lastSocket();
+    ws.accept();
+    expect(ws.sentOfType('subscribe')).toEqual([{ type: 'subscribe', jobs: ['j1', 'j2'] }]);
+    expect(ws.sentOfType('resume')).toEqual([{ type: 'resume', after: { j1: 4, j2: 1 } }]);
+    socket.disconnect();
+  });
+
+  it('delivers progress in order, dropping replays and stale events', () => {
+    const socket = make();
+    const seen: number[] = [];
+    socket.on('job', (j) => seen.push(j.progress));
+    socket.subscribe(['j1']);
+    socket.connect();
+    const ws = lastSocket();
+    ws.accept();
+    ws.serverSend({ type: 'snapshot', job: job({ progress: 0.2 }), seq: 2 });
+    ws.serverSend({ type: 'progress', job_id: 'j1', seq: 2, progress: 0.2 });
+    ws.serverSend({ type: 'progress', job_id: 'j1', seq: 3, progress: 0.3 });
+    ws.serverSend({ type: 'progress', job_id: 'j1', seq: 1, progress: 0.1 });
+    ws.serverSend({ type: 'progress', job_id: 'j1', seq: 4, progress: 0.4 });
+    expect(seen).toEqual([0.2, 0.3, 0.4]);
+    expect(socket.job('j1')?.progress).toBe(0.4);
+    socket.disconnect();
+  });
+
+  it('delivers a final event exactly once across reconnects and replays', () => {
+    const socket = make();
+    const finals: Job[] = [];
+    socket.on('final', (j) => finals.push(j));
+    socket.subscribe(['j1']);
+    socket.connect();
+    let ws = lastSocket();
+    ws.accept();
+    ws.serverSend({ type: 'snapshot', job: job(), seq: 5 });
+    ws.serverSend({ type: 'done', job_id: 'j1', seq: 6 });
+    ws.serverSend({ type: 'done', job_id: 'j1', seq: 6 }); // duplicate delivery
+    ws.serverClose();
+    vi.advanceTimersByTime(100);
+    ws = lastSocket();
+    ws.accept();
+    // A finished job is not subscribed again; a server replaying anyway is ignored.
+    expect(ws.sentOfType('subscribe')).toEqual([]);
+    ws.serverSend({ type: 'snapshot', job: job({ state: 'done', progress: 1 }), seq: 6 });
+    ws.serverSend({ type: 'done', job_id: 'j1', seq: 6 });
+    expect(finals).toHaveLength(1);
+    expect(finals[0]!.state).toBe('done');
+    socket.subscribe(['j1']); // re-subscribing a finished job is a no-op
+    expect(ws.sentOfType('subscribe')).toEqual([]);
+    socket.disconnect();
+  });
+
+  it('turns a final snapshot after a missed final event into exactly one final', () => {
+    const socket = make();
+    const finals: string[] = [];
+    socket.on('final', (j) => finals.push(j.state));
+    socket.subscribe(['j1']);
+    socket.connect();
+    let ws = lastSocket();
+    ws.accept();
+    ws.serverSend({ type: 'snapshot', job: job(), seq: 1 });
+    ws.serverClose(); // the 'failed' event is sent while we are away
+    vi.advanceTimersByTime(100);
+    ws = lastSocket();
+    ws.accept();
+    ws.serverSend({ type: 'snapshot', job: job({ state: 'failed', error: 'boom' }), seq: 7 });
+    ws.serverSend({ type: 'failed', job_id: 'j1', seq: 7, error: 'boom' });
+    expect(finals).toEqual(['failed']);
+    socket.disconnect();
+  });
+
+  it('on() returns an unsubscribe function', () => {
+    const socket = make();
+    const fn = vi.fn();
+    const off = socket.on('job', fn);
+    socket.subscribe(['j1']);
+    socket.connect();
+    lastSocket().accept();
+    lastSocket().serverSend({ type: 'snapshot', job: job(), seq: 1 });
+    off();
+    lastSocket().serverSend({ type: 'progress', job_id: 'j1', seq: 2, progress: 0.5 });
+    expect(fn).toHaveBeenCalledTimes(1);
+    socket.disconnect();
+  });
+
+  it('leaves no socket and no timer behind after disconnect() (leak test)', () => {
+    const clients: JobEventsSocket[] = [];
+    for (let i = 0; i < 50; i++) {
+      const socket = make({ random: Math.random });
+      socket.subscribe([`j${i}`]);
+      socket.connect();
+      if (i % 3 === 0) lastSocket().accept();
+      if (i % 3 === 1) lastSocket().serverClose(); // leaves a pending reconnect
+      clients.push(socket);
+    }
+    vi.advanceTimersByTime(50);
+    expect(vi.getTimerCount()).toBeGreaterThan(0);
+    for (const c of clients) c.disconnect();
+    expect(FakeSocket.open).toBe(0);
+    expect(clients.reduce((n, c) => n + c.activeTimers, 0)).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(120_000);
+    expect(FakeSocket.open).toBe(0);
+  });
+});
