@@ -4,7 +4,8 @@
 //   node e2e/make-song.mjs out.wav [seconds]
 import { writeFileSync } from 'node:fs';
 
-export function makeSong(seconds = 8, sampleRate = 44100) {
+export function makeSong(seconds = 8, sampleRate = 44100, variant = 0) {
+  const k = 2 ** (variant / 12); // a variant is the same song in another key (different bytes)
   const n = Math.round(seconds * sampleRate);
   const left = new Float32Array(n);
   const right = new Float32Array(n);
@@ -19,9 +20,9 @@ export function makeSong(seconds = 8, sampleRate = 44100) {
     const kick = Math.sin(2 * Math.PI * (50 + 80 * Math.exp(-tb * 30)) * tb) * Math.exp(-tb * 12) * 0.8;
     const th = (t + beat / 2) % beat;
     const hat = noise() * Math.exp(-th * 60) * 0.25;
-    const bf = bassNotes[Math.floor(t / 2) % bassNotes.length];
+    const bf = bassNotes[Math.floor(t / 2) % bassNotes.length] * k;
     const bass = (Math.sin(2 * Math.PI * bf * t) + 0.3 * Math.sin(4 * Math.PI * bf * t)) * 0.3;
-    const lf = leadNotes[Math.floor(t / 1) % leadNotes.length] * (1 + 0.006 * Math.sin(2 * Math.PI * 5.5 * t));
+    const lf = k * leadNotes[Math.floor(t / 1) % leadNotes.length] * (1 + 0.006 * Math.sin(2 * Math.PI * 5.5 * t));
     const env = Math.min(1, (t % 1) * 20) * Math.min(1, (1 - (t % 1)) * 10);
     const lead = (Math.sin(2 * Math.PI * lf * t) + 0.5 * Math.sin(4 * Math.PI * lf * t) + 0.25 * Math.sin(6 * Math.PI * lf * t)) * 0.18 * env;
     const pad = (Math.sin(2 * Math.PI * 261.63 * t) + Math.sin(2 * Math.PI * 329.63 * t) + Math.sin(2 * Math.PI * 392 * t)) * 0.04;

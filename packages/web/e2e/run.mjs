@@ -66,6 +66,7 @@ try {
       failed += 1;
       log(`FAIL ${t.name} (${Date.now() - t0} ms)\n${err?.stack ?? err}`);
       await env.shot(`FAILED-${t.name.replace(/\W+/g, '-')}`).catch(() => {});
+      log(`server log tail:\n${(server.proc?.logs() ?? '').slice(-3000)}`);
       if (t.critical) {
         log('a critical step failed; skipping the rest');
         break;

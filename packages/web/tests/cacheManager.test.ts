@@ -133,10 +133,12 @@ describe('StemCache', () => {
     expect(got.source).toBe('network');
     expect(new Uint8Array(got.bytes)[0]).toBe(7);
     expect(got.bytes.byteLength).toBe(20);
+    await cache.flush();
     expect(warnings.some((w) => w.includes('storage is full'))).toBe(true);
     put.mockRestore();
     // Still usable afterwards.
     expect((await cache.get('a', '/a?size=20')).source).toBe('network');
+    await cache.flush();
     expect((await cache.get('a', '/a?size=20')).source).toBe('idb');
   });
 

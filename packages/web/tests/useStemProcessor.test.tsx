@@ -163,6 +163,52 @@ describe('useStemProcessor', () => {
     expect(liveObjectUrls.size).toBe(0);
   });
 
+  it('keeps the open song until the next one is ready; a failed next song frees its own URLs', async () => {
+    let failStems = false;
+    const { deps } = setup({
+      startSeparation: vi.fn(async () => job({ state: 'done', progress: 1 })),
+      stemUrl: (songId: string, stem: string) => {
+        if (failStems && stem === 'drums') throw new Error('drums went missing');
+        return `/api/songs/${songId}/stems/${stem}`;
+      },
+    });
+    const { result, unmount } = renderHook(() => useStemProcessor(deps));
+    await act(async () => {
+      await result.current.openSong('s1');
+    });
+    const firstUrls = result.current.state.stems.map((s) => s.url);
+    failStems = true;
+    await act(async () => {
+      await result.current.openSong('s2');
+    });
+    expect(result.current.state.phase).toBe('failed');
+    expect(result.current.state.error).toBe('drums went missing');
+    expect(result.current.state.openSong?.id).toBe('s1');
+    expect(result.current.state.stems.map((s) => s.url)).toEqual(firstUrls);
+    expect([...liveObjectUrls].sort()).toEqual([...firstUrls].sort());
+    unmount();
+    expect(liveObjectUrls.size).toBe(0);
+  });
+
+  it('asks the server when the socket stays quiet about the job (a lost final event)', async () => {
+    const getJob = vi.fn(async () => job({ state: 'done', progress: 1 }));
+    const { deps } = setup({ getJob });
+    const { result, unmount } = renderHook(() => useStemProcessor({ ...deps, jobPollMs: 50 }));
+    let done: Promise<boolean> = Promise.resolve(false);
+    act(() => {
+      done = result.current.processSong(file());
+    });
+    await waitFor(() => expect(FakeSocket.all.length).toBe(1));
+    act(() => lastSocket().accept()); // connected, but the server never sends the job's events
+    await act(async () => {
+      await done;
+    });
+    expect(getJob).toHaveBeenCalledWith('j1', expect.anything());
+    expect(result.current.state.phase).toBe('ready');
+    expect(FakeSocket.open).toBe(0);
+    unmount();
+  });
+
   it('reports a failed job in words and closes the socket', async () => {
     const { deps } = setup();
     const { result, unmount } = renderHook(() => useStemProcessor(deps));

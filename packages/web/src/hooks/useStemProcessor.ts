@@ -61,6 +61,8 @@ export interface StemProcessorDeps {
   createSocket: () => JobEventsSocket;
   hashFile?: (file: File, opts: HashOptions) => Promise<string>;
   stemFormat?: AudioFormat;
+  /** Ask GET /api/jobs/{id} when the socket says nothing about the job for this long. */
+  jobPollMs?: number;
   /** Reopen the saved song / resume the saved job on mount (default true). */
   restore?: boolean;
 }
@@ -157,9 +159,38 @@ export function useStemProcessor(deps: StemProcessorDeps) {
       const socket = depsRef.current.createSocket();
       res.unsubscribers.push(() => socket.destroy());
       return new Promise<Job>((resolve, reject) => {
+        // Safety net: if the socket is quiet about this job for a while, ask the server directly,
+        // so a lost event can delay the result but never hide it.
+        const pollMs = depsRef.current.jobPollMs ?? 8000;
+        let watchdog: ReturnType<typeof setTimeout> | null = null;
+        const arm = () => {
+          if (watchdog !== null) clearTimeout(watchdog);
+          watchdog = setTimeout(() => {
+            watchdog = null;
+            depsRef.current.api.getJob(job.id, signal).then(
+              (j) => {
+                if (signal.aborted) return;
+                if (isFinal(j.state)) resolve(j);
+                else {
+                  showJob(j);
+                  arm();
+                }
+              },
+              () => {
+                if (!signal.aborted) arm();
+              },
+            );
+          }, pollMs);
+        };
+        res.unsubscribers.push(() => {
+          if (watchdog !== null) clearTimeout(watchdog);
+          watchdog = null;
+        });
         res.unsubscribers.push(
           socket.on('job', (j) => {
-            if (j.id === job.id && !isFinal(j.state)) showJob(j);
+            if (j.id !== job.id) return;
+            arm();
+            if (!isFinal(j.state)) showJob(j);
           }),
           socket.on('final', (j) => {
             if (j.id === job.id) resolve(j);
@@ -168,6 +199,7 @@ export function useStemProcessor(deps: StemProcessorDeps) {
         const onAbort = () => reject(new DOMException('Cancelled', 'AbortError'));
         signal.addEventListener('abort', onAbort, { once: true });
         res.unsubscribers.push(() => signal.removeEventListener('abort', onAbort));
+        arm();
         socket.subscribe([job.id]);
         socket.connect();
       });

@@ -58,6 +58,7 @@ const DAY = 24 * 60 * 60 * 1000;
 export class StemCache {
   private readonly memory = new Map<string, MemoryEntry>();
   private memoryBytesUsed = 0;
+  private readonly pendingWrites = new Set<Promise<void>>();
   private dbPromise: Promise<IDBPDatabase<CacheDB> | null> | null = null;
   private readonly opts: Required<StemCacheOptions>;
 
@@ -106,13 +107,22 @@ export class StemCache {
     const contentType = response.headers.get('content-type') ?? 'application/octet-stream';
     const expiresAt = this.opts.now() + this.opts.ttlMs;
     this.memoryPut(key, bytes, contentType, expiresAt);
-    await this.diskPut(key, bytes, contentType, expiresAt);
+    // The caller may detach `bytes` (decodeAudioData), so IndexedDB gets its own copy, written
+    // in the background: first sound never waits for the disk. flush() waits for it.
+    const write = this.diskPut(key, bytes.slice(0), contentType, expiresAt).finally(() => this.pendingWrites.delete(write));
+    this.pendingWrites.add(write);
     return { bytes, contentType, source: 'network' };
+  }
+
+  /** Wait until every background IndexedDB write has finished. */
+  async flush(): Promise<void> {
+    while (this.pendingWrites.size > 0) await Promise.all([...this.pendingWrites]);
   }
 
   /** Whether a live copy is held locally (memory or IndexedDB), without touching the network. */
   async has(key: string): Promise<boolean> {
     if (this.memoryGet(key, false)) return true;
+    await this.flush();
     const db = await this.db();
     if (!db) return false;
     try {
@@ -130,6 +140,7 @@ export class StemCache {
 
   /** Total bytes and entries in IndexedDB. */
   async diskUsage(): Promise<{ bytes: number; entries: number }> {
+    await this.flush();
     const db = await this.db();
     if (!db) return { bytes: 0, entries: 0 };
     const metas = await db.getAll('meta');
@@ -137,6 +148,7 @@ export class StemCache {
   }
 
   async clear(): Promise<void> {
+    await this.flush();
     this.memory.clear();
     this.memoryBytesUsed = 0;
     const db = await this.db();
@@ -147,6 +159,7 @@ export class StemCache {
 
   /** Drop the memory tier and close the database connection. */
   async close(): Promise<void> {
+    await this.flush();
     this.memory.clear();
     this.memoryBytesUsed = 0;
     const pending = this.dbPromise;
@@ -214,6 +227,7 @@ export class StemCache {
   }
 
   private async diskGet(key: string): Promise<{ bytes: ArrayBuffer; contentType: string; expiresAt: number } | null> {
+    await this.flush();
     const db = await this.db();
     if (!db) return null;
     try {
