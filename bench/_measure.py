@@ -13,7 +13,6 @@ sys.path.insert(0, str(ROOT / "packages" / "backend"))  # tests.fixtures.songs
 
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
-
 from tests.fixtures.songs import synth_song  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -67,4 +66,4 @@ def gb(n: int) -> str:
     return f"{n / 1024**3:.2f} GB"
 
 
-__all__ = ["ROOT", "VENV_BIN", "run_measured", "song_of", "random_model_dir", "riffroom_env", "gb", "np"]
+__all__ = ["ROOT", "VENV_BIN", "gb", "np", "random_model_dir", "riffroom_env", "run_measured", "song_of"]

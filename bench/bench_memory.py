@@ -39,7 +39,8 @@ def main() -> None:
               flush=True)
     print(f"\n{'minutes':>8}{'riffroom':>12}{'demucs CLI':>12}{'CLI/ours':>10}")
     for minutes, ours, _, peer, _ in rows:
-        print(f"{minutes:>8g}{gb(ours):>12}{(gb(peer) if peer else '-'):>12}{(f'{peer / ours:.2f}' if peer else '-'):>10}")
+        peer_text, ratio = (gb(peer), f"{peer / ours:.2f}") if peer else ("-", "-")
+        print(f"{minutes:>8g}{gb(ours):>12}{peer_text:>12}{ratio:>10}")
     first, last = rows[0], rows[-1]
     if last[0] > first[0]:
         print(f"riffroom RSS({last[0]:g} min) / RSS({first[0]:g} min) = {last[1] / first[1]:.2f} (goal < 1.5)")

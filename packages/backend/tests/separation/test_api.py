@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from riffroom.config import Settings
 from riffroom.errors import CancelledError
 from riffroom.separation import api
 from riffroom.separation.api import separate
+
 from tests.fixtures.songs import synth_song, write_wav
 
 

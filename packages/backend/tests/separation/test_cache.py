@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from riffroom.separation.cache import EntryTooLargeError, StemCache, cache_key
 
 SHA = "ab" * 32

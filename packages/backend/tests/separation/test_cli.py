@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from riffroom.separation.engines import DSP_MODEL
 from riffroom.separation.engines.dsp import DspEngine
+
 from tests.fixtures.songs import encode, synth_song, write_wav
 
 

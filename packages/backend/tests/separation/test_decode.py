@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from riffroom.audio.decode import decode
 from riffroom.config import Settings
 from riffroom.errors import BadInputError, CapExceededError
+
 from tests.fixtures.songs import SR, encode, synth_song, write_wav
 
 SECONDS = 3.0
@@ -41,7 +41,11 @@ def test_extension_is_ignored(source_wav: Path, tmp_path: Path, settings: Settin
 
 @pytest.mark.parametrize(
     ("desc", "extra"),
-    [("mono", ["-ac", "1"]), ("48k", ["-ar", "48000"]), ("6ch", ["-af", "pan=5.1|c0=c0|c1=c1|c2=c0|c3=c1|c4=c0|c5=c1"])],
+    [
+        ("mono", ["-ac", "1"]),
+        ("48k", ["-ar", "48000"]),
+        ("6ch", ["-af", "pan=5.1|c0=c0|c1=c1|c2=c0|c3=c1|c4=c0|c5=c1"]),
+    ],
 )
 def test_layouts_and_rates(desc: str, extra: list[str], source_wav: Path, tmp_path: Path, settings: Settings) -> None:
     path = encode(source_wav, tmp_path / f"{desc}.wav", "wav", extra)

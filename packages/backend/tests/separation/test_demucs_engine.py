@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-
 from riffroom.audio.decode import decode
 from riffroom.config import Settings
 from riffroom.errors import ModelUnavailableError
@@ -18,6 +17,7 @@ from riffroom.separation.api import separate
 from riffroom.separation.engines import choose, models
 from riffroom.separation.engines.demucs_engine import _cached_model
 from riffroom.separation.engines.model_dir import random_htdemucs, save_model
+
 from tests.fixtures.songs import synth_song, write_wav
 
 SMALL = {"channels": 8, "bottom_channels": 0, "t_layers": 1, "segment": Fraction(39, 5)}

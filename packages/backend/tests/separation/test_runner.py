@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
-
 from riffroom.errors import CancelledError
 from riffroom.separation.engine import MixStats
 from riffroom.separation.runner import run_chunked
@@ -91,5 +92,5 @@ def test_progress_reaches_one_with_eta() -> None:
     seen = []
     _collect(ScaleEngine(1000), ArraySource(np.ones((2, 5000))), progress=seen.append)
     assert seen[-1].fraction == 1.0
-    assert all(b.fraction >= a.fraction for a, b in zip(seen, seen[1:]))
+    assert all(b.fraction >= a.fraction for a, b in itertools.pairwise(seen))
     assert seen[0].eta_seconds is not None

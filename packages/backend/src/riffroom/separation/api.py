@@ -92,9 +92,8 @@ def separate(
     report(Progress("done", 1.0, 0.0))
     if entry is None:  # refused by the cache: serve from the private staging dir
         files = {name: staging / f"{name}.wav" for name in choice.stems}
-        return StemSet(
-            {n: files[n] for n in wanted}, choice.engine, choice.model, key, False, duration, sha, choice.reason, staging
-        )
+        chosen = {n: files[n] for n in wanted}
+        return StemSet(chosen, choice.engine, choice.model, key, False, duration, sha, choice.reason, staging)
     return _stemset(entry, choice, wanted, cached=False, sha=sha)
 
 
@@ -123,7 +122,7 @@ def _separate_into(
         started = time.monotonic()
 
         def sink(block: np.ndarray) -> None:
-            for writer, stem in zip(writers, block):
+            for writer, stem in zip(writers, block, strict=True):
                 writer.write(stem)
 
         def on_chunk(p: ChunkProgress) -> None:

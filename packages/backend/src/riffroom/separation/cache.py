@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 FORMAT_VERSION = 1  # bump when the bytes we cache for the same key would change
 MANIFEST = "manifest.json"
@@ -43,7 +44,8 @@ class CacheEntry:
 
     @property
     def stems(self) -> dict[str, Path]:
-        return {name: self.directory / f"{name}.wav" for name in self.manifest["stems"]}  # type: ignore[union-attr]
+        names = cast(list[str], self.manifest["stems"])
+        return {name: self.directory / f"{name}.wav" for name in names}
 
 
 class EntryTooLargeError(Exception):

@@ -29,12 +29,35 @@ class MixStats:
 class Engine(Protocol):
     """A separator working on one window at a time."""
 
-    name: str  # "demucs" | "dsp"
-    model: str  # model name, part of the cache key
-    sources: tuple[str, ...]  # order of the stems in separate_window's output
-    segment_frames: int  # frames per chunk
-    overlap: float  # fraction of a chunk shared with the next one
-    normalize_input: bool  # True: windows arrive as (x - mean) / std of the whole song, output is scaled back
+    @property
+    def name(self) -> str:
+        """"demucs" | "dsp"."""
+        ...
+
+    @property
+    def model(self) -> str:
+        """Model name and version: part of the cache key."""
+        ...
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Order of the stems in separate_window's output."""
+        ...
+
+    @property
+    def segment_frames(self) -> int:
+        """Frames per chunk."""
+        ...
+
+    @property
+    def overlap(self) -> float:
+        """Fraction of a chunk shared with the next one."""
+        ...
+
+    @property
+    def normalize_input(self) -> bool:
+        """True: windows arrive as (x - mean) / std of the whole song and the output is scaled back."""
+        ...
 
     def padded_length(self, chunk_frames: int) -> int:
         """Frames of input the engine wants for a chunk (context is taken from the neighbours)."""

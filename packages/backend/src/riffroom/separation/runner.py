@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -19,13 +20,15 @@ from ..errors import CancelledError
 from .engine import Engine, MixStats
 
 
-class Source:
+class Source(Protocol):
     """What the runner reads from: a seekable float32 stereo stream (see audio.decode.DecodedAudio)."""
 
-    stats: MixStats
+    @property
+    def stats(self) -> MixStats: ...
 
-    def read(self, start: int, count: int) -> np.ndarray:  # pragma: no cover - protocol
-        raise NotImplementedError
+    def read(self, start: int, count: int) -> np.ndarray:
+        """Frames [start, start+count) as [2, count] float32, zeros outside the song."""
+        ...
 
 
 @dataclass(frozen=True)

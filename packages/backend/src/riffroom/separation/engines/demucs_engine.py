@@ -66,7 +66,7 @@ class DemucsEngine:
         mix = torch.from_numpy(window)[None].to(self.device)
         total = None
         with torch.inference_mode():
-            for member, weights in zip(self._members, self._weights):
+            for member, weights in zip(self._members, self._weights, strict=True):
                 out = member(mix)[0]  # [S, 2, T]
                 length = out.shape[-1]
                 if length != window.shape[-1]:  # demucs's center_trim

@@ -29,7 +29,9 @@ MODELS = {
     "htdemucs_6s": ModelSpec(
         "htdemucs_6s", ("drums", "bass", "other", "vocals", "guitar", "piano"), "6 stems (adds guitar, piano)"
     ),
-    "htdemucs_ft": ModelSpec("htdemucs_ft", ("drums", "bass", "other", "vocals"), "bag of 4 fine-tuned models, 4x slower"),
+    "htdemucs_ft": ModelSpec(
+        "htdemucs_ft", ("drums", "bass", "other", "vocals"), "bag of 4 fine-tuned models, 4x slower"
+    ),
     "demucs_unittest": ModelSpec("demucs_unittest", ("drums", "bass", "other", "vocals"), "tiny untrained test model"),
 }
 
@@ -90,7 +92,8 @@ def load(name: str, model_dir: Path | None):  # -> demucs.apply.Model | BagOfMod
 def fetch(name: str) -> None:
     """Download `name` into the HuggingFace cache (huggingface_hub shows its own progress bars)."""
     if name not in MODELS or name == "demucs_unittest":
-        raise ModelUnavailableError(f"unknown model {name!r}; known: {', '.join(m for m in MODELS if m != 'demucs_unittest')}")
+        known = ", ".join(m for m in MODELS if m != "demucs_unittest")
+        raise ModelUnavailableError(f"unknown model {name!r}; known: {known}")
     try:
         from demucs.hf import get_hf_model
 
