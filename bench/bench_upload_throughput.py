@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import shutil
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-import _measure
 import psutil
 
+# isort: off
+import _measure  # (puts packages/backend on sys.path first)
 from tests.api.harness import run_server
+# isort: on
 
 
 def local_peer(src: Path, dst: Path) -> float:
@@ -29,11 +32,10 @@ def local_peer(src: Path, dst: Path) -> float:
     return time.perf_counter() - started
 
 
-def main() -> None:
+def _main(root: Path) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=18.5)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="riffroom-bench-upload-"))
     song = _measure.song_of(args.minutes, root / "big.wav")
     size = song.stat().st_size
     peer = local_peer(song, root / "copy.bin")
@@ -64,6 +66,14 @@ def main() -> None:
     print(f"ratio upload/peer throughput: {peer / seconds:.2f}")
     print(f"server RSS: {base_rss / 1e6:.0f} MB idle, {peak[0] / 1e6:.0f} MB peak during upload "
           f"(+{(peak[0] - base_rss) / 1e6:.1f} MB = {(peak[0] - base_rss) / size:.3f} of the upload size)")
+
+
+def main() -> None:
+    root = Path(tempfile.mkdtemp(prefix="riffroom-bench-upload-"))
+    try:
+        _main(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

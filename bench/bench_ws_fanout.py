@@ -9,17 +9,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
+import shutil
 import tempfile
 import time
 from pathlib import Path
 
-import _measure  # noqa: F401
 import psutil
 from websockets.asyncio.client import connect
 
+# isort: off
+import _measure  # noqa: F401  (puts packages/backend on sys.path first)
 from tests.api.harness import ServerProcess, run_server, upload
 from tests.api.songfiles import make_song
+# isort: on
 
 
 async def subscriber(url: str, job_id: str, lat: list[float], ready: asyncio.Event, count: list[int],
@@ -65,15 +67,14 @@ async def run_phase(srv: ServerProcess, song: Path, n: int, tag: bytes) -> tuple
     return lat, before, peak
 
 
-def main() -> None:
+def _main(root: Path) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscribers", type=int, default=1000)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="riffroom-bench-ws-"))
     song = make_song(root / "songs", 120.0, "mp3", seed=9)
     with run_server(root / "srv", workers=1, dsp_chunk_seconds=2.0, progress_min_interval_seconds=0.05,
                     ws_max_connections_per_client=args.subscribers + 10) as srv:
-        one, rss0, peak1 = asyncio.run(run_phase(srv, song, 1, b"one"))
+        one, rss0, _ = asyncio.run(run_phase(srv, song, 1, b"one"))
         many, _, peakn = asyncio.run(run_phase(srv, song, args.subscribers, b"many"))
     def p(x: list[float], q: float) -> float:
         return sorted(x)[max(0, int(len(x) * q) - 1)] * 1e3
@@ -83,7 +84,14 @@ def main() -> None:
     print(f"ratio p95 {args.subscribers} vs 1 subscriber: {p(many, .95) / max(p(one, .95), 1e-3):.2f}x")
     print(f"server RSS: {rss0 / 1e6:.0f} MB before, {peakn / 1e6:.0f} MB peak with {args.subscribers} subscribers "
           f"({(peakn - rss0) / args.subscribers / 1e3:.1f} kB per connection)")
-    _ = statistics
+
+
+def main() -> None:
+    root = Path(tempfile.mkdtemp(prefix="riffroom-bench-ws-"))
+    try:
+        _main(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,14 @@ try {
       return b.some((x) => Math.abs(x) > 0.01);
     }, null, { timeout: 30_000, polling: 5 });
     const ms = Date.now() - t0;
+    await page.evaluate(() => performance.mark('riffroom:first-sound'));
+    // Where the time went: the app's performance marks, relative to the drop.
+    const marks = await page.evaluate(() => {
+      const all = performance.getEntriesByType('mark').filter((m) => m.name.startsWith('riffroom:'));
+      const drop = all.filter((m) => m.name === 'riffroom:drop').at(-1)?.startTime ?? 0;
+      return all.filter((m) => m.startTime >= drop).map((m) => `${m.name.slice(9)} ${Math.round(m.startTime - drop)}`);
+    });
+    console.log(`  marks (ms after drop): ${marks.join(', ')}`);
     await page.evaluate(() => window.riffroom.engine.pause());
     return ms;
   };

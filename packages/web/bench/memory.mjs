@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Page memory with six stems of a five-minute song loaded in the player (goal: under 1 GB).
-// The stems are synthesised in the page as WAV blobs, then loaded exactly as the app does
-// (the blob kept for downloads + one decoded AudioBuffer per stem), so no server is needed.
+// The stems are synthesised in the page as WAV files, then loaded exactly as the app does:
+// each file's bytes decoded (which detaches them) to one AudioBuffer, the only copy kept;
+// downloads re-read the file from the cache on click. No server is needed.
 //   node bench/memory.mjs            (needs dist/: npm run build)
 import { createServer } from 'node:http';
 import { readFileSync, existsSync } from 'node:fs';
@@ -52,11 +53,12 @@ const result = await page.evaluate(async (seconds) => {
     const pcm = new Int16Array(buf, 44);
     const f = 110 * (k + 1);
     for (let i = 0; i < frames; i++) pcm[2 * i] = pcm[2 * i + 1] = Math.round(8000 * Math.sin((2 * Math.PI * f * i) / rate));
-    return { name, blob: new Blob([buf], { type: 'audio/wav' }) };
+    return { name, bytes: buf };
   });
   const t0 = performance.now();
-  await engine.load(stems);
-  window.__benchStems = stems; // the app keeps the blobs (download links); so do we
+  const decoded = await Promise.all(stems.map(async ({ name, bytes }) => ({ name, buffer: await engine.decode(bytes) })));
+  stems.length = 0; // the encoded bytes are gone (detached by decoding); nothing else holds them
+  engine.load(decoded);
   return { decodeMs: performance.now() - t0, sampleRate: engine.ctx.sampleRate, duration: engine.duration };
 }, seconds);
 await page.evaluate(async () => {

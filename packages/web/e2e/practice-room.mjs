@@ -84,7 +84,11 @@ export const tests = [
       assert.equal(final.state, 'done');
       assert.equal(final.progress, 1, 'progress reached 100%');
       const stems = page.locator('[data-testid^=stem-]');
-      await page.waitForFunction(() => document.querySelectorAll('[data-testid=waveform][data-has-peaks=true]').length >= 2, null, { timeout: 30_000 });
+      // Every stem's waveform arrives (each its own request): wait for all of them.
+      await page.waitForFunction(() => {
+        const drawn = document.querySelectorAll('[data-testid=waveform][data-has-peaks=true]').length;
+        return drawn >= 2 && drawn === document.querySelectorAll('[data-testid=waveform]').length;
+      }, null, { timeout: 30_000 });
       const count = await stems.count();
       assert.ok(count >= 2, `stems listed (${count})`);
       assert.equal(await page.locator('[data-testid=waveform][data-has-peaks=true]').count(), count, 'every stem has a waveform');
@@ -223,6 +227,7 @@ export const tests = [
     name: 'a tempo change keeps playback running and aligned; transpose keeps sounding',
     async run({ page, log }) {
       await page.evaluate(() => window.riffroom.engine.seek(0.5));
+      assert.equal((await engineState(page)).stretch, 'off', 'at 100% / 0 st the stems play direct (no stretcher)');
       await page.getByTestId('tempo').fill('75');
       await sleep(200);
       const a = await engineState(page);
@@ -250,14 +255,72 @@ export const tests = [
       assert.equal((await engineState(page)).playing, false, 'space pauses');
       await page.keyboard.press(' ');
       assert.equal((await engineState(page)).playing, true, 'space plays');
+      await page.waitForFunction(() => window.riffroom.engine.snapshot().stretch === 'off', null, { timeout: 5000 });
+    },
+  },
+  {
+    name: 'dragging the position slider keeps every stem aligned',
+    async run({ page, log }) {
+      // Record every source start/stop from here on (the engine creates sources per seek).
+      await page.evaluate(() => {
+        const log = (window.__sources = { starts: [], live: new Set() });
+        const proto = AudioBufferSourceNode.prototype;
+        const start = proto.start;
+        const stop = proto.stop;
+        proto.start = function (when = 0, offset = 0, ...rest) {
+          log.starts.push({ when, offset, rate: this.playbackRate.value, t: this.context.currentTime });
+          log.live.add(this);
+          return start.call(this, when, offset, ...rest);
+        };
+        proto.stop = function (...args) {
+          log.live.delete(this);
+          return stop.apply(this, args);
+        };
+        window.__restoreSources = () => {
+          proto.start = start;
+          proto.stop = stop;
+        };
+      });
+      const before = await engineState(page);
+      assert.ok(before.playing, 'playing before the drag');
+      const stems = Object.keys(before.stems).length;
+      const slider = page.getByRole('slider', { name: 'Position' });
+      const box = await slider.boundingBox();
+      const y = box.y + box.height / 2;
+      await page.mouse.move(box.x + box.width * 0.2, y);
+      await page.mouse.down();
+      for (const f of [0.3, 0.4, 0.5, 0.6]) await page.mouse.move(box.x + box.width * f, y, { steps: 3 });
+      await page.mouse.up();
+      await sleep(150);
+      const { starts, live } = await page.evaluate(() => ({ starts: window.__sources.starts, live: window.__sources.live.size }));
+      const after = await engineState(page);
+      await page.evaluate(() => window.__restoreSources());
+      log(`${starts.length} source starts during the drag (${starts.length / stems} seeks); position now ${after.position.toFixed(2)} s of ${after.duration.toFixed(2)} s`);
+      assert.ok(starts.length >= stems * 2 && starts.length % stems === 0, `every seek restarts all ${stems} stems (${starts.length} starts)`);
+      for (let i = 0; i < starts.length; i += stems) {
+        const group = starts.slice(i, i + stems);
+        assert.ok(group.every((g) => g.when === group[0].when && g.offset === group[0].offset && g.rate === group[0].rate), `seek ${i / stems}: one start time, offset and rate for all stems ${JSON.stringify(group)}`);
+        assert.ok(group[0].when > group[0].t, 'started in the future, so no stem starts late');
+      }
+      assert.equal(live, stems, 'the sources of earlier seeks were all stopped: one per stem plays');
+      const last = starts.at(-1);
+      assert.ok(Math.abs(last.offset - after.duration * 0.6) < after.duration * 0.06, `the last seek went where the thumb was let go (${last.offset.toFixed(2)} s)`);
+      assert.ok(after.playing, 'still playing after the drag');
+      assert.ok(after.position >= last.offset - 0.05, `the clock follows the seek (${after.position.toFixed(2)} s)`);
+      assert.ok((await level(page)) > 0.01, 'still sounding after the drag');
+      const ids = await page.evaluate(() => window.riffroom.engine.tracks.map((t) => Boolean(t.source)));
+      assert.ok(ids.every(Boolean), 'every stem has a source');
     },
   },
   {
     name: 'downloads: a stem and the current mix',
     async run({ page, results }) {
-      const [stem] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download the Bass stem' }).click()]);
+      const [stem] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download the Bass stem' }).click()]);
       const stemPath = `${results}/download-${stem.suggestedFilename()}`;
       await stem.saveAs(stemPath);
+      assert.match(stem.suggestedFilename(), /bass\.flac$/, 'the stem comes as the FLAC file the cache holds');
+      const links = await page.evaluate(() => document.querySelectorAll('a[href^="blob:"]').length);
+      assert.equal(links, 0, 'no blob: link is left in the page');
       await page.getByRole('button', { name: 'Mute Drums' }).click();
       const [mix] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download mix' }).click()]);
       const mixPath = `${results}/download-${mix.suggestedFilename()}`;
@@ -265,6 +328,7 @@ export const tests = [
       await page.getByRole('button', { name: 'Mute Drums' }).click();
       const { statSync, readFileSync } = await import('node:fs');
       assert.ok(statSync(stemPath).size > 10_000, 'stem file downloaded');
+      assert.equal(readFileSync(stemPath).toString('latin1', 0, 4), 'fLaC', 'the stem is a FLAC file');
       const wav = readFileSync(mixPath);
       assert.equal(wav.toString('latin1', 0, 4), 'RIFF', 'the mix is a WAV file');
       assert.ok(wav.length > 44 + 44100 * 4 * 7, 'the mix covers the whole song');
@@ -294,12 +358,56 @@ export const tests = [
     },
   },
   {
+    name: 'a reload in the middle of a running job brings the job and its progress back',
+    async run({ page, server, log, shot }) {
+      const { writeFileSync } = await import('node:fs');
+      const { makeSong } = await import('./make-song.mjs');
+      const path = `${server.dataDir}/long-job.wav`;
+      writeFileSync(path, makeSong(40, 44100, 5));
+      await page.evaluate(() => window.riffroom.engine.pause());
+      await page.locator('[data-testid=file-input]').setInputFiles(path);
+      const bar = page.getByRole('progressbar', { name: /Separating/ });
+      // Wait until the job has made visible progress, then reload while it runs.
+      await page.waitForFunction(() => {
+        const el = document.querySelector('[data-testid=current-work] [role=progressbar]');
+        return document.querySelector('[data-testid=work-status][data-phase=separating]') && Number(el?.getAttribute('aria-valuenow')) > 0;
+      }, null, { timeout: 60_000, polling: 50 });
+      const before = Number(await bar.getAttribute('aria-valuenow'));
+      const saved = await page.evaluate(() => JSON.parse(localStorage.getItem('riffroom.session') ?? '{}'));
+      assert.ok(saved.jobId, 'the running job is saved for a reload');
+      await page.reload();
+      // (The restored run shows 'queued' until the server answers about the job.)
+      await page.waitForSelector('[data-testid=work-status][data-phase=separating], [data-testid=work-status][data-phase=loading], [data-testid=work-status][data-phase=ready]', { timeout: 15_000 });
+      const phase = await page.locator('[data-testid=work-status]').getAttribute('data-phase');
+      const resumed = await page.evaluate(() => JSON.parse(localStorage.getItem('riffroom.session') ?? '{}'));
+      let after = null;
+      if (phase === 'separating') {
+        after = Number(await bar.getAttribute('aria-valuenow'));
+        await shot('06b-job-after-reload');
+      }
+      log(`progress ${before}% before the reload; after it: ${phase}${after === null ? '' : ` ${after}%`}`);
+      assert.notEqual(phase, 'loading', 'the job came back (not just the song)');
+      if (phase !== 'ready') {
+        assert.equal(resumed.jobId, saved.jobId, 'the same job is followed after the reload');
+        const job = await (await page.request.get(`${server.url}/api/jobs/${saved.jobId}`)).json();
+        assert.ok(['queued', 'running', 'done'].includes(job.state), `the job kept running on the server (${job.state})`);
+      }
+      if (after !== null) assert.ok(after >= before, `progress came back where it was (${before}% → ${after}%), not from zero`);
+      assert.match((await page.locator('[data-testid=current-work]').textContent()) ?? '', /long.job/i, 'the status names the song');
+      await page.waitForSelector('[data-testid=player][data-phase=ready]', { timeout: 120_000 });
+      await page.waitForFunction(() => window.riffroom?.engine.snapshot().loaded, null, { timeout: 30_000 });
+      assert.match((await songTitle(page)) ?? '', /long.job/i, 'the finished job opens its song');
+      assert.equal((await page.evaluate(() => JSON.parse(localStorage.getItem('riffroom.session') ?? '{}'))).jobId, undefined, 'the job is forgotten once done');
+    },
+  },
+  {
     name: 'with the server stopped, a cached song still plays',
     async run({ page, server, shot }) {
       const title = await songTitle(page);
       await server.stop();
       await page.getByRole('button', { name: `Open ${title}` }).click();
-      await page.waitForSelector('[data-testid=work-status][data-phase=ready], [data-testid=player]', { timeout: 20_000 });
+      // Until the reopened song is ready the one before it is still loaded: wait for the new one.
+      await page.waitForSelector('[data-testid=player][data-phase=ready]', { timeout: 20_000 });
       await page.waitForFunction(() => window.riffroom?.engine.snapshot().loaded, null, { timeout: 20_000 });
       await page.getByTestId('play').click();
       await sleep(1000);

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { createAppServices } from './services/appServices';
 import { useStemProcessor } from './hooks/useStemProcessor';
+import { usePlayerEngine } from './hooks/usePlayer';
 import { Library } from './components/library/Library';
 import { Player } from './components/player/Player';
 import { HelpPanel } from './components/help/HelpPanel';
@@ -11,7 +12,17 @@ import { isTyping } from './components/common/keyboard';
 
 export function App() {
   const services = useMemo(createAppServices, []);
-  const processor = useStemProcessor(services);
+  const engine = usePlayerEngine();
+  const processorDeps = useMemo(
+    () => ({
+      ...services,
+      // Stems are decoded by the player's AudioContext (its sample rate) as they arrive.
+      decode: (bytes: ArrayBuffer) =>
+        engine ? engine.decode(bytes) : Promise.reject(new Error('This browser cannot play audio (it has no Web Audio).')),
+    }),
+    [services, engine],
+  );
+  const processor = useStemProcessor(processorDeps);
   const { state, processSong, busy } = processor;
   const [queue, setQueue] = useState<{ id: number; file: File }[]>([]);
   const [songs, setSongs] = useState<Song[]>(() => session.loadLibrary());
@@ -95,7 +106,7 @@ export function App() {
             void refreshSongs();
           }}
         />
-        <Player services={services} song={state.openSong} stems={state.stems} phase={state.phase} />
+        <Player services={services} engine={engine} song={state.openSong} stems={state.stems} phase={state.phase} />
       </main>
       <HelpPanel open={helpOpen} onClose={() => setHelpOpen(false)} />
     </div>

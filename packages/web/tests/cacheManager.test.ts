@@ -48,6 +48,33 @@ describe('StemCache', () => {
     await fresh.close();
   });
 
+  it('keeps nothing in memory for a caller that keeps its own (decoded) copy', async () => {
+    cache = makeCache();
+    const got = await cache.get('a', '/a?size=10', undefined, { keepInMemory: false });
+    expect(got.source).toBe('network');
+    expect(cache.memoryBytes).toBe(0);
+    const again = await cache.get('a', '/a?size=10', undefined, { keepInMemory: false });
+    expect(again.source).toBe('idb'); // read again from IndexedDB, not the network
+    expect(again.bytes.byteLength).toBe(10);
+    expect(cache.memoryEntries).toBe(0);
+    expect(fetches).toEqual(['/a?size=10']);
+  });
+
+  it('a read from IndexedDB updates the LRU order in the background', async () => {
+    cache = makeCache();
+    await cache.get('a', '/a?size=150', undefined, { keepInMemory: false });
+    now += 10;
+    await cache.get('b', '/b?size=150', undefined, { keepInMemory: false });
+    now += 10;
+    expect((await cache.get('a', '/a?size=150', undefined, { keepInMemory: false })).source).toBe('idb'); // a is now the newest
+    now += 10;
+    await cache.get('c', '/c?size=150', undefined, { keepInMemory: false }); // evicts the least recently used: b
+    await cache.flush();
+    expect(await cache.has('a')).toBe(true);
+    expect(await cache.has('b')).toBe(false);
+    expect(await cache.has('c')).toBe(true);
+  });
+
   it('hands out bytes the caller may detach without harming the cache', async () => {
     cache = makeCache();
     const first = await cache.get('a', '/a?size=10');

@@ -35,6 +35,13 @@ const job = (over: Partial<Job> = {}): Job => ({
 });
 
 let sockets: JobEventsSocket[] = [];
+/** Decoded stems handed out (a fake AudioBuffer per decode), to check the song holds only these. */
+let decoded: { bytes: ArrayBuffer; buffer: AudioBuffer }[] = [];
+const fakeDecode = async (bytes: ArrayBuffer) => {
+  const buffer = { duration: 3, length: 3 * 44100, numberOfChannels: 2, sampleRate: 44100 } as AudioBuffer;
+  decoded.push({ bytes, buffer });
+  return buffer;
+};
 let dbn = 0;
 
 function setup(overrides: Partial<Record<keyof ApiClient, unknown>> = {}) {
@@ -60,6 +67,7 @@ function setup(overrides: Partial<Record<keyof ApiClient, unknown>> = {}) {
     api: api as unknown as ApiClient,
     cache,
     hashFile: async () => 'abc',
+    decode: fakeDecode,
     restore: false,
     createSocket: () => {
       const s = new JobEventsSocket({ url: 'ws://t/api/ws', createSocket: (u) => new FakeSocket(u), random: () => 0 });
@@ -86,6 +94,7 @@ async function serverFinishes(type: 'done' | 'failed' | 'cancelled' = 'done', er
 beforeEach(() => {
   FakeSocket.reset();
   sockets = [];
+  decoded = [];
 });
 afterEach(() => {
   vi.useRealTimers();
@@ -107,7 +116,7 @@ describe('useStemProcessor', () => {
     expect(result.current.state.phase).toBe('ready');
     expect(result.current.state.stems.map((s) => s.name)).toEqual(['vocals', 'drums']);
     expect(api.uploadSong).toHaveBeenCalledTimes(1);
-    expect(liveObjectUrls.size).toBe(2);
+    expect(liveObjectUrls.size).toBe(0); // no object URL per stem: downloads are built on click
     expect(FakeSocket.open).toBe(0); // the job's socket closes once the job is over
     unmount();
     expect(liveObjectUrls.size).toBe(0);
@@ -145,25 +154,73 @@ describe('useStemProcessor', () => {
     unmount();
   });
 
-  it('revokes the previous song’s object URLs and closes its subscriptions on a new song', async () => {
+  it('keeps one copy of each stem: the decoded audio, fetched as FLAC and kept out of the memory tier', async () => {
+    const { deps, cache } = setup({ startSeparation: vi.fn(async () => job({ state: 'done', progress: 1 })) });
+    const urls: string[] = [];
+    const stemUrl = (songId: string, stem: string, format: string) => {
+      urls.push(`/api/songs/${songId}/stems/${stem}?format=${format}`);
+      return urls.at(-1)!;
+    };
+    const { result, unmount } = renderHook(() => useStemProcessor({ ...deps, api: { ...deps.api, stemUrl } as unknown as ApiClient }));
+    await act(async () => {
+      await result.current.openSong('s1');
+    });
+    expect(urls.every((u) => u.endsWith('?format=flac'))).toBe(true);
+    const stems = result.current.state.stems;
+    expect(stems).toHaveLength(2);
+    expect(stems.every((s) => decoded.some((d) => d.buffer === s.buffer))).toBe(true); // the very objects decoded
+    expect(stems.every((s) => s.format === 'flac' && !('blob' in s) && !('url' in s))).toBe(true);
+    expect(cache.memoryBytes).toBe(0); // the encoded bytes live only in IndexedDB
+    expect(liveObjectUrls.size).toBe(0);
+    await cache.flush();
+    expect((await cache.diskUsage()).entries).toBe(2); // …from where a download reads them again
+    unmount();
+  });
+
+  it('drops the previous song’s stems and closes its subscriptions on a new song', async () => {
     const { deps } = setup({ startSeparation: vi.fn(async () => job({ state: 'done', progress: 1 })) });
     const { result, unmount } = renderHook(() => useStemProcessor(deps));
     await act(async () => {
       await result.current.processSong(file());
     });
-    const firstUrls = result.current.state.stems.map((s) => s.url);
-    expect(firstUrls.every((u) => liveObjectUrls.has(u))).toBe(true);
+    const first = result.current.state.stems.map((s) => s.buffer);
     await act(async () => {
       await result.current.openSong('s2');
     });
-    expect(firstUrls.some((u) => liveObjectUrls.has(u))).toBe(false);
-    expect(liveObjectUrls.size).toBe(2);
     expect(result.current.state.song?.id).toBe('s2');
+    expect(result.current.state.stems.some((s) => first.includes(s.buffer))).toBe(false);
+    expect(liveObjectUrls.size).toBe(0);
     unmount();
     expect(liveObjectUrls.size).toBe(0);
   });
 
-  it('keeps the open song until the next one is ready; a failed next song frees its own URLs', async () => {
+  it('does not ask for the song again when its separation was already done', async () => {
+    const getSong = vi.fn(async (id: string) => song(id));
+    const { deps } = setup({ getSong, songByHash: vi.fn(async () => song()), startSeparation: vi.fn(async () => job({ state: 'done', progress: 1 })) });
+    const { result, unmount } = renderHook(() => useStemProcessor(deps));
+    await act(async () => {
+      await result.current.processSong(file());
+    });
+    expect(result.current.state.phase).toBe('ready');
+    expect(getSong).not.toHaveBeenCalled();
+    unmount();
+  });
+
+  it('reports a stem that cannot be decoded in words', async () => {
+    const { deps } = setup();
+    const decode = async () => {
+      throw new DOMException('Unable to decode audio data', 'EncodingError');
+    };
+    const { result, unmount } = renderHook(() => useStemProcessor({ ...deps, decode }));
+    await act(async () => {
+      await result.current.openSong('s1');
+    });
+    expect(result.current.state.phase).toBe('failed');
+    expect(result.current.state.error).toBeTruthy();
+    unmount();
+  });
+
+  it('keeps the open song until the next one is ready, also when the next one fails', async () => {
     let failStems = false;
     const { deps } = setup({
       startSeparation: vi.fn(async () => job({ state: 'done', progress: 1 })),
@@ -176,7 +233,7 @@ describe('useStemProcessor', () => {
     await act(async () => {
       await result.current.openSong('s1');
     });
-    const firstUrls = result.current.state.stems.map((s) => s.url);
+    const firstStems = result.current.state.stems.map((s) => s.buffer);
     failStems = true;
     await act(async () => {
       await result.current.openSong('s2');
@@ -184,8 +241,7 @@ describe('useStemProcessor', () => {
     expect(result.current.state.phase).toBe('failed');
     expect(result.current.state.error).toBe('drums went missing');
     expect(result.current.state.openSong?.id).toBe('s1');
-    expect(result.current.state.stems.map((s) => s.url)).toEqual(firstUrls);
-    expect([...liveObjectUrls].sort()).toEqual([...firstUrls].sort());
+    expect(result.current.state.stems.map((s) => s.buffer)).toEqual(firstStems);
     unmount();
     expect(liveObjectUrls.size).toBe(0);
   });

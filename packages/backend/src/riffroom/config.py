@@ -57,9 +57,8 @@ class Settings(BaseSettings):
     database_url: str | None = None  # default sqlite:///<data_dir>/riffroom.db
     queue_url: str = "local://"  # local:// = durable jobs in the database, supervised workers
     blob_url: str | None = None  # default file://<data_dir>/blobs
-    worker_nice: int = 10  # workers run at lower CPU priority than the API
+    worker_nice: int = 19  # workers run at the lowest CPU priority (and SCHED_BATCH), below the API
     worker_poll_seconds: float = 0.2
-    worker_start_timeout_seconds: float = 60.0
     progress_min_interval_seconds: float = 0.25  # progress events per job are throttled to this
     ws_max_subscriptions: int = 100  # jobs one connection may follow
     ws_send_timeout_seconds: float = 10.0  # a send that takes longer drops the connection
@@ -67,6 +66,7 @@ class Settings(BaseSettings):
     max_peaks_points: int = 20000
     max_concurrent_mixes: int = 1
     worker_fault: str = ""  # testing only: "crash" (exit at job start) or "hang"
+    web_dir: Path | None = None  # the built web app served at /; default: packages/web/dist when present
 
     @property
     def resolved_cache_dir(self) -> Path:

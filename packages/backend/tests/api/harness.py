@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -21,6 +22,14 @@ import httpx
 import psutil
 
 SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def _die_with_parent() -> None:
+    """The server (and so its workers) dies with the test run, even when pytest is killed."""
+    try:
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def free_port() -> int:
@@ -54,7 +63,8 @@ class ServerProcess:
         cmd = [sys.executable, "-m", "riffroom.cli", "serve", "--port", str(self.port),
                "--data-dir", str(self.data_dir), "--workers", str(self.workers), "--log-level", "info"]
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+                                     preexec_fn=_die_with_parent)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

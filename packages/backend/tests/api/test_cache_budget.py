@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 
+from riffroom.api.app import collect_derived
 from riffroom.separation.cache import StemCache
 from tests.api.harness import run_server, upload, wait_job
 from tests.api.songfiles import make_song
@@ -23,12 +25,18 @@ def test_evicted_stems_are_recomputed_on_demand_and_reading_pins(tmp_path: Path,
             key = _cache_key(srv.data_dir, done["id"])
             # Reading a stem pins its entry: an eviction pass now leaves it alone.
             assert c.get(f"/api/songs/{song['id']}/stems/vocals").status_code == 200
+            assert c.get(f"/api/songs/{song['id']}/stems/vocals", params={"format": "flac"}).status_code == 200
+            derived = srv.data_dir / "derived" / key
+            assert (derived / "vocals.flac").is_file()
             cache.budget_bytes = 0
             assert key not in cache.evict()
             # Once unpinned it is the least recently used entry and goes.
             cache.unpin(key)
             assert key in cache.evict()
             assert c.get(f"/api/songs/{song['id']}").json()["stems"] == []
+            # Files derived from evicted stems (transcodes, peaks, mixes) are collected too.
+            assert collect_derived(SimpleNamespace(derived_dir=srv.data_dir / "derived", cache=cache)) == 1
+            assert not derived.exists()
             r = c.get(f"/api/songs/{song['id']}/stems/vocals")
             assert r.status_code == 409 and r.json()["error"]["code"] == "not_ready"
             again = wait_job(c, r.json()["error"]["job_id"])

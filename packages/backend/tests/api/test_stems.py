@@ -68,7 +68,7 @@ def test_peaks_are_computed_once_and_cached(server: ServerProcess, separated: di
         assert r.status_code == 200, r.text
         peaks = r.json()
         assert peaks["points"] == 200 and len(peaks["min"]) == len(peaks["max"]) == 200
-        assert all(lo <= hi for lo, hi in zip(peaks["min"], peaks["max"]))
+        assert all(lo <= hi for lo, hi in zip(peaks["min"], peaks["max"], strict=True))
         assert max(peaks["max"]) > 0.01
         cached = list((server.data_dir / "derived").rglob("bass.peaks-200.json"))
         assert len(cached) == 1

@@ -30,17 +30,24 @@ def _raw_request(srv: ServerProcess, head: str, body_chunks: object, read_timeou
             pass  # the server cut us off: read what it said
         data = b""
         try:
-            while b"\r\n\r\n" not in data:
+            while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) < _length(data):
                 part = sock.recv(65536)
                 if not part:
                     break
                 data += part
-        except (ConnectionResetError, socket.timeout):
+        except (TimeoutError, ConnectionResetError):
             pass
     finally:
         sock.close()
     status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1") else 0
     return status, data
+
+
+def _length(raw: bytes) -> int:
+    for line in raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return int(line.split(b":")[1])
+    return 0
 
 
 def _multipart_head(n: int = 0) -> bytes:
@@ -161,3 +168,19 @@ def test_traversal_in_upload_filename_never_reaches_the_filesystem(server: Serve
     assert not marker.exists()
     time.sleep(0.1)
     assert not any("escaped" in p.name for p in server.root.rglob("*"))
+
+
+def test_client_vanishing_mid_upload_leaves_nothing_behind(server: ServerProcess) -> None:
+    before = _song_count(server)
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    body = _multipart_head() + os.urandom(512 * 1024)
+    sock.sendall((f"POST /api/songs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+                  f"Content-Length: {len(body) * 4}\r\n\r\n").encode() + body)
+    time.sleep(0.3)
+    sock.close()
+    tmp = server.data_dir / "tmp"
+    deadline = time.time() + 10
+    while any(tmp.iterdir()) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not any(tmp.iterdir())
+    assert _song_count(server) == before

@@ -24,7 +24,7 @@ def short_mp3(songs_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def long_mp3(songs_dir: Path) -> Path:
     """Long enough (with 5 s chunks) for a job to be caught mid-run: several seconds, many chunks."""
-    return make_song(songs_dir, 150.0, "mp3", seed=2)
+    return make_song(songs_dir, 120.0, "mp3", seed=2)
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,8 @@ def _start(srv: ServerProcess, song_id: str) -> dict:
 
 
 def _worker_pid_of(srv: ServerProcess, job_id: str) -> int:
-    owner = wait_until(lambda: (query(srv.data_dir, "SELECT lease_owner FROM jobs WHERE id=?", job_id) or [(None,)])[0][0])
+    sql = "SELECT lease_owner FROM jobs WHERE id=?"
+    owner = wait_until(lambda: (query(srv.data_dir, sql, job_id) or [(None,)])[0][0])
     workers = {w["id"]: w["pid"] for w in srv.ready()["checks"]["workers"]["workers"]}
     return int(workers[owner])
 
@@ -117,13 +118,14 @@ def test_cancel_queued_job_is_immediate(jobs_server: ServerProcess, long_mp3: Pa
             wait_job(c, b["id"], timeout=30)
 
 
-def test_server_killed_mid_job_resumes_it_after_restart(tmp_path: Path, long_mp3: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill", "term"])
+def test_server_stopped_mid_job_resumes_it_after_restart(tmp_path: Path, long_mp3: Path, sig: int) -> None:
     with run_server(tmp_path / "srv", workers=1, dsp_chunk_seconds=5.0) as srv:
         song_id = _new_song(srv, long_mp3, tmp_path, b"restart")
         job = _start(srv, song_id)
         _running_with_progress(srv, job["id"])
         worker = _worker_pid_of(srv, job["id"])
-        srv.stop(signal.SIGKILL)
+        srv.stop(sig)
         wait_until(lambda: not _alive(worker), timeout=10)  # workers die with their server
         srv.start()
         with srv.client() as c:

@@ -98,8 +98,13 @@ def test_events_get_consecutive_sequence_numbers(tmp_path: Path) -> None:
     store.claim_next(db, "w", 30)
     for i in range(5):
         store.report_progress(db, job.id, "w", progress=i / 5, stage="separating", eta=1.0)
+    with db.read() as s:
+        events = s.scalars(select(JobEvent).where(JobEvent.job_id == job.id).order_by(JobEvent.id)).all()
+    assert [e.seq for e in events] == list(range(1, 7))
     store.finish(db, job.id, "w", {"cache_key": "k", "stems": []})
     with db.read() as s:
         events = s.scalars(select(JobEvent).where(JobEvent.job_id == job.id).order_by(JobEvent.id)).all()
-    assert [e.seq for e in events] == list(range(1, len(events) + 1))
-    assert events[-1].type == "done" and events[-1].payload["job"]["state"] == "done"
+    # Once final, only the final event is kept (what a resuming client is sent); ids are never reused.
+    assert [(e.seq, e.type) for e in events] == [(7, "done")]
+    assert events[0].payload["job"]["state"] == "done"
+    assert events[0].id > 6

@@ -11,7 +11,7 @@ type PathParams<P extends string> = P extends `${string}{${infer Name}}${infer R
   : Record<never, never>;
 
 /** Fill `{name}` placeholders of a schema path, escaping each value. */
-export function apiPath<P extends keyof paths & string>(path: P, params: PathParams<P>, query?: Record<string, string | number | undefined>): string {
+export function apiPath<P extends Extract<keyof paths, string>>(path: P, params: PathParams<P>, query?: Record<string, string | number | undefined>): string {
   const filled = path.replace(/\{(\w+)\}/g, (_, name: string) =>
     encodeURIComponent((params as Record<string, string>)[name] ?? ''),
   );

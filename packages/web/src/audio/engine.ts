@@ -1,22 +1,27 @@
 /**
- * The player: every stem decoded once into an AudioBuffer, started by one
+ * The player: every stem decoded once into an AudioBuffer (the only copy of its audio the
+ * page keeps: the encoded bytes are dropped by decoding), started by one
  * `start(when, offset)` so all are sample-aligned, re-created on every seek.
  *
  *   const engine = new PlayerEngine();
- *   await engine.load([{ name: 'drums', blob }, ...]);
+ *   const buffer = await engine.decode(bytes); // detaches `bytes`
+ *   engine.load([{ name: 'drums', buffer }, ...]);
  *   engine.play(); engine.setTempo(0.8); engine.setTranspose(-2);
  *
  * Tempo is the sources' playbackRate (one parameter, same instant for all stems, so they
  * stay aligned); two Signalsmith Stretch worklets undo the pitch change that causes and add
- * the transpose: one for pitched stems, one for drums (tempo correction only).
+ * the transpose: one for pitched stems, one for drums (tempo correction only). They are
+ * created only while tempo ≠ 100% or transpose ≠ 0 (at 100%/0 the stems play direct: no
+ * worklet load before first sound, no stretcher latency, no stretcher CPU).
  */
 import { Emitter } from '../services/emitter';
 import { clamp, compensatingSemitones, normaliseLoop, positionAt, type ClockAnchor, type Loop } from './clock';
-import { createStretch, type Stretcher } from './stretch';
+import type { Stretcher } from './stretch';
+import { mark } from '../services/perf';
 
 export interface StemInput {
   name: string;
-  blob: Blob;
+  buffer: AudioBuffer;
 }
 
 export interface StemControls {
@@ -36,7 +41,8 @@ export interface PlayerSnapshot {
   loop: Loop | null;
   loopEnabled: boolean;
   stems: Record<string, StemControls>;
-  stretch: 'on' | 'unavailable' | 'loading';
+  /** off: not needed (100%, 0 st), stems play direct; loading: being created; on: in the path. */
+  stretch: 'off' | 'loading' | 'on' | 'unavailable';
 }
 
 type EngineEvents = { change: PlayerSnapshot; ended: void; error: unknown };
@@ -67,7 +73,10 @@ export class PlayerEngine {
   private readonly pitchedBus: GainNode;
   private readonly unpitchedBus: GainNode;
   private stretchers: { pitched: Stretcher; unpitched: Stretcher } | null = null;
-  private stretchState: PlayerSnapshot['stretch'] = 'loading';
+  private stretchState: PlayerSnapshot['stretch'] = 'off';
+  /** Bumped whenever the stretchers are dropped, so a creation that finishes late is discarded. */
+  private stretchGeneration = 0;
+  private stretchPrefetch: ReturnType<typeof setTimeout> | null = null;
   private tracks: Track[] = [];
   private anchor: ClockAnchor = { contextTime: 0, position: 0, rate: 1 };
   private pausedAt = 0;
@@ -81,7 +90,9 @@ export class PlayerEngine {
   private disposed = false;
 
   constructor(ctx?: AudioContext) {
-    this.ctx = ctx ?? new AudioContext({ latencyHint: 'playback' });
+    // 'balanced': mute, solo and seeks are heard promptly, with buffers large enough for the
+    // stretch worklets on a slow machine ('playback' added ~100 ms before the first sound).
+    this.ctx = ctx ?? new AudioContext({ latencyHint: 'balanced' });
     this.master = this.ctx.createGain();
     this.master.gain.value = this.masterVolume;
     this.analyser = this.ctx.createAnalyser();
@@ -90,50 +101,105 @@ export class PlayerEngine {
     this.unpitchedBus = this.ctx.createGain();
     this.master.connect(this.analyser);
     this.analyser.connect(this.ctx.destination);
-    // Until the stretchers are ready (or if the browser lacks AudioWorklet), play direct.
+    // Direct until tempo or transpose need the stretchers (and if the browser lacks AudioWorklet).
     this.pitchedBus.connect(this.master);
     this.unpitchedBus.connect(this.master);
-    void this.initStretch();
   }
 
   on<K extends keyof EngineEvents>(event: K, fn: (payload: EngineEvents[K]) => void): () => void {
     return this.emitter.on(event, fn);
   }
 
-  private async initStretch(): Promise<void> {
+  private needsStretch(): boolean {
+    return this.tempo !== 1 || this.transpose !== 0;
+  }
+
+  /** Put the stretchers in the path when tempo/transpose need them; take them out when not. */
+  private updateStretch(): void {
+    if (this.disposed || this.stretchState === 'unavailable') return;
+    if (!this.needsStretch()) {
+      if (this.stretchState !== 'off') this.dropStretch();
+      return;
+    }
+    if (this.stretchState === 'on') this.applyPitch();
+    else if (this.stretchState === 'off') void this.createStretchers();
+  }
+
+  private async createStretchers(): Promise<void> {
+    const generation = ++this.stretchGeneration;
+    this.stretchState = 'loading';
+    this.changed();
     try {
+      const { createStretch } = await import('./stretch');
       const [pitched, unpitched] = await Promise.all([createStretch(this.ctx), createStretch(this.ctx)]);
-      if (this.disposed) {
+      if (this.disposed || generation !== this.stretchGeneration) {
         pitched.dispose();
         unpitched.dispose();
         return;
       }
+      this.stretchers = { pitched, unpitched };
+      this.applyPitch();
       this.pitchedBus.disconnect();
       this.unpitchedBus.disconnect();
       this.pitchedBus.connect(pitched.input);
       this.unpitchedBus.connect(unpitched.input);
       pitched.output.connect(this.master);
       unpitched.output.connect(this.master);
-      this.stretchers = { pitched, unpitched };
       this.stretchState = 'on';
-      this.applyPitch();
+      mark('stretch-ready');
     } catch (err) {
+      if (generation !== this.stretchGeneration) return;
       this.stretchState = 'unavailable';
       this.emitter.emit('error', err);
     }
     this.changed();
   }
 
+  /** Back to the direct path; the stretchers are released (a disconnected worklet costs nothing). */
+  private dropStretch(): void {
+    this.stretchGeneration += 1;
+    const stretchers = this.stretchers;
+    this.stretchers = null;
+    this.stretchState = 'off';
+    if (stretchers) {
+      this.pitchedBus.disconnect();
+      this.unpitchedBus.disconnect();
+      this.pitchedBus.connect(this.master);
+      this.unpitchedBus.connect(this.master);
+      stretchers.pitched.dispose();
+      stretchers.unpitched.dispose();
+    }
+    this.changed();
+  }
+
+  /**
+   * Load the worklet module while the page is idle after a song opened, so the first tempo
+   * change engages the stretcher quickly; never on the way to the first sound.
+   */
+  private prefetchStretch(delayMs = 3000): void {
+    if (this.stretchPrefetch !== null || this.stretchState !== 'off') return;
+    this.stretchPrefetch = setTimeout(() => {
+      if (this.disposed) return;
+      void import('./stretch')
+        .then(({ preloadStretch }) => preloadStretch(this.ctx))
+        .catch(() => {
+          // Reported when the stretcher is really needed.
+        });
+    }, delayMs);
+  }
+
+  /** Decode one encoded stem (WAV, FLAC, …) to the context's rate. Detaches `bytes`. */
+  decode(bytes: ArrayBuffer): Promise<AudioBuffer> {
+    return this.ctx.decodeAudioData(bytes);
+  }
+
   // -- loading ------------------------------------------------------------------------
 
-  async load(stems: readonly StemInput[], signal?: AbortSignal): Promise<void> {
+  /** Open a song: already-decoded stems (their buffers are used as they are, not copied). */
+  load(stems: readonly StemInput[]): void {
     this.unload();
-    const generation = this.generation;
-    const decoded = await Promise.all(
-      stems.map(async ({ name, blob }) => ({ name, buffer: await this.ctx.decodeAudioData(await blob.arrayBuffer()) })),
-    );
-    if (signal?.aborted || generation !== this.generation || this.disposed) return;
-    this.tracks = decoded.map(({ name, buffer }) => {
+    if (this.disposed) return;
+    this.tracks = stems.map(({ name, buffer }) => {
       const gain = this.ctx.createGain();
       const panner = this.ctx.createStereoPanner();
       gain.connect(panner);
@@ -144,6 +210,8 @@ export class PlayerEngine {
     this.loop = null;
     this.loopEnabled = false;
     this.applyGains(true);
+    mark('engine-loaded');
+    if (this.tracks.length > 0) this.prefetchStretch();
     this.changed();
   }
 
@@ -165,6 +233,8 @@ export class PlayerEngine {
     if (this.disposed) return;
     this.unload();
     this.disposed = true;
+    this.stretchGeneration += 1;
+    if (this.stretchPrefetch !== null) clearTimeout(this.stretchPrefetch);
     this.stretchers?.pitched.dispose();
     this.stretchers?.unpitched.dispose();
     this.stretchers = null;
@@ -194,6 +264,7 @@ export class PlayerEngine {
 
   async play(): Promise<void> {
     if (this.isPlaying || this.tracks.length === 0) return;
+    mark('play');
     if (this.ctx.state === 'suspended') await this.ctx.resume();
     let from = this.pausedAt >= this.duration - 0.01 ? 0 : this.pausedAt;
     const loop = this.activeLoop();
@@ -280,13 +351,13 @@ export class PlayerEngine {
       for (const t of this.tracks) t.source?.playbackRate.setValueAtTime(next, now);
     }
     this.tempo = next;
-    this.applyPitch();
+    this.updateStretch();
     this.changed();
   }
 
   setTranspose(semitones: number): void {
     this.transpose = clamp(Math.round(semitones), -TRANSPOSE_LIMIT, TRANSPOSE_LIMIT);
-    this.applyPitch();
+    this.updateStretch();
     this.changed();
   }
 

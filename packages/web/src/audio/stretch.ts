@@ -1,4 +1,8 @@
-/** Signalsmith Stretch (MIT, WASM AudioWorklet) in live-input mode: a pitch shifter with a known latency. */
+/**
+ * Signalsmith Stretch (MIT, WASM AudioWorklet) in live-input mode: a pitch shifter with a known
+ * latency. This module is loaded on demand (a separate chunk): the player needs it only once
+ * tempo or transpose leave 100% / 0.
+ */
 import SignalsmithStretch from 'signalsmith-stretch';
 
 export interface Stretcher {
@@ -8,10 +12,14 @@ export interface Stretcher {
   dispose(): void;
 }
 
-export async function createStretch(ctx: BaseAudioContext): Promise<Stretcher> {
+function assertWorklet(ctx: BaseAudioContext): void {
   if (typeof AudioWorkletNode === 'undefined' || !('audioWorklet' in ctx)) {
     throw new Error('This browser has no AudioWorklet: tempo changes will also change pitch.');
   }
+}
+
+export async function createStretch(ctx: BaseAudioContext): Promise<Stretcher> {
+  assertWorklet(ctx);
   const node = await SignalsmithStretch(ctx, { numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [2] });
   await node.schedule({ active: true, semitones: 0 });
   return {
@@ -26,4 +34,9 @@ export async function createStretch(ctx: BaseAudioContext): Promise<Stretcher> {
       node.port.close();
     },
   };
+}
+
+/** Load and compile the worklet module for `ctx` ahead of need (one throwaway, never-connected node). */
+export async function preloadStretch(ctx: BaseAudioContext): Promise<void> {
+  (await createStretch(ctx)).dispose();
 }

@@ -1,4 +1,7 @@
-/** One PlayerEngine for the page; re-renders on its state changes (not on every frame). */
+/**
+ * The page's one PlayerEngine (`usePlayerEngine`), and the player's view of it (`usePlayer`):
+ * re-renders on its state changes (not on every frame).
+ */
 import { useEffect, useRef, useState } from 'react';
 import { PlayerEngine, type PlayerSnapshot, type StemInput } from '../audio/engine';
 import { describeError } from '../api/errors';
@@ -10,46 +13,17 @@ declare global {
   }
 }
 
-export function usePlayer(stems: readonly StemInput[]) {
+/** Created on first render (null without Web Audio), disposed on unmount. */
+export function usePlayerEngine(): PlayerEngine | null {
   const engineRef = useRef<PlayerEngine | null>(null);
-  const [snapshot, setSnapshot] = useState<PlayerSnapshot | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [decoding, setDecoding] = useState(false);
-
   if (!engineRef.current && typeof AudioContext !== 'undefined') {
     engineRef.current = new PlayerEngine();
   }
   const engine = engineRef.current;
 
   useEffect(() => {
-    if (!engine) return;
-    window.riffroom = { engine };
-    setSnapshot(engine.snapshot());
-    const offs = [engine.on('change', setSnapshot), engine.on('error', (e) => setError(describeError(e)))];
-    return () => {
-      for (const off of offs) off();
-    };
+    if (engine) window.riffroom = { engine };
   }, [engine]);
-
-  useEffect(() => {
-    if (!engine) return;
-    if (stems.length === 0) {
-      engine.unload();
-      return;
-    }
-    const abort = new AbortController();
-    setDecoding(true);
-    setError(null);
-    engine
-      .load(stems, abort.signal)
-      .catch((err: unknown) => {
-        if (!abort.signal.aborted) setError(describeError(err));
-      })
-      .finally(() => {
-        if (!abort.signal.aborted) setDecoding(false);
-      });
-    return () => abort.abort();
-  }, [engine, stems]);
 
   useEffect(
     () => () => {
@@ -60,6 +34,29 @@ export function usePlayer(stems: readonly StemInput[]) {
     },
     [],
   );
+  return engine;
+}
 
-  return { engine, snapshot, error, decoding };
+/** Subscribe to `engine` and open `stems` (already decoded) in it. */
+export function usePlayer(engine: PlayerEngine | null, stems: readonly StemInput[]) {
+  const [snapshot, setSnapshot] = useState<PlayerSnapshot | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (!engine) return;
+    setSnapshot(engine.snapshot());
+    const offs = [engine.on('change', setSnapshot), engine.on('error', (e) => setError(describeError(e)))];
+    return () => {
+      for (const off of offs) off();
+    };
+  }, [engine]);
+
+  useEffect(() => {
+    if (!engine) return;
+    setError(null);
+    if (stems.length === 0) engine.unload();
+    else engine.load(stems);
+  }, [engine, stems]);
+
+  return { snapshot, error };
 }

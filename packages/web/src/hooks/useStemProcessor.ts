@@ -6,19 +6,24 @@
  *
  * A second processSong()/openSong() while one runs is refused. The open song keeps playing
  * while the next one is processed; when the new song's stems are ready, the previous song's
- * object URLs are revoked and its subscriptions closed. Each run's cleanup is in a
+ * subscriptions are closed and its decoded stems dropped. Each run's cleanup is in a
  * `finally`, so an exception still closes its socket; unmounting aborts the run and
  * releases everything (no socket, timer or object URL is left behind).
+ *
+ * Stems are fetched (cache → network) and decoded as each arrives, all in parallel; the
+ * encoded bytes are dropped once decoded (decodeAudioData detaches them), so the page holds
+ * one copy of each stem: its AudioBuffer. Downloads re-read the file from the cache on click.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ApiClient } from '../api/client';
 import { describeError } from '../api/errors';
 import type { AudioFormat, Job, Song } from '../api/types';
-import { isFinal, songStems } from '../api/types';
+import { isFinal, songStems, songTitle } from '../api/types';
 import type { CacheSource, StemCache } from '../services/cacheManager';
 import { sha256File, type HashOptions } from '../services/hashing';
 import { session } from '../services/session';
 import type { JobEventsSocket } from '../services/websocket';
+import { mark } from '../services/perf';
 
 export type Phase =
   | 'idle'
@@ -33,9 +38,11 @@ export type Phase =
 
 export interface StemAsset {
   name: string;
-  /** Object URL of the stem's audio file (revoked when another song opens). */
-  url: string;
-  blob: Blob;
+  /** The decoded audio: the only copy of the stem the page keeps. */
+  buffer: AudioBuffer;
+  /** The file format it was fetched in (and is cached in, for downloads). */
+  format: AudioFormat;
+  contentType: string;
   source: CacheSource;
 }
 
@@ -59,7 +66,10 @@ export interface StemProcessorDeps {
   api: ApiClient;
   cache: StemCache;
   createSocket: () => JobEventsSocket;
+  /** Decode one encoded stem (e.g. PlayerEngine.decode); may detach `bytes`. */
+  decode: (bytes: ArrayBuffer) => Promise<AudioBuffer>;
   hashFile?: (file: File, opts: HashOptions) => Promise<string>;
+  /** Format the stems are fetched and cached in (default FLAC: lossless, about half a WAV). */
   stemFormat?: AudioFormat;
   /** Ask GET /api/jobs/{id} when the socket says nothing about the job for this long. */
   jobPollMs?: number;
@@ -84,9 +94,10 @@ export const INITIAL_STATE: ProcessorState = {
 
 /** Resources of the song on screen; released when another song opens or on unmount. */
 interface SongResources {
-  objectUrls: string[];
   unsubscribers: (() => void)[];
 }
+
+export const DEFAULT_STEM_FORMAT: AudioFormat = 'flac';
 
 export const stemCacheKey = (songId: string, stem: string, format: string) => `stem:${songId}:${stem}:${format}`;
 
@@ -98,7 +109,7 @@ export function useStemProcessor(deps: StemProcessorDeps) {
   // The running operation, if any; its controller doubles as the run's identity.
   const runAbort = useRef<AbortController | null>(null);
   const currentJob = useRef<string | null>(null);
-  const songRes = useRef<SongResources>({ objectUrls: [], unsubscribers: [] });
+  const songRes = useRef<SongResources>({ unsubscribers: [] });
 
   const patch = useCallback((update: Partial<ProcessorState>) => {
     if (mounted.current) setState((s) => ({ ...s, ...update }));
@@ -106,9 +117,8 @@ export function useStemProcessor(deps: StemProcessorDeps) {
 
   const releaseSong = useCallback(() => {
     const res = songRes.current;
-    songRes.current = { objectUrls: [], unsubscribers: [] };
+    songRes.current = { unsubscribers: [] };
     for (const off of res.unsubscribers) off();
-    for (const url of res.objectUrls) URL.revokeObjectURL(url);
   }, []);
 
   /** Run `body` as the one active operation; refused (false) when another runs. */
@@ -117,7 +127,7 @@ export function useStemProcessor(deps: StemProcessorDeps) {
       if (runAbort.current) return false;
       const abort = new AbortController();
       runAbort.current = abort;
-      const res: SongResources = { objectUrls: [], unsubscribers: [] };
+      const res: SongResources = { unsubscribers: [] };
       patch({ fileName, phase, song: null, job: null, progress: 0, stage: null, etaSeconds: null, error: null });
       try {
         await body(abort.signal, res);
@@ -130,8 +140,6 @@ export function useStemProcessor(deps: StemProcessorDeps) {
       } finally {
         // Runs whatever happened: no socket, listener or in-flight request survives the run.
         for (const off of res.unsubscribers.splice(0)) off();
-        // Stems of a song that never opened (failure, cancel, unmount) are freed here.
-        if (songRes.current !== res) for (const url of res.objectUrls.splice(0)) URL.revokeObjectURL(url);
         abort.abort();
         if (runAbort.current === abort) {
           runAbort.current = null;
@@ -140,7 +148,7 @@ export function useStemProcessor(deps: StemProcessorDeps) {
       }
       return true;
     },
-    [patch, releaseSong],
+    [patch],
   );
 
   const waitForJob = useCallback(
@@ -208,50 +216,58 @@ export function useStemProcessor(deps: StemProcessorDeps) {
   );
 
   const loadSong = useCallback(
-    async (songId: string, signal: AbortSignal, res: SongResources, knownSong?: Song) => {
-      const { api, cache, stemFormat = 'wav' } = depsRef.current;
+    async (songId: string, signal: AbortSignal, res: SongResources, knownSong?: Song, fresh = false) => {
+      const { api, cache, decode, stemFormat = DEFAULT_STEM_FORMAT } = depsRef.current;
       let song = knownSong ?? null;
-      try {
-        song = await api.getSong(songId, signal);
-        session.saveSong(song);
-      } catch (err) {
-        // Offline: the song's metadata saved on an earlier visit is enough to play from the cache.
-        song = song ?? session.loadSong(songId);
-        if (!song) throw err;
+      if (!fresh || !song) {
+        try {
+          song = await api.getSong(songId, signal);
+          session.saveSong(song);
+        } catch (err) {
+          // Offline: the song's metadata saved on an earlier visit is enough to play from the cache.
+          song = song ?? session.loadSong(songId);
+          if (!song) throw err;
+        }
       }
-      session.save({ songId: song.id });
-      const names = songStems(song);
-      patch({ song, phase: 'loading', progress: 0, stage: null, etaSeconds: null });
-      if (names.length === 0) throw new Error(`${song.title ?? 'This song'} has no stems yet.`);
-      const stems: StemAsset[] = [];
+      const current = song;
+      session.save({ songId: current.id });
+      mark('song-meta');
+      const names = songStems(current);
+      patch({ song: current, phase: 'loading', progress: 0, stage: null, etaSeconds: null });
+      if (names.length === 0) throw new Error(`${current.title ?? 'This song'} has no stems yet.`);
       let loaded = 0;
-      await Promise.all(
-        names.map(async (name) => {
-          const url = api.stemUrl(song.id, name, stemFormat);
-          const { bytes, contentType, source } = await cache.get(stemCacheKey(song.id, name, stemFormat), url, { signal });
-          const blob = new Blob([bytes], { type: contentType });
-          if (signal.aborted) return;
-          const objectUrl = URL.createObjectURL(blob);
-          res.objectUrls.push(objectUrl);
-          stems.push({ name, url: objectUrl, blob, source });
+      // Every stem fetched and decoded at once; each decode starts as soon as its bytes arrive.
+      const stems = await Promise.all(
+        names.map(async (name): Promise<StemAsset> => {
+          const url = api.stemUrl(current.id, name, stemFormat);
+          const key = stemCacheKey(current.id, name, stemFormat);
+          // Not kept in the memory tier: once decoded, the AudioBuffer is the only copy.
+          const { bytes, contentType, source } = await cache.get(key, url, { signal }, { keepInMemory: false });
+          mark(`stem-bytes:${name}:${source}`);
+          if (signal.aborted) throw new DOMException('Cancelled', 'AbortError');
+          const buffer = await decode(bytes);
+          mark(`decoded:${name}`);
           loaded += 1;
           patch({ progress: loaded / names.length });
+          return { name, buffer, format: stemFormat, contentType, source };
         }),
       );
       if (signal.aborted) throw new DOMException('Cancelled', 'AbortError');
-      stems.sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name));
       // The new song replaces the open one only now, so the old one played on until here.
       releaseSong();
       songRes.current = res;
-      patch({ phase: 'ready', stems, openSong: song, progress: 1 });
+      mark('stems-ready');
+      patch({ phase: 'ready', stems, openSong: current, progress: 1 });
     },
     [patch, releaseSong],
   );
 
   const finishJob = useCallback(
     async (job: Job, song: Song | null, signal: AbortSignal, res: SongResources) => {
-      session.save({ songId: job.song_id, jobId: job.id, fileName: song?.title ?? undefined });
+      // The name too, so the status line after a reload says which song the job is for.
+      session.save({ songId: job.song_id, jobId: job.id, fileName: song ? songTitle(song) : undefined });
       const final = await waitForJob(job, signal, res);
+      mark('job-final');
       patch({ job: final });
       if (final.state === 'cancelled') {
         session.save({ songId: job.song_id });
@@ -263,7 +279,10 @@ export function useStemProcessor(deps: StemProcessorDeps) {
         patch({ phase: 'failed', error: final.error ?? 'Separation failed.', etaSeconds: null });
         return;
       }
-      await loadSong(job.song_id, signal, res, song ?? undefined);
+      // A job that was already done when started (content separated before) leaves the song's
+      // metadata as it was: no need to ask for it again.
+      const fresh = isFinal(job.state) && song !== null && songStems(song).length > 0;
+      await loadSong(job.song_id, signal, res, song ?? undefined, fresh);
     },
     [loadSong, patch, waitForJob],
   );
@@ -272,8 +291,11 @@ export function useStemProcessor(deps: StemProcessorDeps) {
     (file: File): Promise<boolean> =>
       exclusive(file.name, 'hashing', async (signal, res) => {
         const { api, hashFile = sha256File } = depsRef.current;
+        mark('drop');
         const sha = await hashFile(file, { signal, onProgress: (p) => patch({ progress: p }) });
+        mark('hashed');
         let song = await api.songByHash(sha, signal);
+        mark('by-hash');
         if (!song) {
           patch({ phase: 'uploading', progress: 0 });
           song = await api.uploadSong(file, {
@@ -285,6 +307,7 @@ export function useStemProcessor(deps: StemProcessorDeps) {
         patch({ song, phase: 'queued', progress: 0 });
         if (signal.aborted) throw new DOMException('Cancelled', 'AbortError');
         const job = await api.startSeparation(song.id, {});
+        mark(`job-started:${job.state}`);
         await finishJob(job, song, signal, res);
       }),
     [exclusive, finishJob, patch],
@@ -319,7 +342,7 @@ export function useStemProcessor(deps: StemProcessorDeps) {
     runAbort.current?.abort();
   }, [patch]);
 
-  /** Close the song on screen (its object URLs are revoked). */
+  /** Close the song on screen (its subscriptions closed, its decoded stems dropped). */
   const close = useCallback(() => {
     if (runAbort.current) return false;
     releaseSong();

@@ -47,6 +47,14 @@ interface CacheDB extends DBSchema {
   blobs: { key: string; value: ArrayBuffer };
 }
 
+export interface GetOptions {
+  /**
+   * Keep a copy in the memory tier (default true). Stems pass false: the page keeps their
+   * decoded audio, and a second, encoded copy in memory would only cost RAM.
+   */
+  keepInMemory?: boolean;
+}
+
 interface MemoryEntry {
   bytes: ArrayBuffer;
   contentType: string;
@@ -85,13 +93,14 @@ export class StemCache {
   }
 
   /** Bytes for `key`, from the nearest tier that has a live copy, else from `url`. */
-  async get(key: string, url: string, init?: RequestInit): Promise<CachedBytes> {
+  async get(key: string, url: string, init?: RequestInit, options: GetOptions = {}): Promise<CachedBytes> {
+    const keepInMemory = options.keepInMemory ?? true;
     const fromMemory = this.memoryGet(key);
     if (fromMemory) return fromMemory;
 
     const fromDisk = await this.diskGet(key);
     if (fromDisk) {
-      this.memoryPut(key, fromDisk.bytes, fromDisk.contentType, fromDisk.expiresAt);
+      if (keepInMemory) this.memoryPut(key, fromDisk.bytes, fromDisk.contentType, fromDisk.expiresAt);
       return { bytes: fromDisk.bytes, contentType: fromDisk.contentType, source: 'idb' };
     }
 
@@ -106,12 +115,16 @@ export class StemCache {
     const bytes = await response.arrayBuffer();
     const contentType = response.headers.get('content-type') ?? 'application/octet-stream';
     const expiresAt = this.opts.now() + this.opts.ttlMs;
-    this.memoryPut(key, bytes, contentType, expiresAt);
+    if (keepInMemory) this.memoryPut(key, bytes, contentType, expiresAt);
     // The caller may detach `bytes` (decodeAudioData), so IndexedDB gets its own copy, written
     // in the background: first sound never waits for the disk. flush() waits for it.
-    const write = this.diskPut(key, bytes.slice(0), contentType, expiresAt).finally(() => this.pendingWrites.delete(write));
-    this.pendingWrites.add(write);
+    this.track(this.diskPut(key, bytes.slice(0), contentType, expiresAt));
     return { bytes, contentType, source: 'network' };
+  }
+
+  private track(write: Promise<void>): void {
+    const tracked = write.finally(() => this.pendingWrites.delete(tracked));
+    this.pendingWrites.add(tracked);
   }
 
   /** Wait until every background IndexedDB write has finished. */
@@ -231,22 +244,34 @@ export class StemCache {
     const db = await this.db();
     if (!db) return null;
     try {
-      const meta = await db.get('meta', key);
+      // One read-only transaction for both stores: no write on the way to the bytes.
+      const tx = db.transaction(['meta', 'blobs'], 'readonly');
+      const [meta, bytes] = await Promise.all([tx.objectStore('meta').get(key), tx.objectStore('blobs').get(key), tx.done]);
       if (!meta) return null;
-      if (meta.expiresAt <= this.opts.now()) {
+      if (meta.expiresAt <= this.opts.now() || !bytes) {
         await this.diskDelete(key);
         return null;
       }
-      const bytes = await db.get('blobs', key);
-      if (!bytes) {
-        await this.diskDelete(key);
-        return null;
-      }
-      await db.put('meta', { ...meta, lastUsed: this.opts.now() });
+      // The LRU bookkeeping is written in the background (flush() waits for it).
+      this.track(this.touchDisk(key));
       return { bytes, contentType: meta.contentType, expiresAt: meta.expiresAt };
     } catch (err) {
       this.opts.onWarning(`reading ${key} from IndexedDB failed`, err);
       return null;
+    }
+  }
+
+  /** Mark `key` as just used (for the disk tier's LRU order). */
+  private async touchDisk(key: string): Promise<void> {
+    const db = await this.db();
+    if (!db) return;
+    try {
+      const tx = db.transaction('meta', 'readwrite');
+      const meta = await tx.store.get(key);
+      if (meta) await tx.store.put({ ...meta, lastUsed: this.opts.now() });
+      await tx.done;
+    } catch (err) {
+      this.opts.onWarning(`updating ${key} in IndexedDB failed`, err);
     }
   }
 

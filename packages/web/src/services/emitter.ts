@@ -10,11 +10,11 @@ export class Emitter<Events extends Record<string, unknown>> {
       set = new Set();
       this.listeners.set(event, set);
     }
-    set.add(listener as Listener<never>);
+    set.add(listener);
     return () => {
       const current = this.listeners.get(event);
       if (!current) return;
-      current.delete(listener as Listener<never>);
+      current.delete(listener);
       if (current.size === 0) this.listeners.delete(event);
     };
   }

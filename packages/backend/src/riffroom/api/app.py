@@ -6,14 +6,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import shutil
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.staticfiles import StaticFiles
 
 from riffroom import __version__
 from riffroom.api.context import ServerContext
@@ -52,6 +56,32 @@ class AccessLog:
             )
 
 
+DERIVED_GC_SECONDS = 600.0
+_REPO_WEB_DIST = Path(__file__).resolve().parents[4] / "web" / "dist"  # a source checkout's web build
+
+
+async def _collect_derived(ctx: ServerContext) -> None:
+    """Every few minutes, drop transcodes, peaks and mixes whose stems the cache has evicted."""
+    while True:
+        await asyncio.sleep(DERIVED_GC_SECONDS)
+        try:
+            removed = await run_in_threadpool(collect_derived, ctx)
+            if removed:
+                log.info("removed derived files of %d evicted cache entries", removed)
+        except Exception:
+            log.exception("collecting derived files failed")
+
+
+def collect_derived(ctx: ServerContext) -> int:
+    """One level of `derived/` (one directory per cache key): never a walk of the cache itself."""
+    removed = 0
+    for entry in ctx.derived_dir.iterdir():
+        if entry.is_dir() and not (ctx.cache.objects / entry.name / "manifest.json").is_file():
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -64,10 +94,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ctx.hub = hub
         await run_in_threadpool(ctx.queue.start)
         await hub.start()
+        gc_task = asyncio.create_task(_collect_derived(ctx), name="riffroom-derived-gc")
         log.info("RiffRoom %s ready; data in %s", __version__, settings.data_dir)
         try:
             yield
         finally:
+            gc_task.cancel()
             await hub.stop()
             await run_in_threadpool(ctx.queue.stop)
             ctx.db.dispose()
@@ -81,5 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (health, songs, jobs, media, ws):
         app.include_router(module.router)
+    web_dir = settings.web_dir or _REPO_WEB_DIST
+    if (web_dir / "index.html").is_file():  # mounted last: every API route wins over a file
+        app.mount("/", StaticFiles(directory=web_dir, html=True), name="web")
     app.add_middleware(AccessLog)
     return app

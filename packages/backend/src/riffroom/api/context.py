@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ class ServerContext:
         data = settings.data_dir.resolve()
         data.mkdir(parents=True, exist_ok=True)
         (data / "tmp").mkdir(exist_ok=True)
+        _sweep_stale_uploads(data / "tmp")
         (data / "derived").mkdir(exist_ok=True)
         db = Database(settings.resolved_database_url)
         db.create_all()
@@ -44,3 +46,17 @@ class ServerContext:
             tmp_dir=data / "tmp",
             derived_dir=data / "derived",
         )
+
+
+STALE_UPLOAD_SECONDS = 3600.0
+
+
+def _sweep_stale_uploads(tmp: Path) -> None:
+    """Partial uploads left by a server that was killed mid-request."""
+    cutoff = time.time() - STALE_UPLOAD_SECONDS
+    for item in tmp.glob("upload-*"):
+        try:
+            if item.stat().st_mtime < cutoff:
+                item.unlink()
+        except FileNotFoundError:
+            continue

@@ -38,7 +38,7 @@ def run_serve(args: argparse.Namespace, settings: Any = None) -> int:
     uvicorn.run(
         app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=False,
         ws_max_size=settings.ws_max_message_bytes, ws_ping_interval=None, ws_ping_timeout=None,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=10, ws="websockets-sansio",
     )
     return 0
 

@@ -53,10 +53,11 @@ class _Heartbeat(threading.Thread):
             if os.getppid() != parent:  # the server is gone: so is whoever wanted this job
                 os._exit(1)
             try:
-                if self.ctx.shutdown.is_set() or store.cancel_requested(self.ctx.db, self.job_id, self.ctx.worker_id):
+                ctx = self.ctx
+                if ctx.shutdown.is_set() or store.cancel_requested(ctx.db, self.job_id, ctx.worker_id):
                     self.cancel.set()
                 if time.monotonic() - last_renew >= renew_every:
-                    if not store.heartbeat(self.ctx.db, self.job_id, self.ctx.worker_id, self.ctx.settings.lease_seconds):
+                    if not store.heartbeat(ctx.db, self.job_id, ctx.worker_id, ctx.settings.lease_seconds):
                         self.cancel.set()
                     last_renew = time.monotonic()
             except Exception:  # a busy database must not kill the heartbeat

@@ -48,7 +48,7 @@ def dedupe_key(sha256: str, engine: str, model: str | None, stems: list[str] | N
 def _event(session: Session, job: Job, kind: str, **fields: Any) -> dict[str, Any]:
     job.seq += 1
     job.updated_at = time.time()
-    payload = {"type": kind, "job_id": job.id, "seq": job.seq, **fields}
+    payload = {"type": kind, "job_id": job.id, "seq": job.seq, **fields, "at": round(job.updated_at, 4)}
     if kind in FINAL_STATES:
         payload["job"] = job_public(job)
         # Resuming clients get the final event alone, so earlier progress is no longer needed.

@@ -149,7 +149,8 @@ class Supervisor:
 
         for job in store.running_jobs(self.db):
             owner = by_id.get(job.lease_owner or "")
-            if job.cancel_requested_at is not None and now > job.cancel_requested_at + self.settings.cancel_grace_seconds:
+            grace = self.settings.cancel_grace_seconds
+            if job.cancel_requested_at is not None and now > job.cancel_requested_at + grace:
                 log.warning("job %s did not stop within the cancel grace period; killing its worker", job.id)
                 store.mark_cancelled(self.db, job.id)
                 if owner is not None:

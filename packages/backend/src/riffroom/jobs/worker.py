@@ -32,6 +32,19 @@ def _die_with_parent() -> None:
         pass
 
 
+def _lower_priority(nice: int) -> None:
+    """Below the API: a higher nice value, and SCHED_BATCH so a worker never preempts on wake-up."""
+    try:
+        os.nice(nice)
+    except OSError:
+        log.warning("could not lower CPU priority")
+    if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_BATCH"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+        except OSError:
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="riffroom-worker")
     parser.add_argument("--worker-id", required=True)
@@ -42,10 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s %(levelname)s worker {args.worker_id}: %(message)s"
     )
-    try:
-        os.nice(settings.worker_nice)
-    except OSError:
-        log.warning("could not lower CPU priority")
+    _lower_priority(settings.worker_nice)
     shutdown = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: shutdown.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server, which stops us

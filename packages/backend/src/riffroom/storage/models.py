@@ -109,4 +109,5 @@ class JobEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[float] = mapped_column(Float, default=time.time)
 
-    __table_args__ = (UniqueConstraint("job_id", "seq", name="uq_event_job_seq"),)
+    # AUTOINCREMENT: ids are never reused after pruning, so "events after id N" never skips one.
+    __table_args__ = (UniqueConstraint("job_id", "seq", name="uq_event_job_seq"), {"sqlite_autoincrement": True})

@@ -2,26 +2,28 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Song } from '../../api/types';
 import { songTitle } from '../../api/types';
 import { formatTime } from '../../audio/clock';
-import { TEMPO_MAX, TEMPO_MIN, TRANSPOSE_LIMIT, type StemControls } from '../../audio/engine';
-import { renderMix } from '../../audio/mixdown';
+import { TEMPO_MAX, TEMPO_MIN, TRANSPOSE_LIMIT, type PlayerEngine, type StemControls } from '../../audio/engine';
+import { encodeWav, renderMix } from '../../audio/mixdown';
 import { describeError } from '../../api/errors';
-import type { Phase, StemAsset } from '../../hooks/useStemProcessor';
+import { stemCacheKey, type Phase, type StemAsset } from '../../hooks/useStemProcessor';
 import { usePlayer } from '../../hooks/usePlayer';
 import type { AppServices } from '../../services/appServices';
+import { extensionOf, saveFile } from '../../services/download';
 import { StemRow } from './StemRow';
 import { usePeaks } from './usePeaks';
 import { useShortcuts } from './useShortcuts';
 
 interface PlayerProps {
   services: AppServices;
+  engine: PlayerEngine | null;
   song: Song | null;
   stems: StemAsset[];
   phase: Phase;
 }
 
-export function Player({ services, song, stems, phase }: PlayerProps) {
-  const inputs = useMemo(() => stems.map(({ name, blob }) => ({ name, blob })), [stems]);
-  const { engine, snapshot, error, decoding } = usePlayer(inputs);
+export function Player({ services, engine, song, stems, phase }: PlayerProps) {
+  const inputs = useMemo(() => stems.map(({ name, buffer }) => ({ name, buffer })), [stems]);
+  const { snapshot, error } = usePlayer(engine, inputs);
   const stemNames = useMemo(() => stems.map((s) => s.name), [stems]);
   const peaks = usePeaks(services, song, stemNames);
   const root = useRef<HTMLElement>(null);
@@ -74,12 +76,7 @@ export function Player({ services, song, stems, phase }: PlayerProps) {
     try {
       const snap = engine.snapshot();
       const blob = await renderMix(engine.buffers(), engine.effectiveGains(), snap.stems, snap.masterVolume);
-      const url = URL.createObjectURL(blob);
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = `${songTitle(song)} - mix.wav`;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      saveFile(blob, `${songTitle(song)} - mix.wav`);
     } catch (err) {
       setMixError(describeError(err));
     } finally {
@@ -87,9 +84,42 @@ export function Player({ services, song, stems, phase }: PlayerProps) {
     }
   };
 
+  // A stem's file is built only when asked for: read from the cache (IndexedDB, else the
+  // server) at that moment, so the page never keeps encoded copies next to the decoded audio.
+  const stemsRef = useRef(stems);
+  stemsRef.current = stems;
+  const onDownload = useCallback(
+    async (name: string) => {
+      const stem = stemsRef.current.find((s) => s.name === name);
+      if (!song || !stem) return;
+      const base = `${songTitle(song)} - ${name}`;
+      setMixError(null);
+      try {
+        const { bytes, contentType } = await services.cache.get(
+          stemCacheKey(song.id, name, stem.format),
+          services.api.stemUrl(song.id, name, stem.format),
+          undefined,
+          { keepInMemory: false },
+        );
+        saveFile(new Blob([bytes], { type: contentType }), `${base}.${extensionOf(contentType)}`);
+      } catch (err) {
+        // Neither the cache nor the server has the file (offline with a full disk): write a
+        // WAV from the decoded audio instead.
+        try {
+          const { buffer } = stem;
+          const channels = Array.from({ length: buffer.numberOfChannels }, (_, c) => buffer.getChannelData(c));
+          saveFile(new Blob([encodeWav(channels, buffer.sampleRate)], { type: 'audio/wav' }), `${base}.wav`);
+        } catch {
+          setMixError(describeError(err));
+        }
+      }
+    },
+    [services, song],
+  );
+
   if (!song || stems.length === 0) {
     return (
-      <section className="panel player empty" aria-label="Player">
+      <section className="panel player empty" aria-label="Player" data-testid="player" data-phase={phase}>
         <div className="empty-state">
           <h2>{phase === 'loading' ? 'Loading the song…' : 'Nothing open'}</h2>
           <p className="muted">
@@ -107,7 +137,7 @@ export function Player({ services, song, stems, phase }: PlayerProps) {
   const loop = snapshot?.loop ?? null;
 
   return (
-    <section ref={root} className="panel player" aria-label={`Player: ${title}`} data-testid="player">
+    <section ref={root} className="panel player" aria-label={`Player: ${title}`} data-testid="player" data-phase={phase}>
       <div className="player-head">
         <div>
           <h2 className="truncate">{title}</h2>
@@ -122,7 +152,6 @@ export function Player({ services, song, stems, phase }: PlayerProps) {
           {error ?? mixError}
         </p>
       )}
-      {decoding && <p className="muted" role="status">Decoding stems…</p>}
 
       <div className="transport" role="group" aria-label="Transport">
         <button
@@ -255,8 +284,7 @@ export function Player({ services, song, stems, phase }: PlayerProps) {
             duration={duration || song.duration}
             loop={loop}
             loopEnabled={Boolean(snapshot?.loopEnabled)}
-            downloadUrl={stem.url}
-            downloadName={`${title} - ${stem.name}.${extensionOf(stem.blob.type)}`}
+            onDownload={onDownload}
             audible={(gains[stem.name] ?? 1) > 0}
             source={stem.source}
             onChange={onStemChange}
@@ -267,11 +295,4 @@ export function Player({ services, song, stems, phase }: PlayerProps) {
       </ul>
     </section>
   );
-}
-
-function extensionOf(mime: string): string {
-  if (mime.includes('flac')) return 'flac';
-  if (mime.includes('mpeg')) return 'mp3';
-  if (mime.includes('ogg') || mime.includes('opus')) return 'opus';
-  return 'wav';
 }

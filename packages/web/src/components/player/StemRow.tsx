@@ -20,8 +20,7 @@ interface StemRowProps {
   duration: number;
   loop: Loop | null;
   loopEnabled: boolean;
-  downloadUrl: string;
-  downloadName: string;
+  onDownload: (name: string) => void;
   audible: boolean;
   source: string;
   onChange: (name: string, update: Partial<StemControls>) => void;
@@ -30,7 +29,7 @@ interface StemRowProps {
 }
 
 export const StemRow = memo(function StemRow(props: StemRowProps) {
-  const { name, controls, peaks, duration, loop, loopEnabled, downloadUrl, downloadName, audible, source, onChange, onSeek, onLoop } = props;
+  const { name, controls, peaks, duration, loop, loopEnabled, onDownload, audible, source, onChange, onSeek, onLoop } = props;
   const color = STEM_COLORS[name] ?? '#a7b0c0';
   const label = name[0]?.toUpperCase() + name.slice(1);
   return (
@@ -58,9 +57,9 @@ export const StemRow = memo(function StemRow(props: StemRowProps) {
           >
             S
           </button>
-          <a className="toggle download" href={downloadUrl} download={downloadName} aria-label={`Download the ${label} stem`} title="Download">
+          <button type="button" className="toggle download" onClick={() => onDownload(name)} aria-label={`Download the ${label} stem`} title="Download">
             ↓
-          </a>
+          </button>
         </div>
         <label className="slider">
           <span>Vol</span>

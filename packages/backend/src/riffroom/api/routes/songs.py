@@ -139,8 +139,8 @@ def start_separation(body: SeparationRequest, song: SongDep, ctx: CtxDep, respon
     stems = sorted(set(body.stems)) if body.stems else None
     unknown = [s for s in stems or [] if s not in choice.stems]
     if unknown:
-        raise ApiError(422, "invalid_request",
-                       f"{choice.engine} {choice.model} has no {', '.join(unknown)} stem; it has {', '.join(choice.stems)}")
+        have, missing = ", ".join(choice.stems), ", ".join(unknown)
+        raise ApiError(422, "invalid_request", f"{choice.engine} {choice.model} has no {missing} stem; it has {have}")
     key = store.dedupe_key(song.sha256, choice.engine, choice.model, stems)
     done = published_stems(ctx, song)
     if done is not None and done.job.dedupe_key == key:

@@ -21,6 +21,26 @@ EPS = 1e-10
 
 
 @dataclass(frozen=True)
+class Track:
+    """Settings of one predominant-pitch tracker and of the comb mask built on its pitch."""
+
+    lo_midi: float
+    hi_midi: float
+    n_harm: int
+    harm_decay: float
+    pitch_prior: float  # salience bonus per octave, in salience standard deviations
+    jump_cost: float  # Viterbi cost per semitone of pitch change
+    unvoiced_pct: float  # salience percentile that separates voiced from unvoiced frames
+    comb_width: float  # bins
+    comb_width_rel: float  # relative to the harmonic's bin (vibrato, chorus)
+    max_hz: float  # highest harmonic in the comb
+    step: float = 0.2  # semitones per pitch candidate
+    gamma: float = 0.5
+    voicing_cost: float = 2.0
+    obs_scale: float = 3.0
+
+
+@dataclass(frozen=True)
 class DspParams:
     """Tunables (tuned on corpus seeds 1-3, never on the evaluation seed)."""
 
@@ -35,34 +55,21 @@ class DspParams:
     # bass
     bass_hi_hz: float = 220.0
     bass_roll_hz: float = 80.0
-    bass_centre: float = 0.5  # strength of the centre-pan weighting for bass
+    bass_centre: float = 1.0  # strength of the centre-pan weighting for bass
     # vocals
-    f0_lo_midi: float = 52.0
-    f0_hi_midi: float = 82.0
-    f0_step: float = 0.2  # semitones per pitch candidate
-    n_harm: int = 12
-    harm_decay: float = 0.85
-    sal_floor_pct: float = 90.0
-    pitch_prior: float = 0.0  # salience bonus per octave, in salience standard deviations
-    sal_neg: float = 3.0
-    sal_pos: float = 6.0
-    jump_cost: float = 0.15  # Viterbi cost per semitone of pitch change
-    voicing_cost: float = 2.0
-    unvoiced_pct: float = 30.0  # salience percentile that separates voiced from unvoiced frames
-    obs_scale: float = 3.0
-    comb_width: float = 1.2  # bins (+ grows with harmonic number)
-    comb_width_rel: float = 0.012  # relative to the harmonic frequency (vibrato, chorus)
-    voc_max_hz: float = 8000.0
-    voc_centre: float = 1.0
+    voc: Track = Track(lo_midi=52, hi_midi=82, n_harm=4, harm_decay=0.85, pitch_prior=0.75, jump_cost=0.8,
+                       unvoiced_pct=40, comb_width=1.2, comb_width_rel=0.012, max_hz=8000)
     voc_gain: float = 1.0
+    other_side: float = 0.0
     # kick
     kick_hi_hz: float = 200.0
     kick_frames: int = 5
     kick_onset_thr: float = 0.2
     kick_similarity: float = 0.8
-    kick_gain: float = 1.0
+    kick_gain: float = 0.0
     # final Wiener exponent
     mask_power: float = 2.0
+    wiener: bool = False
 
 
 # ---------------------------------------------------------------- STFT helpers
@@ -127,55 +134,51 @@ def _hpss_masks(mag: np.ndarray, p: DspParams, bin_hz: float) -> np.ndarray:
     return np.repeat(m, counts, axis=0)
 
 
-# ---------------------------------------------------------------- melody (vocal) f0
+# ---------------------------------------------------------------- pitch tracking (melody and bass)
 
 
-def _salience(mag: np.ndarray, p: DspParams, bin_hz: float) -> tuple[np.ndarray, np.ndarray]:
+def _salience(mag: np.ndarray, tr: Track, bin_hz: float) -> tuple[np.ndarray, np.ndarray]:
     """Harmonic-summation salience [K, T] on a log-f0 grid, and the grid's f0 values in Hz."""
-    midi = np.arange(p.f0_lo_midi, p.f0_hi_midi + 1e-9, p.f0_step)
+    midi = np.arange(tr.lo_midi, tr.hi_midi + 1e-9, tr.step)
     f0 = 440.0 * 2 ** ((midi - 69) / 12)
-    # log-magnitude above a per-frame floor: harmonics landing in spectral valleys count against a
-    # candidate, which is what keeps harmonic summation from preferring the sub-octave
-    floor = np.percentile(mag, p.sal_floor_pct, axis=0, keepdims=True) + EPS
-    comp = np.clip(np.log(mag / floor + EPS), -p.sal_neg, p.sal_pos)
+    # compressed (not log) magnitude keeps a lead's loudness advantage over single chord notes, and
+    # few, decaying harmonic weights keep sub-octaves (which collect the accompaniment) from winning
+    comp = (mag / (np.percentile(mag, 99) + EPS)) ** tr.gamma
     sal = np.zeros((len(f0), mag.shape[1]), dtype=np.float32)
-    for h in range(1, p.n_harm + 1):
+    for h in range(1, tr.n_harm + 1):
         pos = h * f0 / bin_hz
         ok = pos < mag.shape[0] - 2
         lo = np.floor(pos[ok]).astype(np.intp)
-        peak = np.maximum(comp[lo], comp[lo + 1])
-        sal[ok] += (p.harm_decay ** (h - 1)) * peak
-    # a lead melody tends to sit above the accompaniment: mild prior towards higher candidates
-    sal += (p.pitch_prior * (midi - midi[0]) / 12.0)[:, None] * np.std(sal)
+        sal[ok] += (tr.harm_decay ** (h - 1)) * np.maximum(comp[lo], comp[lo + 1])
+    sal += (tr.pitch_prior * (midi - midi[0]) / 12.0)[:, None] * np.std(sal)
     return sal, f0
 
 
-def _viterbi_f0(sal: np.ndarray, p: DspParams) -> np.ndarray:
+def _viterbi_f0(sal: np.ndarray, tr: Track) -> np.ndarray:
     """Smoothed pitch-candidate index per frame, -1 where unvoiced."""
     k, t = sal.shape
     peak = sal.max(axis=0)
-    thr = np.percentile(peak, p.unvoiced_pct)
-    obs = p.obs_scale * (sal - thr) / (np.std(peak) + EPS)
-    unv = np.zeros(t)
+    thr = np.percentile(peak, tr.unvoiced_pct)  # (a fraction of a high percentile did worse)
+    obs = tr.obs_scale * (sal - thr) / (np.std(peak) + EPS)
     steps = np.arange(k)
-    trans = -p.jump_cost * np.abs(steps[:, None] - steps[None, :]) * p.f0_step
-    score = np.append(obs[:, 0], unv[0])
+    trans = -tr.jump_cost * tr.step * np.abs(steps[:, None] - steps[None, :])
+    score = np.append(obs[:, 0], 0.0)
     back = np.zeros((t, k + 1), dtype=np.intp)
     for i in range(1, t):
         cand = score[:k][None, :] + trans  # [to, from]
         best_from = np.argmax(cand, axis=1)
         best = cand[steps, best_from]
-        from_unv = score[k] - p.voicing_cost
+        from_unv = score[k] - tr.voicing_cost
         use_unv = from_unv > best
         voiced = np.where(use_unv, from_unv, best) + obs[:, i]
         back[i, :k] = np.where(use_unv, k, best_from)
         vmax = int(np.argmax(score[:k]))
-        u_from_v = score[vmax] - p.voicing_cost
+        u_from_v = score[vmax] - tr.voicing_cost
         if u_from_v > score[k]:
             score_u, back[i, k] = u_from_v, vmax
         else:
             score_u, back[i, k] = score[k], k
-        score = np.append(voiced, score_u + unv[i])
+        score = np.append(voiced, score_u)
     path = np.empty(t, dtype=np.intp)
     path[-1] = int(np.argmax(score))
     for i in range(t - 1, 0, -1):
@@ -184,7 +187,14 @@ def _viterbi_f0(sal: np.ndarray, p: DspParams) -> np.ndarray:
     return path
 
 
-def _comb_mask(f0_track: np.ndarray, n_bins: int, p: DspParams, bin_hz: float) -> np.ndarray:
+def _track(mag: np.ndarray, tr: Track, bin_hz: float) -> np.ndarray:
+    """f0 in Hz per frame (0 where unvoiced)."""
+    sal, grid = _salience(mag, tr, bin_hz)
+    path = _viterbi_f0(sal, tr)
+    return np.where(path >= 0, grid[np.maximum(path, 0)], 0.0)
+
+
+def _comb_mask(f0_track: np.ndarray, n_bins: int, tr: Track, bin_hz: float) -> np.ndarray:
     """Soft mask [F, T] on the harmonics of the tracked f0 (0 in unvoiced frames)."""
     t = len(f0_track)
     mask = np.zeros((n_bins, t), dtype=np.float32)
@@ -193,19 +203,18 @@ def _comb_mask(f0_track: np.ndarray, n_bins: int, p: DspParams, bin_hz: float) -
     if len(voiced) == 0:
         return mask
     f0 = f0_track[voiced][None, :]
-    for h in range(1, int(p.voc_max_hz / 100) + 1):
+    for h in range(1, int(tr.max_hz / f0.min()) + 2):
         fh = h * f0
-        if np.all(fh > p.voc_max_hz):
+        if np.all(fh > tr.max_hz):
             break
         centre = fh / bin_hz
-        width = p.comb_width + p.comb_width_rel * centre
+        width = tr.comb_width + tr.comb_width_rel * centre
         lo = max(0, int(np.floor(np.min(centre - 4 * width))))
         hi = min(n_bins, int(np.ceil(np.max(centre + 4 * width))) + 1)
         if lo >= hi:
             continue
-        g = np.exp(-0.5 * ((bins[lo:hi] - centre) / width) ** 2) * (fh <= p.voc_max_hz)
-        sub = mask[lo:hi, voiced]
-        mask[lo:hi, voiced] = np.maximum(sub, g)
+        g = np.exp(-0.5 * ((bins[lo:hi] - centre) / width) ** 2) * (fh <= tr.max_hz)
+        mask[lo:hi, voiced] = np.maximum(mask[lo:hi, voiced], g)
     return mask
 
 
@@ -251,6 +260,36 @@ def _kick_estimate(mag: np.ndarray, perc: np.ndarray, p: DspParams, bin_hz: floa
     return out
 
 
+# ---------------------------------------------------------------- multichannel Wiener filter
+
+
+def _wiener(spec: np.ndarray, masks: np.ndarray, block: int = 256) -> np.ndarray:
+    """One pass of a multichannel Wiener filter: [2, F, T] mix, [J, F, T] masks -> [J, 2, F, T].
+
+    Each source gets a per-frequency 2x2 spatial covariance learnt from its masked estimate, so the
+    stereo image (a hard-panned guitar, a wide choir, a mono bass) sharpens the masks where sources
+    overlap in time-frequency.
+    """
+    j_n, f_n, t_n = masks.shape
+    out = np.empty((j_n, 2, f_n, t_n), dtype=np.complex64)
+    for f0 in range(0, f_n, block):
+        x = spec[:, f0 : f0 + block]  # [2, Fb, T]
+        s = masks[:, None, f0 : f0 + block] * x[None]  # [J, 2, Fb, T]
+        v = 0.5 * (np.abs(s[:, 0]) ** 2 + np.abs(s[:, 1]) ** 2)  # [J, Fb, T]
+        r = np.einsum("jaft,jbft->jfab", s, s.conj()) / (v.sum(axis=-1)[..., None, None] + EPS)
+        c = np.einsum("jft,jfab->ftab", v, r)
+        reg = 1e-6 * (np.trace(c, axis1=-2, axis2=-1).real[..., None, None] + EPS)
+        c = c + reg * np.eye(2, dtype=np.float32)
+        det = c[..., 0, 0] * c[..., 1, 1] - c[..., 0, 1] * c[..., 1, 0]
+        inv = np.empty_like(c)
+        inv[..., 0, 0], inv[..., 1, 1] = c[..., 1, 1], c[..., 0, 0]
+        inv[..., 0, 1], inv[..., 1, 0] = -c[..., 0, 1], -c[..., 1, 0]
+        inv /= det[..., None, None]
+        cx = np.einsum("ftab,bft->aft", inv, x)  # C^-1 x
+        out[:, :, f0 : f0 + block] = np.einsum("jft,jfab,bft->jaft", v, r, cx)
+    return out
+
+
 # ---------------------------------------------------------------- engine
 
 
@@ -281,8 +320,12 @@ class DspEngine:
             return out
         spec = _stft(x, self.params.n_fft, self.params.hop)
         masks = self._masks(spec)
+        if self.params.wiener:
+            est = _wiener(spec, masks)
+        else:
+            est = masks[:, None] * spec[None]
         for j in (0, 1, 3):
-            out[j] = _istft(spec * masks[j][None], self.params.n_fft, self.params.hop, n)
+            out[j] = _istft(est[j], self.params.n_fft, self.params.hop, n)
         out[2] = x - out[0] - out[1] - out[3]
         return out
 
@@ -301,26 +344,24 @@ class DspEngine:
         harm = mag * mh
         perc = mag * (1.0 - mh)
 
-        # bass: low harmonic content, favouring the centre
         lp = 1.0 / (1.0 + np.exp(np.clip((freqs - p.bass_hi_hz) / (p.bass_roll_hz / 4), -50, 50)))
+        # bass: low harmonic content, favouring the centre (a comb on a tracked bass pitch did not help)
         bass = harm * lp[:, None] * (1 - p.bass_centre + p.bass_centre * centre)
 
-        # kick body: reassign from harmonic to drums
-        kick = _kick_estimate(mag, perc, p, bin_hz)
-        fk = kick.shape[0]
         drums = perc.copy()
-        drums[:fk] += kick
-        bass[:fk] = np.maximum(0.0, bass[:fk] - kick)
+        if p.kick_gain > 0:  # kick body: reassign from harmonic to drums
+            kick = _kick_estimate(mag, perc, p, bin_hz)
+            fk = kick.shape[0]
+            drums[:fk] += kick
+            bass[:fk] = np.maximum(0.0, bass[:fk] - kick)
 
-        # vocals: melody f0 on centre-weighted harmonic spectrum, comb mask
-        cw = harm * (1 - p.voc_centre + p.voc_centre * centre)
-        sal, f0_grid = _salience(cw, p, bin_hz)
-        path = _viterbi_f0(sal, p)
-        f0_track = np.where(path >= 0, f0_grid[np.maximum(path, 0)], 0.0)
-        comb = _comb_mask(f0_track, n_bins, p, bin_hz)
-        vocals = p.voc_gain * cw * comb * (1.0 - lp[:, None])
+        # vocals: melody f0 on the harmonic spectrum, comb mask
+        vt = p.voc
+        comb = _comb_mask(_track(harm, vt, bin_hz), n_bins, vt, bin_hz)
+        vocals = p.voc_gain * harm * comb * (1.0 - lp[:, None])
 
-        other = np.maximum(0.0, harm - bass - vocals)
+        # panned / decorrelated harmonic energy is mostly accompaniment (guitars, keys, pads)
+        other = np.maximum(0.0, harm - bass - vocals) + p.other_side * harm * (1.0 - centre)
         ests = np.stack([drums, bass, other, vocals]) ** p.mask_power
         return (ests / (ests.sum(axis=0, keepdims=True) + EPS)).astype(np.float32)
 
