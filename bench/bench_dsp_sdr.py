@@ -26,8 +26,8 @@ import soundfile as sf
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "packages" / "backend" / "src"))
 
-from riffroom.separation.engine import SAMPLE_RATE, MixStats  # noqa: E402
-from riffroom.separation.engines.dsp import DspEngine  # noqa: E402
+from riffroom.separation.engine import SAMPLE_RATE, MixStats
+from riffroom.separation.engines.dsp import DspEngine
 
 STEMS = ("drums", "bass", "vocals", "other")
 FALLBACK_BEST = 3.30  # best weight-free mean SDR in WEIGHT-FREE-BASELINES.md
@@ -50,10 +50,19 @@ def reference_best(corpus_tools: Path) -> tuple[float, dict[str, float]]:
         if "mean" in cells and "drums" in cells:
             header = cells
             continue
-        if not header or len(cells) != len(header) or "oracle" in cells[0] or "mixture" in cells[0]:
+        if (
+            not header
+            or len(cells) != len(header)
+            or "oracle" in cells[0]
+            or "mixture" in cells[0]
+        ):
             continue
         try:
-            vals = {h: float(c.replace("\u2212", "-")) for h, c in zip(header, cells) if h in (*STEMS, "mean")}
+            vals = {
+                h: float(c.replace("\u2212", "-"))
+                for h, c in zip(header, cells)
+                if h in (*STEMS, "mean")
+            }
         except ValueError:
             continue
         if vals.get("mean", -1e9) > (best[0] if best[1] else -1e9):
@@ -71,7 +80,9 @@ def separate_song(engine: DspEngine, mix: np.ndarray) -> np.ndarray:
     n = mix.shape[1]
     seg = engine.segment_frames
     if n <= seg:
-        stats = MixStats(float(mix.mean()), float(mix.std()), float(np.abs(mix).max()), n)
+        stats = MixStats(
+            float(mix.mean()), float(mix.std()), float(np.abs(mix).max()), n
+        )
         return engine.separate_window(mix, stats)
     stride = max(1, int(seg * (1 - engine.overlap)))
     out = np.zeros((len(engine.sources), 2, n), dtype=np.float64)
@@ -97,18 +108,30 @@ def parse_scores(text: str) -> dict[str, float]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--songs", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--chunk-seconds", type=float, default=30.0)
-    ap.add_argument("--cache", type=Path, default=None, help="corpus cache root (default: $TMPDIR/riffroom-bench)")
-    ap.add_argument("--keep", action="store_true", help="keep the estimate / baseline folders")
+    ap.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="corpus cache root (default: $TMPDIR/riffroom-bench)",
+    )
+    ap.add_argument(
+        "--keep", action="store_true", help="keep the estimate / baseline folders"
+    )
     a = ap.parse_args()
 
     tools = shared_dir() / "corpus"
     if not (tools / "make_corpus.py").is_file():
-        print(f"error: {tools}/make_corpus.py not found (set RIFFROOM_SHARED_DIR)", file=sys.stderr)
+        print(
+            f"error: {tools}/make_corpus.py not found (set RIFFROOM_SHARED_DIR)",
+            file=sys.stderr,
+        )
         return 2
     py = sys.executable
     cache_root = a.cache or Path(tempfile.gettempdir()) / "riffroom-bench"
@@ -116,8 +139,21 @@ def main() -> int:
     songs = sorted(corpus.glob("song*/mixture.wav")) if corpus.is_dir() else []
     if len(songs) < a.songs:
         print(f"rendering corpus -> {corpus}", flush=True)
-        run([py, str(tools / "make_corpus.py"), str(corpus), "--songs", str(a.songs), "--seconds", str(a.seconds),
-             "--seed", str(a.seed), "--jobs", "1"])
+        run(
+            [
+                py,
+                str(tools / "make_corpus.py"),
+                str(corpus),
+                "--songs",
+                str(a.songs),
+                "--seconds",
+                str(a.seconds),
+                "--seed",
+                str(a.seed),
+                "--jobs",
+                "1",
+            ]
+        )
         songs = sorted(corpus.glob("song*/mixture.wav"))
 
     work = Path(tempfile.mkdtemp(prefix="bench-dsp-", dir=cache_root))
@@ -133,7 +169,10 @@ def main() -> int:
         audio_s += mix.shape[0] / sr
         err = float(np.abs(est.sum(axis=0) - mix.T).max())
         if err > 1e-3:
-            print(f"error: {mix_path.parent.name}: stems do not sum to the mix (max err {err:.2e})", file=sys.stderr)
+            print(
+                f"error: {mix_path.parent.name}: stems do not sum to the mix (max err {err:.2e})",
+                file=sys.stderr,
+            )
             return 1
         od = est_dir / mix_path.parent.name
         od.mkdir(parents=True, exist_ok=True)
@@ -142,22 +181,55 @@ def main() -> int:
 
     run([py, str(tools / "baselines.py"), str(corpus), str(bl_dir), "--views", "4"])
     rows = {
-        f"dsp ({engine.model})": parse_scores(run([py, str(tools / "score.py"), str(corpus), str(est_dir), "--json"])),
-        "oracle IRM": parse_scores(run([py, str(tools / "score.py"), str(corpus), str(bl_dir / "irm4"), "--json"])),
-        "mixture / 4": parse_scores(run([py, str(tools / "score.py"), str(corpus), str(bl_dir / "naive4"), "--json"])),
+        f"dsp ({engine.model})": parse_scores(
+            run([py, str(tools / "score.py"), str(corpus), str(est_dir), "--json"])
+        ),
+        "oracle IRM": parse_scores(
+            run(
+                [
+                    py,
+                    str(tools / "score.py"),
+                    str(corpus),
+                    str(bl_dir / "irm4"),
+                    "--json",
+                ]
+            )
+        ),
+        "mixture / 4": parse_scores(
+            run(
+                [
+                    py,
+                    str(tools / "score.py"),
+                    str(corpus),
+                    str(bl_dir / "naive4"),
+                    "--json",
+                ]
+            )
+        ),
     }
     best_mean, best_row = reference_best(tools)
     rows["best weight-free (ref)"] = best_row or {"mean": best_mean}
 
-    print(f"\ncorpus: {corpus} ({len(songs)} songs, seed {a.seed}); SDR in dB (fast_bss_eval, score.py)")
+    print(
+        f"\ncorpus: {corpus} ({len(songs)} songs, seed {a.seed}); SDR in dB (fast_bss_eval, score.py)"
+    )
     print(f"{'method':<24}" + "".join(f"{s:>9}" for s in (*STEMS, "mean")))
     for name, r in rows.items():
-        print(f"{name:<24}" + "".join(f"{r[s]:9.2f}" if s in r else f"{'-':>9}" for s in (*STEMS, "mean")))
+        print(
+            f"{name:<24}"
+            + "".join(
+                f"{r[s]:9.2f}" if s in r else f"{'-':>9}" for s in (*STEMS, "mean")
+            )
+        )
     dsp_mean = rows[f"dsp ({engine.model})"]["mean"]
-    print(f"\ndsp mean / best weight-free mean: {dsp_mean:.2f} / {best_mean:.2f} dB = {dsp_mean / best_mean:.2f}x "
-          f"({dsp_mean - best_mean:+.2f} dB)")
-    print(f"real-time factor: {audio_s:.1f} s of audio in {proc_s:.2f} s = {audio_s / max(proc_s, 1e-9):.1f}x "
-          f"({proc_s / max(len(songs), 1):.2f} s per song)")
+    print(
+        f"\ndsp mean / best weight-free mean: {dsp_mean:.2f} / {best_mean:.2f} dB = {dsp_mean / best_mean:.2f}x "
+        f"({dsp_mean - best_mean:+.2f} dB)"
+    )
+    print(
+        f"real-time factor: {audio_s:.1f} s of audio in {proc_s:.2f} s = {audio_s / max(proc_s, 1e-9):.1f}x "
+        f"({proc_s / max(len(songs), 1):.2f} s per song)"
+    )
     if not a.keep:
         import shutil
 
