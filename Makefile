@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: setup run test test-python test-web bench lint
+.PHONY: setup run test test-python lint
 
 PORT ?= 8000
 HOST ?= 127.0.0.1
@@ -19,6 +19,7 @@ test-python:
 	bash scripts/setup.sh
 	.venv/bin/python -m pytest packages/backend/tests -q
 
-bench:
-	bash scripts/setup.sh
-	bash scripts/bench.sh
+lint:
+	.venv/bin/ruff check --config packages/backend/pyproject.toml packages/backend bench
+	.venv/bin/mypy --config-file packages/backend/pyproject.toml packages/backend/src/riffroom
+	cd packages/web && npm run typecheck && npm run lint
