@@ -7,8 +7,10 @@ ROOT=$(pwd)
 WITH_WEB=${WITH_WEB:-1}
 WITH_TEST_SERVICES=${WITH_TEST_SERVICES:-0}
 
-apt_packages=(ffmpeg fluidsynth fluid-soundfont-gm)
+apt_packages=(ffmpeg fluidsynth fluid-soundfont-gm bubblewrap)  # bubblewrap: sandboxed ffmpeg
 [ "$WITH_WEB" = 1 ] && [ "$WITH_TEST_SERVICES" = 1 ] && apt_packages+=(chromium)
+# The scale-out tests start their own redis-server and PostgreSQL on loopback ports.
+[ "$WITH_TEST_SERVICES" = 1 ] && apt_packages+=(redis-server postgresql)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -29,7 +31,7 @@ want=$(cat packages/backend/pyproject.toml scripts/setup.sh | sha256sum | cut -c
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing Python packages"
   .venv/bin/pip install -q --disable-pip-version-check "torch==2.13.0"
-  .venv/bin/pip install -q --disable-pip-version-check -e "packages/backend[demucs,server,test]"
+  .venv/bin/pip install -q --disable-pip-version-check -e "packages/backend[demucs,server,scale,test]"
   echo "$want" > "$stamp"
 fi
 

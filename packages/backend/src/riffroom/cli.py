@@ -158,10 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     try:
         from .api.serve_command import add_serve_parser
+        from .api.users_command import add_users_parser
     except ImportError:
         pass
     else:
         add_serve_parser(sub)
+        from .jobs.worker_command import add_worker_parser
+
+        add_worker_parser(sub)
+        add_users_parser(sub)
     return parser
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -67,6 +68,38 @@ class Settings(BaseSettings):
     max_concurrent_mixes: int = 1
     worker_fault: str = ""  # testing only: "crash" (exit at job start) or "hang"
     web_dir: Path | None = None  # the built web app served at /; default: packages/web/dist when present
+
+    # Scale-out (queue_url=redis://…, database_url=postgresql://…, blob_url=s3://bucket/prefix).
+    events_url: str | None = None  # None: Redis pub/sub on queue_url when that is redis://, else local://
+    queue_name: str = "riffroom-jobs"  # the Dramatiq queue
+    queue_poll_seconds: float = 0.05  # longest idle wait of a Dramatiq consumer before it looks again
+    s3_endpoint_url: str | None = None  # MinIO, Ceph, moto...; None = AWS
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None  # None: boto3's usual chain (env, ~/.aws, instance role)
+    s3_secret_access_key: str | None = None  # passed to worker subprocesses on stdin, never argv
+
+    # Accounts and limits (security issue). "auto": login required when listening on a
+    # non-loopback address or once any user exists; "required": always.
+    auth: Literal["auto", "required"] = "auto"
+    session_ttl_seconds: float = 30 * 24 * 3600.0
+    cookie_secure: bool | None = None  # None: Secure when the request came over HTTPS (or X-Forwarded-Proto)
+    trust_forwarded_proto: bool = False  # honour X-Forwarded-Proto from a reverse proxy
+    login_max_failures: int = 5  # per username (and 4x that per client address) ...
+    login_window_seconds: float = 300.0  # ... within this window, then 429 with Retry-After
+    quota_songs: int = 500  # per user; 0 = unlimited
+    quota_bytes: int = 20 * 1024**3  # uploaded bytes per user; 0 = unlimited
+    quota_active_jobs: int = 10  # queued + running separations per user; 0 = unlimited
+
+    # Sandbox for ffmpeg/ffprobe on untrusted files: "auto" = bubblewrap when it works, else
+    # resource limits only; "rlimit" = limits only; "bwrap" = bubblewrap or refuse.
+    sandbox: Literal["auto", "bwrap", "rlimit"] = "auto"
+    sandbox_cpu_seconds: int = 600
+    sandbox_memory_bytes: int = 2 * 1024**3  # address space of the decoder process
+    sandbox_file_bytes: int = 2 * 1024**3  # largest file the decoder may write
+
+    @property
+    def binds_loopback(self) -> bool:
+        return self.host in ("127.0.0.1", "::1", "localhost") or self.host.startswith("127.")
 
     @property
     def resolved_cache_dir(self) -> Path:

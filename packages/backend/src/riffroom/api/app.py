@@ -22,7 +22,9 @@ from fastapi.staticfiles import StaticFiles
 from riffroom import __version__
 from riffroom.api.context import ServerContext
 from riffroom.api.errors import install_error_handlers
-from riffroom.api.routes import health, jobs, media, songs, ws
+from riffroom.api.guard import RequestGuard
+from riffroom.api.routes import auth, health, jobs, media, songs, ws
+from riffroom.api.security import Accounts
 from riffroom.api.ws import EventHub
 from riffroom.config import Settings, get_settings
 
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub = EventHub(ctx)
         app.state.hub = hub
         ctx.hub = hub
+        ctx.accounts = Accounts(ctx.db, settings)
         await run_in_threadpool(ctx.queue.start)
         await hub.start()
         gc_task = asyncio.create_task(_collect_derived(ctx), name="riffroom-derived-gc")
@@ -111,10 +114,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (health, songs, jobs, media, ws):
+    for module in (health, auth, songs, jobs, media, ws):
         app.include_router(module.router)
     web_dir = settings.web_dir or _REPO_WEB_DIST
     if (web_dir / "index.html").is_file():  # mounted last: every API route wins over a file
         app.mount("/", StaticFiles(directory=web_dir, html=True), name="web")
+    app.add_middleware(RequestGuard, allowed_origins=settings.allowed_origins)
     app.add_middleware(AccessLog)
     return app

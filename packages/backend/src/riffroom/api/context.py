@@ -24,6 +24,7 @@ class ServerContext:
     tmp_dir: Path  # partial uploads; same filesystem as the blob store when it is a file store
     derived_dir: Path  # transcoded stems, peaks and mixes, all keyed by the cache key
     hub: Any = None  # the WebSocket EventHub, set once the app starts
+    accounts: Any = None  # api.security.Accounts, set once the app starts
 
     @classmethod
     def build(cls, settings: Settings) -> ServerContext:
@@ -36,11 +37,16 @@ class ServerContext:
         _sweep_stale_uploads(data / "tmp")
         (data / "derived").mkdir(exist_ok=True)
         db = Database(settings.resolved_database_url)
-        db.create_all()
+        db.migrate()
+        from riffroom.events import open_event_publisher
+
+        publisher = open_event_publisher(settings)
+        if publisher is not None:
+            db.on_events = publisher.publish
         return cls(
             settings=settings,
             db=db,
-            blobs=open_blob_store(settings.resolved_blob_url),
+            blobs=open_blob_store(settings.resolved_blob_url, settings),
             cache=StemCache(settings.resolved_cache_dir, settings.cache_budget_bytes),
             queue=open_job_queue(settings, db),
             tmp_dir=data / "tmp",

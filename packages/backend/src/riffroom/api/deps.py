@@ -9,10 +9,11 @@ from fastapi import Depends, Request
 
 from riffroom.api.context import ServerContext
 from riffroom.api.errors import ApiError
+from riffroom.api.security import LOCAL_OWNER, Principal
 from riffroom.storage.models import Job, Song
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
-LOCAL_OWNER = "local"  # accounts replace this with the logged-in user
+__all__ = ["LOCAL_OWNER", "CtxDep", "JobDep", "OwnerDep", "PrincipalDep", "SongDep"]
 
 
 def get_ctx(request: Request) -> ServerContext:
@@ -22,8 +23,19 @@ def get_ctx(request: Request) -> ServerContext:
 CtxDep = Annotated[ServerContext, Depends(get_ctx)]
 
 
-def current_owner() -> str:
-    return LOCAL_OWNER
+def current_principal(request: Request, ctx: CtxDep) -> Principal:
+    """The logged-in user (session cookie or Bearer token), or the local user when login is off."""
+    principal = ctx.accounts.principal(request.cookies, request.headers)
+    if principal is None:
+        raise ApiError(401, "unauthorized", "log in first (POST /api/auth/login) or send an API token")
+    return principal  # type: ignore[no-any-return]
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def current_owner(principal: PrincipalDep) -> str:
+    return principal.user_id
 
 
 OwnerDep = Annotated[str, Depends(current_owner)]

@@ -27,9 +27,11 @@ _BAD_INPUT_STATUS = {"unsupported_media": 415, "too_large": 413}
 class ApiError(Exception):
     """Raise from a route to answer with `status` and the standard error body."""
 
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None,
+                 **extra: Any) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.extra = status, code, message, extra
+        self.headers = headers
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None,
@@ -48,7 +50,7 @@ def riffroom_status(exc: RiffRoomError) -> int:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_req: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, **exc.extra)
+        return error_response(exc.status, exc.code, exc.message, headers=exc.headers, **exc.extra)
 
     @app.exception_handler(RiffRoomError)
     async def _riffroom_error(_req: Request, exc: RiffRoomError) -> JSONResponse:

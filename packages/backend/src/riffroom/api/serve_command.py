@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,26 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
+def _refuse_open_without_users(settings: Any) -> str | None:
+    """Listening beyond loopback needs at least one account; say how to add one."""
+    if settings.binds_loopback:
+        return None
+    from riffroom.api.security import user_count
+    from riffroom.storage.db import Database
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    try:
+        getattr(db, "migrate", db.create_all)()  # the schema as the server makes it
+        if user_count(db) > 0:
+            return None
+    finally:
+        db.dispose()
+    data = f" --data-dir {settings.data_dir}" if settings.data_dir else ""
+    return (f"refusing to listen on {settings.host}: anyone on the network could reach it and no account exists. "
+            f"Add one first: riffroom users add NAME{data}   (or listen on 127.0.0.1)")
+
+
 def run_serve(args: argparse.Namespace, settings: Any = None) -> int:
     import uvicorn
 
@@ -34,6 +55,10 @@ def run_serve(args: argparse.Namespace, settings: Any = None) -> int:
     base = settings if settings is not None else Settings()
     settings = Settings.model_validate({**base.model_dump(), **overrides})
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    refusal = _refuse_open_without_users(settings)
+    if refusal:
+        print(f"riffroom: {refusal}", file=sys.stderr)
+        return 2
     app = create_app(settings)
     uvicorn.run(
         app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=False,

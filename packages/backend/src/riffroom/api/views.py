@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from riffroom.api.context import ServerContext
 from riffroom.jobs.store import job_public
+from riffroom.storage import remote_stems
 from riffroom.storage.models import Job, JobState, Song
 
 
@@ -26,17 +27,20 @@ def latest_job(ctx: ServerContext, song: Song) -> Job | None:
 
 
 def published_stems(ctx: ServerContext, song: Song) -> PublishedStems | None:
-    """The newest finished separation of this content whose cache entry still exists (one stat)."""
+    """The owner's newest finished separation of this content whose cache entry still exists.
+
+    Only the owner's own jobs count: another user's separation of the same content is reused by
+    the stem cache underneath (a new job finishes at once), never shown through this song."""
     with ctx.db.read() as s:
         jobs = s.scalars(
             select(Job).join(Song, Song.id == Job.song_id)
-            .where(Song.sha256 == song.sha256, Job.state == JobState.done.value)
+            .where(Song.sha256 == song.sha256, Song.owner_id == song.owner_id, Job.state == JobState.done.value)
             .order_by(Job.finished_at.desc()).limit(5)
         ).all()
     for job in jobs:
         result = job.result or {}
         key = str(result.get("cache_key", ""))
-        if key and (ctx.cache.objects / key / "manifest.json").is_file():
+        if key and ((ctx.cache.objects / key / "manifest.json").is_file() or remote_stems.published(ctx.blobs, key)):
             return PublishedStems(job, key, list(result.get("stems", [])))
     return None
 
@@ -46,7 +50,7 @@ def evicted_job(ctx: ServerContext, song: Song) -> Job | None:
     with ctx.db.read() as s:
         return s.scalars(
             select(Job).join(Song, Song.id == Job.song_id)
-            .where(Song.sha256 == song.sha256, Job.state == JobState.done.value)
+            .where(Song.sha256 == song.sha256, Song.owner_id == song.owner_id, Job.state == JobState.done.value)
             .order_by(Job.finished_at.desc()).limit(1)
         ).first()
 

@@ -1,4 +1,5 @@
-"""Live job events over WebSocket: the connection hub, per-connection outboxes, the event pump.
+"""Live job events over WebSocket: the connection hub and per-connection outboxes; events come from
+the event bus seam (`riffroom.events`: the job_events table, or Redis pub/sub).
 
 Protocol (client -> server):
     {"type": "subscribe", "jobs": [id, ...]}    -> one `snapshot` per job, then its events
@@ -26,16 +27,16 @@ import time
 from collections import deque
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from starlette.websockets import WebSocket, WebSocketState
 
 from riffroom.api.context import ServerContext
+from riffroom.events import open_event_source
 from riffroom.jobs.store import job_public
 from riffroom.storage.models import FINAL_STATES, Job, JobEvent, Song
 
 log = logging.getLogger("riffroom.ws")
 _ID = re.compile(r"^[0-9a-f]{32}$")
-PUMP_BATCH = 1000
 
 
 class Outbox:
@@ -111,22 +112,20 @@ class EventHub:
         self.connections: set[Connection] = set()
         self.by_job: dict[str, set[Connection]] = {}
         self.per_client: dict[str, int] = {}
-        self._pump: asyncio.Task[None] | None = None
+        self.source = open_event_source(ctx.settings, ctx.db)
         self._cleanup: asyncio.Task[None] | None = None
-        self._last_event_id = 0
         self.events_dispatched = 0
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
-        self._last_event_id = await asyncio.to_thread(self._max_event_id)
-        self._pump = asyncio.create_task(self._pump_loop(), name="riffroom-event-pump")
+        await self.source.start(self.dispatch, self.resync)
         if self._cleanup is None or self._cleanup.done():  # exactly one cleanup task at a time
             self._cleanup = asyncio.create_task(self._cleanup_loop(), name="riffroom-ws-cleanup")
 
     async def stop(self) -> None:
-        for task in (self._pump, self._cleanup):
-            if task is not None:
-                task.cancel()
+        await self.source.stop()
+        if self._cleanup is not None:
+            self._cleanup.cancel()
         for conn in list(self.connections):
             await self.remove(conn, code=1001)
 
@@ -221,6 +220,10 @@ class EventHub:
                 self._error(conn, "too_many_subscriptions",
                             f"one connection may follow at most {self.settings.ws_max_subscriptions} jobs")
                 continue
+            # Owner first: until then not one event of another user's job may reach this outbox.
+            if job_id not in conn.jobs and not await asyncio.to_thread(self._owns, job_id, conn.owner):
+                self._error(conn, "not_found", "no such job", job_id=job_id)
+                continue
             if seq is not None:  # anything at or below `seq` the client has: never resend it
                 conn.outbox.last_seq[job_id] = max(seq, conn.outbox.last_seq.get(job_id, -1))
             conn.jobs.add(job_id)
@@ -238,6 +241,11 @@ class EventHub:
             else:
                 for payload in replay:
                     conn.outbox.put_event(job_id, payload["seq"], payload["type"], json.dumps(payload))
+
+    def _owns(self, job_id: str, owner: str) -> bool:
+        with self.ctx.db.read() as s:
+            song_owner = s.scalar(select(Song.owner_id).join(Job, Job.song_id == Song.id).where(Job.id == job_id))
+        return song_owner is not None and song_owner == owner
 
     def _load(self, job_id: str, owner: str, after: int | None) -> tuple[Job | None, list[dict[str, Any]] | None]:
         """The job, and the events to replay after `after` (None: send a snapshot instead)."""
@@ -265,41 +273,23 @@ class EventHub:
             return job, [finals[-1]]
         return job, [events[-1]]
 
-    # -- event pump and cleanup ------------------------------------------------------------------
-    def _max_event_id(self) -> int:
-        with self.ctx.db.read() as s:
-            return int(s.scalar(select(func.max(JobEvent.id))) or 0)
+    # -- events from the bus, and cleanup -------------------------------------------------------
+    def dispatch(self, job_id: str, seq: int, kind: str, payload: dict[str, Any]) -> None:
+        """One job event from the event source, to every connection following the job."""
+        subs = self.by_job.get(job_id)
+        if not subs:
+            return
+        text = json.dumps(payload)
+        for conn in list(subs):
+            conn.outbox.put_event(job_id, seq, kind, text)
+        self.events_dispatched += 1
 
-    def _fetch(self, after_id: int) -> list[tuple[int, str, int, str, dict[str, Any]]]:
-        with self.ctx.db.read() as s:
-            rows = s.execute(
-                select(JobEvent.id, JobEvent.job_id, JobEvent.seq, JobEvent.type, JobEvent.payload)
-                .where(JobEvent.id > after_id).order_by(JobEvent.id).limit(PUMP_BATCH)
-            ).all()
-        return [tuple(r) for r in rows]  # type: ignore[misc]
-
-    async def _pump_loop(self) -> None:
-        interval = self.settings.events_poll_seconds
-        while True:
-            try:
-                rows = await asyncio.to_thread(self._fetch, self._last_event_id)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("reading job events failed")
-                await asyncio.sleep(1.0)
-                continue
-            for event_id, job_id, seq, kind, payload in rows:
-                self._last_event_id = event_id
-                subs = self.by_job.get(job_id)
-                if not subs:
-                    continue
-                text = json.dumps(payload)
-                for conn in list(subs):
-                    conn.outbox.put_event(job_id, seq, kind, text)
-                self.events_dispatched += 1
-            if len(rows) < PUMP_BATCH:
-                await asyncio.sleep(interval)
+    async def resync(self) -> None:
+        """After a gap in the event stream: re-read every followed job from the database."""
+        for conn in list(self.connections):
+            after: dict[str, int | None] = {job_id: conn.outbox.last_seq.get(job_id, 0) for job_id in list(conn.jobs)}
+            if after and not conn.closed:
+                await self.subscribe(conn, after)
 
     async def _cleanup_loop(self) -> None:
         """Pings every connection each heartbeat; drops peers silent for longer than allowed."""

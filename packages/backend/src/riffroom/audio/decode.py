@@ -21,6 +21,7 @@ import numpy as np
 from ..config import Settings, get_settings
 from ..errors import BadInputError, CancelledError, CapExceededError
 from ..separation.engine import SAMPLE_RATE, MixStats
+from . import sandbox
 from .ffmpeg import PROTOCOL_ARGS, tool
 from .integrity import check_wav_complete
 from .probe import AudioInfo, _ffmpeg_reason, probe
@@ -78,6 +79,7 @@ def decode(
 ) -> DecodedAudio:
     """Decode `source` to a spooled DecodedAudio, or raise BadInputError saying why not."""
     settings = settings or get_settings()
+    source = source.resolve()
     info = probe(source, settings)
     if info.format_name == "wav":
         check_wav_complete(source)
@@ -92,7 +94,11 @@ def decode(
     ]
     fd, spool_name = tempfile.mkstemp(prefix="riffroom-decode-", suffix=".f32", dir=spool_dir)
     spool = Path(spool_name)
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = sandbox.popen(cmd, settings, read=[source], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # A decoder that stops producing output would block the read below: the watchdog kills it.
+    watchdog = threading.Timer(settings.decode_timeout_seconds, sandbox.kill, args=(proc,))
+    watchdog.daemon = True
+    watchdog.start()
     stderr_chunks: list[bytes] = []
     stderr_thread = threading.Thread(target=lambda: stderr_chunks.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
     stderr_thread.start()
@@ -133,6 +139,10 @@ def decode(
                     on_progress(min(1.0, frames / (info.duration * SAMPLE_RATE)))
         returncode = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
         stderr_thread.join(timeout=5)
+        if time.monotonic() > deadline:
+            raise BadInputError(f"decoding took longer than {settings.decode_timeout_seconds:.0f} s")
+        if returncode < 0 and frames == 0:
+            raise BadInputError(f"decoding exceeded a resource limit (signal {-returncode})")
         stderr = b"".join(stderr_chunks)
         _judge(returncode, stderr, frames, peak, info)
         mean = mono_sum / frames
@@ -144,9 +154,8 @@ def decode(
     except subprocess.TimeoutExpired as exc:
         raise BadInputError(f"decoding took longer than {settings.decode_timeout_seconds:.0f} s") from exc
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        watchdog.cancel()
+        sandbox.kill(proc)
         if proc.stdout is not None:
             proc.stdout.close()
         if not ok:

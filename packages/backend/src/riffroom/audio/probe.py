@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..config import Settings, get_settings
 from ..errors import BadInputError
+from . import sandbox
 from .ffmpeg import PROTOCOL_ARGS, tool
 
 # ffprobe demuxer names we accept (first name of ffprobe's comma-separated format_name).
@@ -104,19 +105,24 @@ def probe(path: Path, settings: Settings | None = None) -> AudioInfo:
     demuxer = sniff(head)
     if demuxer is None:
         raise BadInputError(_describe_non_audio(head), code="unsupported_media")
+    path = path.resolve()
     cmd = [
         tool("ffprobe"), "-v", "error", *PROTOCOL_ARGS, "-f", demuxer,
         "-show_format", "-show_streams", "-select_streams", "a", "-of", "json", f"file:{path}",
     ]
     try:
-        result = subprocess.run(
-            cmd, capture_output=True, timeout=settings.decode_timeout_seconds, stdin=subprocess.DEVNULL
-        )
+        result = sandbox.run(cmd, settings, read=[path], timeout=settings.decode_timeout_seconds)
     except subprocess.TimeoutExpired as exc:
         raise BadInputError("probing the file took too long", code="unsupported_media") from exc
+    if result.returncode < 0:
+        raise BadInputError(f"probing the file exceeded a resource limit (signal {-result.returncode})",
+                            code="unsupported_media")
     if result.returncode != 0:
         raise BadInputError(_ffmpeg_reason(result.stderr, "not a readable audio file"), code="unsupported_media")
-    info = json.loads(result.stdout or b"{}")
+    try:
+        info = json.loads(result.stdout or b"{}")
+    except ValueError:
+        raise BadInputError("not a readable audio file (ffprobe gave no answer)", code="unsupported_media") from None
     streams = info.get("streams") or []
     if not streams:
         raise BadInputError("contains no audio stream", code="unsupported_media")

@@ -35,4 +35,8 @@ def open_job_queue(settings: Settings, db: Database) -> JobQueue:
         from riffroom.jobs.local import LocalJobQueue
 
         return LocalJobQueue(settings, db)
-    raise ValueError(f"unsupported queue URL {url!r}: expected local://")
+    if url.startswith(("redis://", "rediss://")):
+        from riffroom.jobs.dramatiq_queue import DramatiqJobQueue
+
+        return DramatiqJobQueue(settings)
+    raise ValueError(f"unsupported queue URL {url!r}: expected local:// or redis://host:port/db")

@@ -12,12 +12,14 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from riffroom.config import Settings
 from riffroom.errors import CancelledError, RiffRoomError
 from riffroom.jobs import store
+from riffroom.storage import remote_stems
 from riffroom.storage.blobs import BlobStore
 from riffroom.storage.db import Database
 from riffroom.storage.models import Job, Song
@@ -34,6 +36,8 @@ class WorkerContext:
     blobs: BlobStore
     worker_id: str
     shutdown: threading.Event
+    # Called with a job id put back in the queue (a push queue must deliver it again).
+    on_requeue: Callable[[str], None] | None = None
 
 
 class _Heartbeat(threading.Thread):
@@ -110,6 +114,9 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
             store.fail(ctx.db, job_id, reason="the stems are larger than the whole cache budget",
                        code="too_large", worker_id=ctx.worker_id)
             return
+        if remote_stems.is_remote(ctx.blobs):  # other hosts serve these stems: copy them out first
+            entry_dir = ctx.settings.resolved_cache_dir / "objects" / result.cache_key
+            remote_stems.upload_entry(ctx.blobs, entry_dir, result.cache_key)
         manifest = {
             "cache_key": result.cache_key,
             "engine": result.engine,
@@ -122,7 +129,9 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
             log.info("job %s done (cached=%s)", job_id, result.cached)
     except CancelledError:
         if ctx.shutdown.is_set():
-            store.requeue(ctx.db, job_id, reason="worker shut down", penalize=False)
+            state = store.requeue(ctx.db, job_id, reason="worker shut down", penalize=False)
+            if state == "queued" and ctx.on_requeue is not None:
+                ctx.on_requeue(job_id)
         else:
             store.mark_cancelled(ctx.db, job_id, worker_id=ctx.worker_id)
     except RiffRoomError as exc:

@@ -2,7 +2,9 @@
 
 Every change a client can see is a `JobEvent` row with the job's next sequence number, so the
 API can fan events out and replay them to a resuming client. Writers that hold a lease pass
-their worker id: a transition from a worker that lost its lease is ignored.
+their worker id: a transition from a worker that lost its lease is ignored. Writers lock the
+job row (FOR UPDATE on PostgreSQL; SQLite's writes are serialised by BEGIN IMMEDIATE), so two
+nodes never hand out the same sequence number or lease.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,8 +43,10 @@ def job_public(job: Job) -> dict[str, Any]:
     }
 
 
-def dedupe_key(sha256: str, engine: str, model: str | None, stems: list[str] | None) -> str:
-    return f"{sha256}:{engine}:{model or ''}:{','.join(sorted(stems)) if stems else '*'}"
+def dedupe_key(sha256: str, engine: str, model: str | None, stems: list[str] | None, owner: str = "") -> str:
+    """Same owner, content and request => one job. Owners never share jobs (the stem cache is shared)."""
+    key = f"{sha256}:{engine}:{model or ''}:{','.join(sorted(stems)) if stems else '*'}"
+    return f"{owner}/{key}" if owner else key
 
 
 def _event(session: Session, job: Job, kind: str, **fields: Any) -> dict[str, Any]:
@@ -54,6 +58,7 @@ def _event(session: Session, job: Job, kind: str, **fields: Any) -> dict[str, An
         # Resuming clients get the final event alone, so earlier progress is no longer needed.
         session.execute(delete(JobEvent).where(JobEvent.job_id == job.id, JobEvent.type == "progress"))
     session.add(JobEvent(job_id=job.id, seq=job.seq, type=kind, payload=payload))
+    session.info.setdefault("events", []).append(payload)  # published after the commit (Database.write)
     log.info("job %s %s seq=%d %s", job.id, kind, job.seq, _brief(fields))
     return payload
 
@@ -74,7 +79,7 @@ def find_or_create(
     max_attempts: int, timeout_seconds: float,
 ) -> tuple[Job, bool]:
     """The active job for the same request, or a new queued one. Returns (job, created)."""
-    key = dedupe_key(song.sha256, engine, model, stems)
+    key = dedupe_key(song.sha256, engine, model, stems, song.owner_id)
     for _ in range(3):
         try:
             with db.write() as s:
@@ -100,34 +105,69 @@ def latest_done(db: Database, song: Song, key: str | None = None) -> Job | None:
     """The most recent finished job for this song's content (optionally for one request key)."""
     with db.read() as s:
         q = select(Job).join(Song, Song.id == Job.song_id).where(
-            Song.sha256 == song.sha256, Job.state == JobState.done.value
+            Song.sha256 == song.sha256, Song.owner_id == song.owner_id, Job.state == JobState.done.value
         )
         if key is not None:
             q = q.where(Job.dedupe_key == key)
         return s.scalars(q.order_by(Job.finished_at.desc()).limit(1)).first()
 
 
+def _fair_order() -> Any:
+    """The next queued job, fairest first: owners with fewer running jobs, then owners served
+    least recently, then the oldest job. One owner's hundred queued jobs take turns with another
+    owner's single job instead of starving it."""
+    owners = (
+        select(
+            Song.owner_id.label("owner_id"),
+            func.sum(case((Job.state == JobState.running.value, 1), else_=0)).label("running"),
+            func.max(Job.started_at).label("served_at"),
+        )
+        .join(Song, Song.id == Job.song_id)
+        .group_by(Song.owner_id)
+        .subquery()
+    )
+    return (
+        select(Job)
+        .join(Song, Song.id == Job.song_id)
+        .join(owners, owners.c.owner_id == Song.owner_id)
+        .where(Job.state == JobState.queued.value)
+        .order_by(owners.c.running, func.coalesce(owners.c.served_at, 0.0), Job.created_at)
+        .limit(1)
+    )
+
+
 def claim_next(db: Database, worker_id: str, lease_seconds: float) -> Job | None:
-    """Lease the oldest queued job to `worker_id`."""
+    """Lease the next queued job to `worker_id`, owners taking turns (see _fair_order)."""
     with db.read() as s:
         if s.scalar(select(Job.id).where(Job.state == JobState.queued.value).limit(1)) is None:
             return None
-    now = time.time()
     with db.write() as s:
-        job = s.scalars(
-            select(Job).where(Job.state == JobState.queued.value).order_by(Job.created_at).limit(1)
-        ).first()
+        job = s.scalars(_fair_order().with_for_update(skip_locked=True, of=Job)).first()
         if job is None:
             return None
-        job.state = JobState.running.value
-        job.lease_owner = worker_id
-        job.lease_expires_at = now + lease_seconds
-        job.attempts += 1
-        job.started_at = now
-        job.stage = "starting"
-        job.progress = 0.0
-        _progress_event(s, job)
+        _lease(s, job, worker_id, time.time() + lease_seconds)
         return job
+
+
+def claim(db: Database, job_id: str, worker_id: str, lease_seconds: float) -> Job | None:
+    """Lease this job to `worker_id` if it is still queued (a queue may deliver an id twice)."""
+    with db.write() as s:
+        job = s.get(Job, job_id, with_for_update=True)
+        if job is None or job.state != JobState.queued.value:
+            return None
+        _lease(s, job, worker_id, time.time() + lease_seconds)
+        return job
+
+
+def _lease(s: Session, job: Job, worker_id: str, expires_at: float) -> None:
+    job.state = JobState.running.value
+    job.lease_owner = worker_id
+    job.lease_expires_at = expires_at
+    job.attempts += 1
+    job.started_at = time.time()
+    job.stage = "starting"
+    job.progress = 0.0
+    _progress_event(s, job)
 
 
 def heartbeat(db: Database, job_id: str, worker_id: str, lease_seconds: float) -> bool:
@@ -153,7 +193,7 @@ def cancel_requested(db: Database, job_id: str, worker_id: str) -> bool:
 
 
 def _owned(s: Session, job_id: str, worker_id: str | None) -> Job | None:
-    job = s.get(Job, job_id)
+    job = s.get(Job, job_id, with_for_update=True)
     if job is None or job.state != JobState.running.value:
         return None
     if worker_id is not None and job.lease_owner != worker_id:
@@ -195,7 +235,7 @@ def fail(
     db: Database, job_id: str, *, reason: str, code: str = "failed", worker_id: str | None = None
 ) -> bool:
     with db.write() as s:
-        job = s.get(Job, job_id)
+        job = s.get(Job, job_id, with_for_update=True)
         if job is None or job.state in FINAL_STATES:
             return False
         if worker_id is not None and job.lease_owner != worker_id:
@@ -213,7 +253,7 @@ def fail(
 
 def mark_cancelled(db: Database, job_id: str, worker_id: str | None = None) -> bool:
     with db.write() as s:
-        job = s.get(Job, job_id)
+        job = s.get(Job, job_id, with_for_update=True)
         if job is None or job.state in FINAL_STATES:
             return False
         if worker_id is not None and job.lease_owner != worker_id:
@@ -230,7 +270,7 @@ def mark_cancelled(db: Database, job_id: str, worker_id: str | None = None) -> b
 def request_cancel(db: Database, job_id: str) -> Job | None:
     """Queued: cancelled at once. Running: flagged; the worker stops at its next chunk."""
     with db.write() as s:
-        job = s.get(Job, job_id)
+        job = s.get(Job, job_id, with_for_update=True)
         if job is None:
             return None
         if job.state == JobState.queued.value:
@@ -251,7 +291,7 @@ def requeue(db: Database, job_id: str, *, reason: str, penalize: bool = True) ->
     Returns the new state, or None when the job was not running.
     """
     with db.write() as s:
-        job = s.get(Job, job_id)
+        job = s.get(Job, job_id, with_for_update=True)
         if job is None or job.state != JobState.running.value:
             return None
         if not penalize:
@@ -280,6 +320,26 @@ def requeue(db: Database, job_id: str, *, reason: str, penalize: bool = True) ->
             log.info("job %s requeued (%s), attempt %d of %d", job.id, reason, job.attempts, job.max_attempts)
             _progress_event(s, job)
         return job.state
+
+
+def take_stale_queued(db: Database, older_than_seconds: float, limit: int = 100) -> list[str]:
+    """Queued jobs untouched for that long (their queue message may be lost), each marked as
+    just touched, so whichever node calls this sends each id again once per period."""
+    cutoff = time.time() - older_than_seconds
+    with db.read() as s:
+        ids = list(s.scalars(
+            select(Job.id).where(Job.state == JobState.queued.value, Job.updated_at < cutoff).limit(limit)
+        ))
+    taken = []
+    for job_id in ids:
+        with db.write() as s:
+            res = s.execute(
+                update(Job).where(Job.id == job_id, Job.state == JobState.queued.value, Job.updated_at < cutoff)
+                .values(updated_at=time.time())
+            )
+            if res.rowcount:  # type: ignore[attr-defined]
+                taken.append(job_id)
+    return taken
 
 
 def running_jobs(db: Database) -> list[Job]:

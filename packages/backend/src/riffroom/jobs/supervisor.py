@@ -4,6 +4,10 @@ One thread, ticking twice a second: a dead worker is replaced and its job re-que
 after the maximum attempts); a job past its hard timeout, or past its cancel grace period, gets
 its worker killed; a lease nobody renews is taken back. Workers are started with the spawn
 method (a fresh interpreter, never a fork of the API process) and load their model once.
+
+In a cluster (`riffroom worker` on several hosts, `cluster=True`) other hosts' jobs are not ours
+to time out or cancel, and a restart orphans nothing; but any supervisor takes back a lease that
+nobody renews (its host died), and `on_requeue` sends the id to the queue again.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +30,7 @@ from riffroom.storage.db import Database
 log = logging.getLogger("riffroom.supervisor")
 
 TICK_SECONDS = 0.5
+RESEND_AFTER_SECONDS = 300.0  # cluster: a job queued this long without news is sent again
 STOP_GRACE_SECONDS = 5.0
 
 
@@ -48,12 +54,18 @@ class WorkerProcess:
 
 
 class Supervisor:
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, *, cluster: bool = False,
+        on_requeue: Callable[[str], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.db = db
+        self.cluster = cluster
+        self.on_requeue = on_requeue
         self.node = uuid.uuid4().hex[:8]
         self.slots: dict[int, WorkerProcess] = {}
         self._generation = 0
+        self._last_resend = time.time()
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -62,8 +74,8 @@ class Supervisor:
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
         # Jobs left running by a previous server are orphans: their workers died with it.
-        for job in store.running_jobs(self.db):
-            store.requeue(self.db, job.id, reason="server restarted", penalize=False)
+        for job in [] if self.cluster else store.running_jobs(self.db):
+            self._requeue(job.id, reason="server restarted", penalize=False)
         started = threading.Event()
         self._thread = threading.Thread(target=self._loop, args=(started,), name="riffroom-supervisor", daemon=True)
         self._thread.start()
@@ -100,6 +112,13 @@ class Supervisor:
         }
 
     # -- internals -------------------------------------------------------------------------------
+    def _requeue(self, job_id: str, *, reason: str, penalize: bool = True) -> None:
+        if store.requeue(self.db, job_id, reason=reason, penalize=penalize) == "queued" and self.on_requeue:
+            try:
+                self.on_requeue(job_id)
+            except Exception:  # the row is queued; the next lease sweep or a restart sends it again
+                log.exception("could not send job %s to the queue again", job_id)
+
     def _spawn(self, slot: int) -> None:
         self._generation += 1
         worker_id = f"{self.node}-{slot}-{self._generation}"
@@ -143,14 +162,23 @@ class Supervisor:
             log.warning("worker %s (pid %d) exited with code %s; replacing it", w.id, w.proc.pid, code)
             for job in store.running_jobs(self.db):
                 if job.lease_owner == w.id:
-                    store.requeue(self.db, job.id, reason=f"worker process died (exit code {code})")
+                    self._requeue(job.id, reason=f"worker process died (exit code {code})")
             self.restarts += 1
             self._spawn(slot)
+
+        if self.cluster and self.on_requeue and now - self._last_resend > RESEND_AFTER_SECONDS / 10:
+            self._last_resend = now  # a message lost between the job's row and Redis: send it again
+            for job_id in store.take_stale_queued(self.db, RESEND_AFTER_SECONDS):
+                log.warning("job %s queued for over %.0f s; sending it again", job_id, RESEND_AFTER_SECONDS)
+                self.on_requeue(job_id)
 
         for job in store.running_jobs(self.db):
             owner = by_id.get(job.lease_owner or "")
             grace = self.settings.cancel_grace_seconds
-            if job.cancel_requested_at is not None and now > job.cancel_requested_at + grace:
+            if owner is None and self.cluster:  # another host's job: only a dead host's lease is ours to take
+                if (job.lease_expires_at or 0) < now:
+                    self._requeue(job.id, reason="lease expired (its worker host stopped renewing it)")
+            elif job.cancel_requested_at is not None and now > job.cancel_requested_at + grace:
                 log.warning("job %s did not stop within the cancel grace period; killing its worker", job.id)
                 store.mark_cancelled(self.db, job.id)
                 if owner is not None:
@@ -163,7 +191,7 @@ class Supervisor:
                 if owner is not None:
                     owner.kill()
             elif owner is None and (job.lease_expires_at or 0) < now:
-                store.requeue(self.db, job.id, reason="lease expired with no live worker")
+                self._requeue(job.id, reason="lease expired with no live worker")
             elif owner is not None and (job.lease_expires_at or 0) < now:
                 log.warning("worker %s stopped renewing the lease of job %s; killing it", owner.id, job.id)
                 owner.kill()  # its job is re-queued as the worker's death is handled next tick

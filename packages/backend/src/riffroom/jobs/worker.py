@@ -1,6 +1,7 @@
 """A worker process: `python -m riffroom.jobs.worker --worker-id ID`, settings JSON on stdin.
 
-Claims one job at a time and runs it with runner.run_job. Runs at lower CPU priority than the
+Claims one job at a time (polling the database, or from Dramatiq when the queue is on Redis) and
+runs it with runner.run_job. Runs at lower CPU priority than the
 API, dies with its parent, and on SIGTERM hands its job back to the queue before exiting.
 """
 
@@ -15,6 +16,7 @@ import sys
 import threading
 
 from riffroom.config import Settings
+from riffroom.events import open_event_publisher
 from riffroom.jobs import store
 from riffroom.jobs.runner import WorkerContext, run_job
 from riffroom.storage.blobs import open_blob_store
@@ -60,11 +62,20 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: shutdown.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server, which stops us
     db = Database(settings.resolved_database_url, pool_size=2)
+    publisher = open_event_publisher(settings)
+    if publisher is not None:
+        db.on_events = publisher.publish
     ctx = WorkerContext(
-        settings=settings, db=db, blobs=open_blob_store(settings.resolved_blob_url),
+        settings=settings, db=db, blobs=open_blob_store(settings.resolved_blob_url, settings),
         worker_id=args.worker_id, shutdown=shutdown,
     )
     log.info("ready (pid %d)", os.getpid())
+    if not settings.queue_url.startswith("local:"):
+        from riffroom.jobs.dramatiq_queue import consume
+
+        consume(ctx)
+        db.dispose()
+        return 0
     while not shutdown.is_set():
         if os.getppid() != parent:
             break

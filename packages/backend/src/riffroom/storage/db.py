@@ -2,17 +2,23 @@
 
 SQLite (the embedded default) runs in WAL mode with a busy timeout; write transactions open with
 `BEGIN IMMEDIATE` so a read-then-write never fails with SQLITE_BUSY halfway. Keep them short.
-PostgreSQL (scale-out) uses the same models; both session kinds share one engine there.
+PostgreSQL (scale-out, `postgresql://` or `postgresql+psycopg://`, psycopg 3) uses the same models;
+both session kinds share one engine there, and writers lock the rows they change (FOR UPDATE).
+The schema comes from the Alembic migrations in `storage/migrations/` on both (`migrate()`).
+
+Events a write transaction appends (`session.info["events"]`) are handed to `on_events` after the
+commit, so an event bus never announces a change that was rolled back.
 
     db = Database("sqlite:////tmp/riffroom.db")
-    db.create_all()
+    db.migrate()
     with db.write() as s:
         s.add(Song(...))
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,7 +27,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from riffroom.storage.models import Base
 
+log = logging.getLogger("riffroom.db")
+
 BUSY_TIMEOUT_MS = 30_000
+
+
+def normalize_url(url: str) -> str:
+    """`postgresql://` and `postgres://` mean psycopg 3 (SQLAlchemy would pick psycopg2)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
 
 
 def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
@@ -54,8 +70,10 @@ class Database:
     """Two session factories: `read()` for queries, `write()` for short write transactions."""
 
     def __init__(self, url: str, *, pool_size: int = 8) -> None:
+        url = normalize_url(url)
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.on_events: Callable[[list[dict[str, Any]]], None] | None = None
         if self.is_sqlite:
             self.read_engine = _sqlite_engine(url, immediate=False, pool_size=pool_size)
             self.write_engine = _sqlite_engine(url, immediate=True, pool_size=max(2, pool_size // 2))
@@ -67,7 +85,14 @@ class Database:
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
 
     def create_all(self) -> None:
+        """Tables straight from the models (tests); servers and workers use `migrate()`."""
         Base.metadata.create_all(self.write_engine)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (safe to call from many nodes at once)."""
+        from riffroom.storage.migrate import upgrade
+
+        upgrade(self)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -77,8 +102,15 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One transaction: committed on success, rolled back on any exception."""
-        with self._write() as session, session.begin():
-            yield session
+        with self._write() as session:
+            with session.begin():
+                yield session
+            events = session.info.pop("events", None)
+        if events and self.on_events is not None:
+            try:
+                self.on_events(events)
+            except Exception:  # the database is the record; a lost notification is caught up later
+                log.exception("publishing %d job events failed", len(events))
 
     def ping(self) -> None:
         with self.read_engine.connect() as conn:

@@ -12,14 +12,15 @@ from riffroom.api.schemas import ErrorOut, JobOut
 from riffroom.jobs import store
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+_ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorOut} for c in (401, 404)}
 
 
-@router.get("/{job_id}", response_model=JobOut, responses={404: {"model": ErrorOut}})
+@router.get("/{job_id}", response_model=JobOut, responses=_ERRORS)
 def get_job(job: JobDep) -> dict[str, Any]:
     return store.job_public(job)
 
 
-@router.post("/{job_id}/cancel", response_model=JobOut, status_code=202, responses={404: {"model": ErrorOut}})
+@router.post("/{job_id}/cancel", response_model=JobOut, status_code=202, responses=_ERRORS)
 def cancel_job(job: JobDep, ctx: CtxDep) -> dict[str, Any]:
     """Queued jobs stop at once; running ones at their next chunk, or are killed after a grace period."""
     updated = store.request_cancel(ctx.db, job.id)

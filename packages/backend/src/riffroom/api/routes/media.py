@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path as FsPath
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -20,10 +22,11 @@ from riffroom.api.upload import safe_label
 from riffroom.api.views import evicted_job, published_stems
 from riffroom.jobs import store
 from riffroom.separation.engine import ALL_STEMS
+from riffroom.storage import remote_stems
 from riffroom.storage.models import ACTIVE_STATES, Job, Song
 
 router = APIRouter(prefix="/api/songs", tags=["stems"])
-_ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorOut} for c in (404, 409, 422)}
+_ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorOut} for c in (400, 401, 404, 409, 422)}
 _MEDIA_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "opus": "audio/ogg"}
 PIN_SECONDS = 600.0  # a stem being read is not evicted for this long
 _mix_slots: asyncio.Semaphore | None = None
@@ -33,6 +36,8 @@ def _stems_for(ctx: ServerContext, song: Song) -> tuple[str, dict[str, FsPath]]:
     """(cache key, {stem: wav}) of the song's published stems, pinned against eviction."""
     published = published_stems(ctx, song)
     entry = ctx.cache.lookup(published.cache_key, pin_seconds=PIN_SECONDS) if published else None
+    if published is not None and entry is None and remote_stems.fetch_entry(ctx.blobs, ctx.cache, published.cache_key):
+        entry = ctx.cache.lookup(published.cache_key, pin_seconds=PIN_SECONDS)
     if published is not None and entry is not None:
         return entry.key, {name: path for name, path in entry.stems.items() if name in published.names}
     with ctx.db.read() as s:
@@ -52,9 +57,12 @@ def _stems_for(ctx: ServerContext, song: Song) -> tuple[str, dict[str, FsPath]]:
     raise ApiError(409, "not_ready", "the stems were evicted from the cache and are being recomputed", job_id=job.id)
 
 
-def _download_name(song: Song, suffix: str) -> str:
-    base = safe_label(song.name).encode("ascii", "replace").decode().replace("?", "_") or "song"
-    return f"{base} - {suffix}"
+def _attachment(song: Song, suffix: str) -> str:
+    """`Content-Disposition: attachment` naming the file after the song, safe in any browser: a
+    plain-ASCII fallback (letters, digits, space, `._()-`) and the full name percent-encoded."""
+    name = f"{safe_label(song.name) or 'song'} - {suffix}"
+    fallback = re.sub(r"[^A-Za-z0-9 ._()-]+", "_", name).strip(" ._") or "download"
+    return f"attachment; filename=\"{fallback[:150]}\"; filename*=UTF-8''{quote(name[:150], safe='')}"
 
 
 @router.get("/{song_id}/stems/{stem}", responses={**_ERRORS, 206: {"description": "partial content"}},
@@ -68,12 +76,12 @@ def get_stem(stem: str, song: SongDep, ctx: CtxDep, request: Request,
     if stem not in stems:
         raise ApiError(404, "not_found", f"this separation has no {stem} stem; it has {', '.join(stems)}")
     etag = f'"{key[:40]}-{stem}-{format}"'
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"}
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff",
+               "Content-Disposition": _attachment(song, f"{stem}.{format}")}
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
     path = media.transcoded(ctx.derived_dir, key, stem, stems[stem], format)
-    return FileResponse(path, media_type=_MEDIA_TYPES[format], headers=headers,
-                        filename=_download_name(song, f"{stem}.{format}"), content_disposition_type="attachment")
+    return FileResponse(path, media_type=_MEDIA_TYPES[format], headers=headers)
 
 
 @router.get("/{song_id}/peaks", response_model=PeaksOut, responses=_ERRORS)
@@ -89,7 +97,7 @@ def get_peaks(song: SongDep, ctx: CtxDep, stem: Annotated[str, Query()],
     return media.peaks(ctx.derived_dir, key, stem, stems[stem], points)
 
 
-@router.post("/{song_id}/mixes", responses={**_ERRORS, 200: {"content": {"audio/wav": {}}}},
+@router.post("/{song_id}/mixes", responses={**_ERRORS, 200: {"content": {t: {} for t in _MEDIA_TYPES.values()}}},
              response_class=FileResponse)
 async def create_mix(body: MixRequest, song: SongDep, ctx: CtxDep) -> Response:
     """Render the stems with gains in dB (null mutes one), e.g. the song minus the guitar."""
@@ -105,5 +113,5 @@ async def create_mix(body: MixRequest, song: SongDep, ctx: CtxDep) -> Response:
     async with _mix_slots:
         path = await run_in_threadpool(media.mix, ctx.derived_dir, key, stems, body.gains, body.format)
     return FileResponse(path, media_type=_MEDIA_TYPES[body.format],
-                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-cache"},
-                        filename=_download_name(song, f"mix.{body.format}"), content_disposition_type="attachment")
+                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-cache",
+                                 "Content-Disposition": _attachment(song, f"mix.{body.format}")})

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from riffroom.api.deps import CtxDep, OwnerDep, SongDep
 from riffroom.api.errors import ApiError, riffroom_status
+from riffroom.api.quotas import check_job_quota, check_song_quota
 from riffroom.api.schemas import ErrorOut, JobOut, SeparationRequest, SongList, SongOut, SongPatch
 from riffroom.api.upload import receive_upload, safe_label
 from riffroom.api.views import published_stems, song_public
@@ -23,7 +24,7 @@ log = logging.getLogger("riffroom.api.songs")
 router = APIRouter(prefix="/api/songs", tags=["songs"])
 Sha256 = Annotated[str, Path(pattern=r"^[0-9a-fA-F]{64}$")]
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    c: {"model": ErrorOut} for c in (400, 404, 409, 413, 415, 422)
+    c: {"model": ErrorOut} for c in (400, 401, 404, 409, 413, 415, 422, 429)
 }
 
 
@@ -48,6 +49,7 @@ def _store_upload(ctx: Any, owner: str, upload: Any) -> tuple[Song, bool]:
         existing = s.scalars(select(Song).where(Song.owner_id == owner, Song.sha256 == upload.sha256)).first()
     if existing is not None:
         return existing, False
+    check_song_quota(ctx, owner, upload.size)
     from riffroom.audio.probe import probe
 
     try:
@@ -55,6 +57,11 @@ def _store_upload(ctx: Any, owner: str, upload: Any) -> tuple[Song, bool]:
     except BadInputError as exc:
         label = safe_label(upload.filename) or "the upload"
         raise ApiError(riffroom_status(exc), exc.code, f"{label}: {exc}") from None
+    cap = ctx.settings.max_duration_seconds
+    if info.duration and info.duration > cap:  # headers can lie short (decoding enforces it), not long
+        label = safe_label(upload.filename) or "the upload"
+        raise ApiError(413, "too_long", f"{label}: {info.duration / 60:.0f} minutes long, over the "
+                       f"{cap / 60:.0f} minute limit")
     key = f"songs/{upload.sha256[:2]}/{upload.sha256}"
     if not ctx.blobs.exists(key):
         ctx.blobs.put_file(key, upload.path)
@@ -124,7 +131,8 @@ def delete_song(song: SongDep, ctx: CtxDep) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/{song_id}/separations", response_model=JobOut, status_code=202, responses=_ERRORS)
+@router.post("/{song_id}/separations", response_model=JobOut, status_code=202,
+             responses={**_ERRORS, 200: {"model": JobOut, "description": "already separated"}})
 def start_separation(body: SeparationRequest, song: SongDep, ctx: CtxDep, response: Response) -> dict[str, Any]:
     """Queue a separation (202). The same request while one runs joins it; a finished one answers 200."""
     from riffroom.separation.engines import choose
@@ -141,12 +149,14 @@ def start_separation(body: SeparationRequest, song: SongDep, ctx: CtxDep, respon
     if unknown:
         have, missing = ", ".join(choice.stems), ", ".join(unknown)
         raise ApiError(422, "invalid_request", f"{choice.engine} {choice.model} has no {missing} stem; it has {have}")
-    key = store.dedupe_key(song.sha256, choice.engine, choice.model, stems)
+    key = store.dedupe_key(song.sha256, choice.engine, choice.model, stems, song.owner_id)
     done = published_stems(ctx, song)
     if done is not None and done.job.dedupe_key == key:
         response.status_code = 200
         return store.job_public(done.job)
     timeout = max(settings.job_timeout_min_seconds, settings.job_timeout_factor * (song.duration or 0.0))
+    if not _joins_active(ctx, key):
+        check_job_quota(ctx, song.owner_id)
     job, created = store.find_or_create(
         ctx.db, song, engine=choice.engine, model=choice.model, stems=stems,
         max_attempts=settings.job_max_attempts, timeout_seconds=timeout,
@@ -154,3 +164,9 @@ def start_separation(body: SeparationRequest, song: SongDep, ctx: CtxDep, respon
     if created:
         ctx.queue.enqueue(job.id)
     return store.job_public(job)
+
+
+def _joins_active(ctx: Any, key: str) -> bool:
+    """Whether this request would join a separation already queued or running (no new quota used)."""
+    with ctx.db.read() as s:
+        return s.scalar(select(Job.id).where(Job.dedupe_key == key, Job.state.in_(ACTIVE_STATES)).limit(1)) is not None

@@ -1,13 +1,13 @@
-"""WebSocket /api/ws: Origin checked before accept, connections per client capped."""
+"""WebSocket /api/ws: Origin and login checked before accept, connections per client capped."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from riffroom.api.deps import LOCAL_OWNER
+from riffroom.api import security
 from riffroom.api.ws import Connection, EventHub
 
 log = logging.getLogger("riffroom.ws")
@@ -15,13 +15,7 @@ router = APIRouter()
 
 
 def origin_allowed(ws: WebSocket, allowed: list[str]) -> bool:
-    origin = ws.headers.get("origin")
-    if origin is None:  # not a browser: browsers always send Origin on WebSockets
-        return True
-    if origin in allowed or "*" in allowed:
-        return True
-    host = ws.headers.get("host", "")
-    return urlsplit(origin).netloc == host and host != ""
+    return security.origin_allowed(ws.headers, allowed)
 
 
 @router.websocket("/api/ws")
@@ -37,8 +31,14 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         log.warning("websocket from %s refused: over %d connections", client, settings.ws_max_connections_per_client)
         await ws.close(code=1008)
         return
+    principal = await asyncio.to_thread(ws.app.state.ctx.accounts.principal, ws.cookies, ws.headers)
+    if principal is None:  # closing before accept answers the handshake with 403
+        log.info("websocket from %s refused: not logged in", client)
+        await ws.close(code=1008)
+        return
     await ws.accept()
-    conn = Connection(ws, client, LOCAL_OWNER, settings.ws_queue_size)
+    conn = Connection(ws, client, principal.user_id, settings.ws_queue_size)
+    conn.session_id = principal.session_id  # type: ignore[attr-defined]  # logout closes this connection
     hub.add(conn)
     try:
         while not conn.closed:

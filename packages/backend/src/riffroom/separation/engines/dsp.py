@@ -38,6 +38,11 @@ class Track:
     gamma: float = 0.5
     voicing_cost: float = 2.0
     obs_scale: float = 3.0
+    # soft voicing: comb weight = sigmoid((obs at the pitch - soft_bias) / soft_temp), times
+    # soft_unvoiced in frames the Viterbi path calls unvoiced (there the pitch is the frame's argmax)
+    soft_temp: float = 0.0  # 0 = hard voicing (weight 1 voiced, 0 unvoiced)
+    soft_bias: float = 0.0
+    soft_unvoiced: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,9 @@ class DspParams:
         max_hz=8000,
     )
     voc_gain: float = 1.0
+    drum_gain: float = 1.0
+    bass_gain: float = 1.0
+    other_gain: float = 1.0
     # kick (off by default: on seeds 1-3 it moved as much bass into drums as kick out of bass)
     kick_hi_hz: float = 200.0
     kick_frames: int = 5
@@ -163,8 +171,8 @@ def _salience(mag: np.ndarray, tr: Track, bin_hz: float) -> tuple[np.ndarray, np
     return sal, f0
 
 
-def _viterbi_f0(sal: np.ndarray, tr: Track) -> np.ndarray:
-    """Smoothed pitch-candidate index per frame, -1 where unvoiced."""
+def _viterbi_f0(sal: np.ndarray, tr: Track) -> tuple[np.ndarray, np.ndarray]:
+    """Smoothed pitch-candidate index per frame (-1 where unvoiced), and the observation scores [K, T]."""
     k, t = sal.shape
     peak = sal.max(axis=0)
     thr = np.percentile(peak, tr.unvoiced_pct)  # (a fraction of a high percentile did worse)
@@ -193,17 +201,24 @@ def _viterbi_f0(sal: np.ndarray, tr: Track) -> np.ndarray:
     for i in range(t - 1, 0, -1):
         path[i - 1] = back[i, path[i]]
     path[path == k] = -1
-    return path
+    return path, obs
 
 
-def _track(mag: np.ndarray, tr: Track, bin_hz: float) -> np.ndarray:
-    """f0 in Hz per frame (0 where unvoiced)."""
+def _track(mag: np.ndarray, tr: Track, bin_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """f0 in Hz per frame (0 where it gets no weight) and a voicing weight in [0, 1] per frame."""
     sal, grid = _salience(mag, tr, bin_hz)
-    path = _viterbi_f0(sal, tr)
-    return np.where(path >= 0, grid[np.maximum(path, 0)], 0.0)
+    path, obs = _viterbi_f0(sal, tr)
+    voiced = path >= 0
+    if tr.soft_temp <= 0:
+        return np.where(voiced, grid[np.maximum(path, 0)], 0.0), voiced.astype(np.float32)
+    idx = np.where(voiced, path, np.argmax(sal, axis=0))
+    o = obs[idx, np.arange(len(idx))]
+    w = 1.0 / (1.0 + np.exp(-np.clip((o - tr.soft_bias) / tr.soft_temp, -50, 50)))
+    w = np.where(voiced, w, tr.soft_unvoiced * w).astype(np.float32)
+    return np.where(w > 1e-3, grid[idx], 0.0), w
 
 
-def _comb_mask(f0_track: np.ndarray, n_bins: int, tr: Track, bin_hz: float) -> np.ndarray:
+def _comb_mask(f0_track: np.ndarray, n_bins: int, tr: Track, bin_hz: float, weight: np.ndarray | None = None) -> np.ndarray:
     """Soft mask [F, T] on the harmonics of the tracked f0 (0 in unvoiced frames)."""
     t = len(f0_track)
     mask = np.zeros((n_bins, t), dtype=np.float32)
@@ -224,6 +239,8 @@ def _comb_mask(f0_track: np.ndarray, n_bins: int, tr: Track, bin_hz: float) -> n
             continue
         g = np.exp(-0.5 * ((bins[lo:hi] - centre) / width) ** 2) * (fh <= tr.max_hz)
         mask[lo:hi, voiced] = np.maximum(mask[lo:hi, voiced], g)
+    if weight is not None:
+        mask *= weight[None, :]
     return mask
 
 
@@ -366,11 +383,12 @@ class DspEngine:
 
         # vocals: melody f0 on the harmonic spectrum, comb mask
         vt = p.voc
-        comb = _comb_mask(_track(harm, vt, bin_hz), n_bins, vt, bin_hz)
+        f0, vw = _track(harm, vt, bin_hz)
+        comb = _comb_mask(f0, n_bins, vt, bin_hz, vw)
         vocals = p.voc_gain * harm * comb * (1.0 - lp[:, None])
 
         other = np.maximum(0.0, harm - bass - vocals)
-        ests = np.stack([drums, bass, other, vocals]) ** p.mask_power
+        ests = np.stack([p.drum_gain * drums, p.bass_gain * bass, p.other_gain * other, vocals]) ** p.mask_power
         return (ests / (ests.sum(axis=0, keepdims=True) + EPS)).astype(np.float32)
 
 

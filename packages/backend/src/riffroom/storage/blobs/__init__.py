@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from riffroom.storage.blobs.base import BlobStore, check_key
 
+if TYPE_CHECKING:
+    from riffroom.config import Settings
+
 __all__ = ["BlobStore", "check_key", "open_blob_store"]
 
 
-def open_blob_store(url: str) -> BlobStore:
-    """`file:///abs/dir` -> FileBlobStore. (`s3://bucket/prefix` belongs to the scale-out backend.)"""
+def open_blob_store(url: str, settings: Settings | None = None) -> BlobStore:
+    """`file:///abs/dir` -> FileBlobStore; `s3://bucket/prefix` -> S3BlobStore (endpoint from settings)."""
     parsed = urlparse(url)
     if parsed.scheme == "file":
         from riffroom.storage.blobs.file import FileBlobStore
 
         return FileBlobStore(Path(parsed.path))
-    raise ValueError(f"unsupported blob store URL {url!r}: expected file:///path")
+    if parsed.scheme == "s3":
+        from riffroom.storage.blobs.s3 import S3BlobStore
+
+        return S3BlobStore.from_url(
+            url, endpoint_url=settings.s3_endpoint_url if settings else None,
+            region=settings.s3_region if settings else None,
+            access_key_id=settings.s3_access_key_id if settings else None,
+            secret_access_key=settings.s3_secret_access_key if settings else None,
+        )
+    raise ValueError(f"unsupported blob store URL {url!r}: expected file:///path or s3://bucket/prefix")

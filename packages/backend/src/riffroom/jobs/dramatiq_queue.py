@@ -1,0 +1,99 @@
+"""Scale-out queue backend: Dramatiq on Redis. Messages carry job ids only; state is in the database.
+
+The API nodes only send (`DramatiqJobQueue.enqueue`); `riffroom worker` runs the consumers:
+each worker subprocess runs one Dramatiq worker thread with prefetch 1 and hands every id to the
+same `runner.run_job` the embedded workers use. Dramatiq's defaults that fight long jobs are off:
+no TimeLimit middleware (our supervisor kills a job past its timeout, even inside torch kernels
+that hold no GIL), `max_retries=0` (a lost job comes back from its expired lease, not a retry).
+A message delivered twice is harmless: `store.claim` leases only a job that is still queued.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any
+
+from riffroom.config import Settings
+from riffroom.jobs import store
+from riffroom.jobs.runner import WorkerContext, run_job
+
+log = logging.getLogger("riffroom.dramatiq")
+ACTOR_NAME = "riffroom_separate"
+_context: WorkerContext | None = None  # set in worker processes by consume()
+
+
+def make_broker(settings: Settings) -> Any:
+    from dramatiq.brokers.redis import RedisBroker
+    from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications
+
+    middleware = [AgeLimit(), ShutdownNotifications(), Callbacks(), Pipelines(), Retries(max_retries=0)]
+    return RedisBroker(url=settings.queue_url, middleware=middleware, namespace="riffroom")
+
+
+def declare_actor(broker: Any, settings: Settings) -> Any:
+    import dramatiq
+
+    return dramatiq.Actor(
+        _perform, broker=broker, actor_name=ACTOR_NAME, queue_name=settings.queue_name, priority=0,
+        options={"max_retries": 0},
+    )
+
+
+def _perform(job_id: str) -> None:
+    ctx = _context
+    if ctx is None:
+        raise RuntimeError("this process does not run jobs (start `riffroom worker`)")
+    job = store.claim(ctx.db, job_id, ctx.worker_id, ctx.settings.lease_seconds)
+    if job is None:
+        log.info("job %s is no longer queued; message dropped", job_id)
+        return
+    run_job(job_id, ctx)
+
+
+class DramatiqJobQueue:
+    """The API node's side: send job ids. Workers are `riffroom worker` processes on any host."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.broker = make_broker(settings)
+        self.actor = declare_actor(self.broker, settings)
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        self.broker.close()
+
+    def enqueue(self, job_id: str) -> None:
+        with self._lock:  # one Redis connection pool, but keep sends ordered per node
+            self.actor.send(job_id)
+
+    def status(self) -> dict[str, Any]:
+        return {"backend": "dramatiq", "wanted": 0, "alive": 0, "workers": [],
+                "note": "separation runs in `riffroom worker` processes"}
+
+
+def consume(ctx: WorkerContext) -> None:
+    """Run jobs from the queue in this process, one at a time, until `ctx.shutdown` is set."""
+    from dramatiq import Worker
+
+    global _context
+    broker = make_broker(ctx.settings)
+    actor = declare_actor(broker, ctx.settings)
+    ctx.on_requeue = actor.send
+    _context = ctx
+    worker = Worker(broker, worker_threads=1, worker_timeout=max(10, int(ctx.settings.queue_poll_seconds * 1000)))
+    worker.queue_prefetch = 1  # one job at a time: never hold a second id another worker could run
+    worker.start()
+    parent = os.getppid()
+    try:
+        while not ctx.shutdown.wait(0.5):
+            if os.getppid() != parent:
+                break
+    finally:
+        ctx.shutdown.set()
+        worker.stop(timeout=int(ctx.settings.cancel_grace_seconds * 1000))
+        broker.close()

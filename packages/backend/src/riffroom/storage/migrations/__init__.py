@@ -1,0 +1,1 @@
+"""Alembic migrations for every table in `Base.metadata`; run by `Database.migrate()`."""
