@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     model_dir: Path | None = None  # demucs `--repo` layout; None = HuggingFace cache
     cache_dir: Path | None = None  # separation cache; default <data_dir>/cache
     cache_budget_bytes: int = 20 * 1024**3
+    # Formats a worker renders as soon as stems exist, so the first play need not wait for them.
+    prerender_formats: list[str] = Field(default_factory=lambda: ["flac"])
 
     # Decoding caps, enforced on decoded samples, never trusted from headers.
     max_duration_seconds: float = 20 * 60.0
@@ -104,6 +106,11 @@ class Settings(BaseSettings):
     @property
     def resolved_cache_dir(self) -> Path:
         return self.cache_dir or (self.data_dir / "cache")
+
+    @property
+    def derived_dir(self) -> Path:
+        """Transcoded stems, peaks and mixes, keyed by the cache key."""
+        return self.data_dir.resolve() / "derived"
 
     @property
     def resolved_database_url(self) -> str:

@@ -35,7 +35,7 @@ class ServerContext:
         data.mkdir(parents=True, exist_ok=True)
         (data / "tmp").mkdir(exist_ok=True)
         _sweep_stale_uploads(data / "tmp")
-        (data / "derived").mkdir(exist_ok=True)
+        settings.derived_dir.mkdir(exist_ok=True)
         db = Database(settings.resolved_database_url)
         db.migrate()
         from riffroom.events import open_event_publisher
@@ -50,7 +50,7 @@ class ServerContext:
             cache=StemCache(settings.resolved_cache_dir, settings.cache_budget_bytes),
             queue=open_job_queue(settings, db),
             tmp_dir=data / "tmp",
-            derived_dir=data / "derived",
+            derived_dir=settings.derived_dir,
         )
 
 

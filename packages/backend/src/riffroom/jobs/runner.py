@@ -76,6 +76,18 @@ def _inject_fault(settings: Settings) -> None:
             time.sleep(1)
 
 
+def _prerender(settings: Settings, key: str, stems: dict[str, Any]) -> None:
+    """Transcode fresh stems to the formats the web player asks for (FLAC), before `done` is sent."""
+    from riffroom.audio.derived import transcoded
+
+    for fmt in settings.prerender_formats:
+        for stem, path in stems.items():
+            try:
+                transcoded(settings.derived_dir, key, stem, path, fmt)
+            except Exception:  # the stem is still served: the API transcodes on first request
+                log.exception("pre-rendering %s as %s failed", stem, fmt)
+
+
 def run_job(job_id: str, ctx: WorkerContext) -> None:
     with ctx.db.read() as s:
         job = s.get(Job, job_id)
@@ -114,7 +126,9 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
             store.fail(ctx.db, job_id, reason="the stems are larger than the whole cache budget",
                        code="too_large", worker_id=ctx.worker_id)
             return
-        if remote_stems.is_remote(ctx.blobs):  # other hosts serve these stems: copy them out first
+        if not remote_stems.is_remote(ctx.blobs):  # same data dir as the API: render what players fetch
+            _prerender(ctx.settings, result.cache_key, result.stems)
+        else:  # other hosts serve these stems: copy them out first
             entry_dir = ctx.settings.resolved_cache_dir / "objects" / result.cache_key
             remote_stems.upload_entry(ctx.blobs, entry_dir, result.cache_key)
         manifest = {

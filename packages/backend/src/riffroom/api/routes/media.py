@@ -13,13 +13,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 
-from riffroom.api import media
 from riffroom.api.context import ServerContext
 from riffroom.api.deps import CtxDep, SongDep
 from riffroom.api.errors import ApiError
 from riffroom.api.schemas import ErrorOut, Format, MixRequest, PeaksOut
 from riffroom.api.upload import safe_label
 from riffroom.api.views import evicted_job, published_stems
+from riffroom.audio import derived as media
 from riffroom.jobs import store
 from riffroom.separation.engine import ALL_STEMS
 from riffroom.storage import remote_stems

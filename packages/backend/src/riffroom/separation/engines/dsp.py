@@ -87,6 +87,7 @@ class DspParams:
     # final mask exponent; optional multichannel Wiener pass (+0.15 dB on seeds 1-2 at ~2x the time)
     mask_power: float = 2.0
     wiener: bool = False
+    wiener_iters: int = 0  # >0: the fast elementwise multichannel Wiener filter, this many EM passes
 
 
 # ---------------------------------------------------------------- STFT helpers
@@ -316,6 +317,47 @@ def _wiener(spec: np.ndarray, masks: np.ndarray, block: int = 256) -> np.ndarray
     return out
 
 
+def _wiener_fast(spec: np.ndarray, masks: np.ndarray, iters: int = 1) -> np.ndarray:
+    """`_wiener` with the 2x2 algebra written out elementwise (several times faster); `iters` EM passes.
+
+    Returns [J, 2, F, T] estimates whose sum over J is the mix (up to the regulariser).
+    """
+    x0, x1 = spec[0], spec[1]
+    p0, p1 = (x0.real**2 + x0.imag**2), (x1.real**2 + x1.imag**2)
+    m2 = masks * masks
+    v = m2 * (0.5 * (p0 + p1))[None]  # [J, F, T] source power
+    # per-source spatial covariance from the masked mix: R = sum_t m^2 x x^H / sum_t v
+    x01 = x0 * np.conj(x1)
+    est = None
+    for it in range(iters):
+        if it == 0:
+            a00 = m2 @ p0.T if False else np.einsum("jft,ft->jf", m2, p0)
+            a11 = np.einsum("jft,ft->jf", m2, p1)
+            a01 = np.einsum("jft,ft->jf", m2, x01)
+        else:
+            e0, e1 = est[:, 0], est[:, 1]
+            q0 = e0.real**2 + e0.imag**2
+            q1 = e1.real**2 + e1.imag**2
+            v = 0.5 * (q0 + q1)
+            a00, a11 = q0.sum(-1), q1.sum(-1)
+            a01 = np.einsum("jft,jft->jf", e0, np.conj(e1))
+        norm = v.sum(-1) + EPS
+        r00, r11, r01 = (a00 / norm)[..., None], (a11 / norm)[..., None], (a01 / norm)[..., None]
+        c00 = np.einsum("jft,jf->ft", v, r00[..., 0])
+        c11 = np.einsum("jft,jf->ft", v, r11[..., 0])
+        c01 = np.einsum("jft,jf->ft", v, r01[..., 0])
+        reg = 1e-6 * (c00 + c11) + EPS
+        c00, c11 = c00 + reg, c11 + reg
+        det = c00 * c11 - (c01.real**2 + c01.imag**2)
+        # C^-1 x with C = [[c00, c01], [conj(c01), c11]]
+        y0 = (c11 * x0 - c01 * x1) / det
+        y1 = (c00 * x1 - np.conj(c01) * x0) / det
+        est = np.empty((masks.shape[0], 2) + x0.shape, dtype=np.complex64)
+        est[:, 0] = v * (r00 * y0[None] + r01 * y1[None])
+        est[:, 1] = v * (np.conj(r01) * y0[None] + r11 * y1[None])
+    return est
+
+
 # ---------------------------------------------------------------- engine
 
 
@@ -346,7 +388,9 @@ class DspEngine:
             return out
         spec = _stft(x, self.params.n_fft, self.params.hop)
         masks = self._masks(spec)
-        if self.params.wiener:
+        if self.params.wiener_iters > 0:
+            est = _wiener_fast(spec, masks, self.params.wiener_iters)
+        elif self.params.wiener:
             est = _wiener(spec, masks)
         else:
             est = masks[:, None] * spec[None]
