@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -60,6 +62,15 @@ def riffroom_env(work: Path, model_dir: Path) -> dict[str, str]:
     env.update(RIFFROOM_DATA_DIR=str(work / "data"), RIFFROOM_CACHE_DIR=str(work / "cache"),
                RIFFROOM_MODEL_DIR=str(model_dir), HF_HUB_OFFLINE="1")
     return env
+
+
+def run_in_temp_dir(prefix: str, body) -> None:
+    """Run `body(root)` in a fresh temporary folder that is removed afterwards, whatever happens."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        body(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def gb(n: int) -> str:

@@ -8,9 +8,7 @@ Usage: bench_api_latency.py [--requests 400]
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import httpx
 import psutil
 
 # isort: off
-import _measure  # noqa: F401  (puts packages/backend on sys.path first)
+import _measure  # puts packages/backend on sys.path first
 from tests.api.harness import run_server, upload, wait_job
 from tests.api.songfiles import make_song
 # isort: on
@@ -93,11 +91,7 @@ def _main(root: Path) -> None:
 
 
 def main() -> None:
-    root = Path(tempfile.mkdtemp(prefix="riffroom-bench-api-"))
-    try:
-        _main(root)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    _measure.run_in_temp_dir("riffroom-bench-api-", _main)
 
 
 if __name__ == "__main__":

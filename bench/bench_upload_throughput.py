@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -69,11 +67,7 @@ def _main(root: Path) -> None:
 
 
 def main() -> None:
-    root = Path(tempfile.mkdtemp(prefix="riffroom-bench-upload-"))
-    try:
-        _main(root)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    _measure.run_in_temp_dir("riffroom-bench-upload-", _main)
 
 
 if __name__ == "__main__":

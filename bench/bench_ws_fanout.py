@@ -9,8 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import psutil
 from websockets.asyncio.client import connect
 
 # isort: off
-import _measure  # noqa: F401  (puts packages/backend on sys.path first)
+import _measure  # puts packages/backend on sys.path first
 from tests.api.harness import ServerProcess, run_server, upload
 from tests.api.songfiles import make_song
 # isort: on
@@ -87,11 +85,7 @@ def _main(root: Path) -> None:
 
 
 def main() -> None:
-    root = Path(tempfile.mkdtemp(prefix="riffroom-bench-ws-"))
-    try:
-        _main(root)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    _measure.run_in_temp_dir("riffroom-bench-ws-", _main)
 
 
 if __name__ == "__main__":
