@@ -91,6 +91,22 @@ export class RiffroomServer {
     await waitFor(`${this.url}/health/ready`, 90_000, this.proc, 'riffroom serve');
   }
 
+  /**
+   * `riffroom users add NAME` on this server's database (its --data-dir, as `serve` gets it),
+   * the password on standard input (not a terminal: its first line). Once an account exists,
+   * the server requires a login.
+   */
+  addUser(name, password) {
+    const [cmd, ...pre] = pythonCommand();
+    const r = spawnSync(cmd, [...pre, 'users', 'add', name, '--data-dir', this.dataDir], {
+      cwd: this.dataDir,
+      input: `${password}\n`,
+      env: { ...process.env, RIFFROOM_DATA_DIR: this.dataDir },
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`riffroom users add ${name} failed (${r.status}): ${r.stderr}${r.stdout}`);
+  }
+
   async stop() {
     await stop(this.proc);
     this.proc = null;

@@ -162,7 +162,9 @@ export const tests = [
       assert.ok(message.length > 10 && !/\b(undefined|null|object)\b/i.test(message), `readable error: ${message}`);
       await shot('03b-error');
       await page.getByRole('button', { name: `Open ${title}` }).click();
-      await page.waitForFunction(() => window.riffroom?.engine.snapshot().loaded, null, { timeout: 20_000 });
+      // The song before is still loaded until the reopened one is ready: wait for the failed
+      // status to go (a song opened from the library shows none once ready), not just `loaded`.
+      await page.waitForFunction(() => !document.querySelector('[data-testid=work-status]') && window.riffroom?.engine.snapshot().loaded, null, { timeout: 20_000 });
     },
   },
   {

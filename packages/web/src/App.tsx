@@ -1,5 +1,5 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { createAppServices } from './services/appServices';
+import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { createAppServices, type AppServices } from './services/appServices';
 import { useStemProcessor } from './hooks/useStemProcessor';
 import { usePlayerEngine } from './hooks/usePlayer';
 import { Library } from './components/library/Library';
@@ -9,10 +9,104 @@ import type { Song } from './api/types';
 import { session } from './services/session';
 import { describeError } from './api/errors';
 import { isTyping } from './components/common/keyboard';
+import { LoginForm } from './components/auth/LoginForm';
+import type { PlayerEngine } from './audio/engine';
 
-export function App() {
-  const services = useMemo(createAppServices, []);
+export interface AppProps {
+  /** Tests pass services built on fakes; the page builds its own. */
+  services?: AppServices;
+}
+
+/**
+ * The page: asks `GET /api/auth/me` first, then shows either the login form or the practice
+ * room. The room is unmounted while logged out, so its cleanup (runs aborted, sockets and
+ * timers closed, stems dropped, the engine unloaded) is all a logout or a 401 needs; after a
+ * login it mounts again and resumes the saved song or job, reconnecting its socket.
+ */
+export function App({ services: given }: AppProps = {}) {
+  const services = useMemo(() => given ?? createAppServices(), [given]);
   const engine = usePlayerEngine();
+  const auth = useSyncExternalStore(services.auth.subscribe, services.auth.getSnapshot);
+  const [helpOpen, setHelpOpen] = useState(false);
+  const [logoutError, setLogoutError] = useState<string | null>(null);
+  const [loggingOut, setLoggingOut] = useState(false);
+
+  useEffect(() => {
+    const abort = new AbortController();
+    void services.auth.start(abort.signal);
+    return () => abort.abort();
+  }, [services]);
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === '?' && !isTyping(e.target)) {
+        e.preventDefault();
+        setHelpOpen((open) => !open);
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  const logout = async () => {
+    setLoggingOut(true);
+    setLogoutError(null);
+    try {
+      await services.auth.logout();
+    } catch (err) {
+      setLogoutError(`Could not log out: ${describeError(err)}`);
+    } finally {
+      setLoggingOut(false);
+    }
+  };
+
+  const user = auth.status === 'ready' ? auth.user : null;
+  return (
+    <div className="app">
+      <header className="app-header">
+        <h1 className="brand">
+          <span aria-hidden="true" className="brand-mark" />
+          RiffRoom
+        </h1>
+        <div className="header-actions">
+          <button type="button" className="btn ghost" onClick={() => setHelpOpen(true)} aria-haspopup="dialog">
+            Shortcuts <kbd>?</kbd>
+          </button>
+          {user && (
+            <>
+              <span className="user-name truncate" data-testid="user-name" title={user.username}>
+                {user.username}
+              </span>
+              <button type="button" className="btn ghost" onClick={() => void logout()} disabled={loggingOut}>
+                Log out
+              </button>
+            </>
+          )}
+        </div>
+      </header>
+      {logoutError && user && (
+        <p className="error" role="alert">
+          {logoutError}
+        </p>
+      )}
+      {auth.status === 'checking' ? (
+        <p className="muted checking" role="status">
+          Connecting to RiffRoom…
+        </p>
+      ) : auth.status === 'login' ? (
+        <main>
+          <LoginForm notice={auth.notice} onLogin={(name, password) => services.auth.login(name, password)} />
+        </main>
+      ) : (
+        <PracticeRoom key={user?.id ?? 'local'} services={services} engine={engine} />
+      )}
+      <HelpPanel open={helpOpen} onClose={() => setHelpOpen(false)} />
+    </div>
+  );
+}
+
+/** Library and player: everything that needs the server's songs. */
+function PracticeRoom({ services, engine }: { services: AppServices; engine: PlayerEngine | null }) {
   const processorDeps = useMemo(
     () => ({
       ...services,
@@ -27,7 +121,6 @@ export function App() {
   const [queue, setQueue] = useState<{ id: number; file: File }[]>([]);
   const [songs, setSongs] = useState<Song[]>(() => session.loadLibrary());
   const [libraryError, setLibraryError] = useState<string | null>(null);
-  const [helpOpen, setHelpOpen] = useState(false);
   const nextId = useRef(0);
 
   const refreshSongs = useCallback(async () => {
@@ -63,52 +156,31 @@ export function App() {
     setQueue((q) => [...q, ...files.map((file) => ({ id: ++nextId.current, file }))]);
   }, []);
 
-
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key === '?' && !isTyping(e.target)) {
-        e.preventDefault();
-        setHelpOpen((open) => !open);
-      }
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, []);
+  // Leaving the room (logout, a 401): the engine is the page's, so stop it and drop the stems here.
+  useEffect(() => () => engine?.unload(), [engine]);
 
   return (
-    <div className="app">
-      <header className="app-header">
-        <h1 className="brand">
-          <span aria-hidden="true" className="brand-mark" />
-          RiffRoom
-        </h1>
-        <button type="button" className="btn ghost" onClick={() => setHelpOpen(true)} aria-haspopup="dialog">
-          Shortcuts <kbd>?</kbd>
-        </button>
-      </header>
-      <main className="layout">
-        <Library
-          songs={songs}
-          error={libraryError}
-          processor={processor}
-          queue={queue.map((q) => ({ id: q.id, name: q.file.name }))}
-          onFiles={enqueue}
-          onRemoveQueued={(id) => setQueue((q) => q.filter((item) => item.id !== id))}
-          onOpen={(song) => void processor.openSong(song.id)}
-          onDelete={async (song) => {
-            try {
-              await services.api.deleteSong(song.id);
-              session.forgetSong(song.id);
-              if (state.openSong?.id === song.id) processor.close();
-            } catch (err) {
-              setLibraryError(describeError(err));
-            }
-            void refreshSongs();
-          }}
-        />
-        <Player services={services} engine={engine} song={state.openSong} stems={state.stems} phase={state.phase} />
-      </main>
-      <HelpPanel open={helpOpen} onClose={() => setHelpOpen(false)} />
-    </div>
+    <main className="layout">
+      <Library
+        songs={songs}
+        error={libraryError}
+        processor={processor}
+        queue={queue.map((q) => ({ id: q.id, name: q.file.name }))}
+        onFiles={enqueue}
+        onRemoveQueued={(id) => setQueue((q) => q.filter((item) => item.id !== id))}
+        onOpen={(song) => void processor.openSong(song.id)}
+        onDelete={async (song) => {
+          try {
+            await services.api.deleteSong(song.id);
+            session.forgetSong(song.id);
+            if (state.openSong?.id === song.id) processor.close();
+          } catch (err) {
+            setLibraryError(describeError(err));
+          }
+          void refreshSongs();
+        }}
+      />
+      <Player services={services} engine={engine} song={state.openSong} stems={state.stems} phase={state.phase} />
+    </main>
   );
 }

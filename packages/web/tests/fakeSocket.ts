@@ -40,9 +40,10 @@ export class FakeSocket implements WebSocketLike {
     this.onmessage?.(new MessageEvent('message', { data: JSON.stringify(msg) }));
   }
 
-  serverClose(): void {
+  /** The server closes the socket (after or, as a refused handshake, before accept()). */
+  serverClose(code = 1006): void {
     this.readyState = 3;
-    this.onclose?.(new CloseEvent('close'));
+    this.onclose?.(new CloseEvent('close', { code }));
   }
 
   sentOfType(type: string): Record<string, unknown>[] {

@@ -5,6 +5,8 @@ import { StemCache } from '../src/services/cacheManager';
 import { JobEventsSocket } from '../src/services/websocket';
 import type { ApiClient } from '../src/api/client';
 import type { Job, Song } from '../src/api/types';
+import { ApiError } from '../src/api/errors';
+import { session } from '../src/services/session';
 import { FakeSocket, lastSocket } from './fakeSocket';
 import { liveObjectUrls } from './setup';
 
@@ -301,6 +303,46 @@ describe('useStemProcessor', () => {
     expect(result.current.state.error).toBe('database is on fire');
     expect(FakeSocket.open).toBe(0);
     expect(sockets.every((s) => s.activeTimers === 0 && !s.hasSocket)).toBe(true);
+    unmount();
+  });
+
+  it('shows a quota refusal of the upload in the server’s words', async () => {
+    const message = 'You have 3 songs, the most one account may keep; delete some to upload more.';
+    const { deps, api } = setup({ uploadSong: vi.fn(async () => Promise.reject(new ApiError(429, 'quota_exceeded', message))) });
+    const { result, unmount } = renderHook(() => useStemProcessor(deps));
+    await act(async () => {
+      await result.current.processSong(file());
+    });
+    expect(result.current.state.phase).toBe('failed');
+    expect(result.current.state.error).toBe(message);
+    expect(api.startSeparation).not.toHaveBeenCalled();
+    expect(FakeSocket.all).toHaveLength(0);
+    unmount();
+  });
+
+  it('shows a quota refusal of the separation in the server’s words', async () => {
+    const message = 'You already have 2 separations queued or running, the most one account may have; wait for one to finish or cancel one.';
+    const { deps } = setup({ startSeparation: vi.fn(async () => Promise.reject(new ApiError(429, 'quota_exceeded', message))) });
+    const { result, unmount } = renderHook(() => useStemProcessor(deps));
+    await act(async () => {
+      await result.current.processSong(file());
+    });
+    expect(result.current.state.phase).toBe('failed');
+    expect(result.current.state.error).toBe(message);
+    expect(result.current.state.song?.id).toBe('s1'); // the upload itself went through
+    unmount();
+  });
+
+  it('a 401 is no failure: the saved job stays for after the login', async () => {
+    session.save({ songId: 's1', jobId: 'j1' });
+    const { deps } = setup({ getJob: vi.fn(async () => Promise.reject(new ApiError(401, 'unauthorized', 'log in first'))) });
+    const { result, unmount } = renderHook(() => useStemProcessor(deps));
+    await act(async () => {
+      await result.current.resumeJob('j1');
+    });
+    expect(result.current.state.phase).toBe('idle');
+    expect(result.current.state.error).toBeNull();
+    expect(session.load().jobId).toBe('j1');
     unmount();
   });
 

@@ -234,3 +234,86 @@ describe('JobEventsSocket', () => {
     expect(FakeSocket.open).toBe(0);
   });
 });
+
+describe('login', () => {
+  it('never reconnects after a close with code 4401 (logged out), until connect() after a login', () => {
+    const socket = make();
+    const statuses: string[] = [];
+    let unauthorized = 0;
+    socket.on('status', (s) => statuses.push(s));
+    socket.on('unauthorized', () => (unauthorized += 1));
+    socket.subscribe(['j1']);
+    socket.connect();
+    lastSocket().accept();
+    lastSocket().serverSend({ type: 'snapshot', job: job(), seq: 3 });
+    lastSocket().serverClose(4401);
+    vi.advanceTimersByTime(120_000);
+    expect(FakeSocket.all).toHaveLength(1);
+    expect(socket.status).toBe('unauthorized');
+    expect(socket.activeTimers).toBe(0);
+    expect(socket.hasSocket).toBe(false);
+    expect(unauthorized).toBe(1);
+    expect(statuses.at(-1)).toBe('unauthorized');
+
+    // After a login: one new socket, which subscribes and resumes where the old one was.
+    socket.connect();
+    expect(FakeSocket.all).toHaveLength(2);
+    lastSocket().accept();
+    expect(lastSocket().sentOfType('subscribe')).toEqual([{ type: 'subscribe', jobs: ['j1'] }]);
+    expect(lastSocket().sentOfType('resume')).toEqual([{ type: 'resume', after: { j1: 3 } }]);
+    socket.disconnect();
+  });
+
+  it('asks authCheck after a refused handshake and stops when not logged in', async () => {
+    const authCheck = vi.fn(async () => false);
+    const socket = make({ authCheck });
+    let unauthorized = 0;
+    socket.on('unauthorized', () => (unauthorized += 1));
+    socket.connect();
+    lastSocket().serverClose(); // refused before accept: the browser sees 1006
+    expect(authCheck).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(socket.status).toBe('unauthorized');
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(FakeSocket.all).toHaveLength(1); // no reconnect loop
+    expect(socket.activeTimers).toBe(0);
+    expect(unauthorized).toBe(1);
+  });
+
+  it('reconnects with backoff after a refused handshake when still logged in (or the check fails)', async () => {
+    const answers = [() => Promise.resolve(true), () => Promise.reject(new Error('down'))];
+    const authCheck = vi.fn(() => (answers.shift() ?? (() => Promise.resolve(true)))());
+    const socket = make({ authCheck });
+    socket.connect();
+    lastSocket().serverClose();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(FakeSocket.all).toHaveLength(2);
+    lastSocket().serverClose();
+    await vi.advanceTimersByTimeAsync(200);
+    expect(FakeSocket.all).toHaveLength(3);
+    expect(authCheck).toHaveBeenCalledTimes(2);
+    // A socket that opened and then dropped reconnects without asking.
+    lastSocket().accept();
+    lastSocket().serverClose();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(FakeSocket.all).toHaveLength(4);
+    expect(authCheck).toHaveBeenCalledTimes(2);
+    socket.disconnect();
+    expect(socket.activeTimers).toBe(0);
+  });
+
+  it('ignores an authCheck answer that comes after disconnect()', async () => {
+    let answer: (ok: boolean) => void = () => {};
+    const socket = make({ authCheck: () => new Promise<boolean>((r) => (answer = r)) });
+    let unauthorized = 0;
+    socket.on('unauthorized', () => (unauthorized += 1));
+    socket.connect();
+    lastSocket().serverClose();
+    socket.disconnect();
+    answer(false);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(socket.status).toBe('closed');
+    expect(unauthorized).toBe(0);
+    expect(FakeSocket.all).toHaveLength(1);
+  });
+});

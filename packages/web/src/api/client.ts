@@ -3,8 +3,9 @@
  * `paths` type, so a route renamed on the server breaks the build, not the app.
  */
 import type { paths } from './schema';
-import type { AudioFormat, Job, Peaks, SeparationRequest, Song, SongList } from './types';
-import { ApiError, NetworkError, errorFromResponse } from './errors';
+import type { AudioFormat, Job, LoginRequest, Me, Peaks, SeparationRequest, Song, SongList } from './types';
+import { ApiError, NetworkError, errorFromResponse, parseRetryAfter } from './errors';
+import { Emitter } from '../services/emitter';
 
 type PathParams<P extends string> = P extends `${string}{${infer Name}}${infer Rest}`
   ? { [K in Name | keyof PathParams<Rest>]: string }
@@ -30,6 +31,8 @@ export interface UploadOptions {
 }
 
 export class ApiClient {
+  private readonly events = new Emitter<{ unauthorized: ApiError }>();
+
   constructor(
     readonly baseUrl = '',
     private readonly fetcher: typeof fetch = (...args) => fetch(...args),
@@ -39,7 +42,28 @@ export class ApiClient {
     return this.baseUrl + path;
   }
 
-  private async json<T>(path: string, init?: RequestInit): Promise<T> {
+  /**
+   * Called on every 401 from the API (the session ended or was never there), except from
+   * login and logout themselves. Returns its unsubscribe function.
+   */
+  onUnauthorized(fn: (err: ApiError) => void): () => void {
+    return this.events.on('unauthorized', fn);
+  }
+
+  private async fail(response: Response, reportUnauthorized = true): Promise<ApiError> {
+    const err = await errorFromResponse(response);
+    if (err.status === 401 && reportUnauthorized) this.events.emit('unauthorized', err);
+    return err;
+  }
+
+  /** A plain same-origin fetch whose 401 is reported like the API's (the stem cache uses it). */
+  readonly fetch = async (url: string, init?: RequestInit): Promise<Response> => {
+    const response = await this.fetcher(url, init);
+    if (response.status === 401) this.events.emit('unauthorized', await errorFromResponse(response.clone()));
+    return response;
+  };
+
+  private async json<T>(path: string, init?: RequestInit, reportUnauthorized = true): Promise<T> {
     let response: Response;
     try {
       response = await this.fetcher(this.url(path), {
@@ -50,9 +74,25 @@ export class ApiClient {
       if (err instanceof DOMException && err.name === 'AbortError') throw err;
       throw new NetworkError(path, err);
     }
-    if (!response.ok) throw await errorFromResponse(response);
+    if (!response.ok) throw await this.fail(response, reportUnauthorized);
     if (response.status === 204) return undefined as T;
     return (await response.json()) as T;
+  }
+
+  /** Whether login is required and who is logged in; never 401. */
+  me(signal?: AbortSignal): Promise<Me> {
+    return this.json(apiPath('/api/auth/me', {}), { signal });
+  }
+
+  /** Sets the session cookie (same origin, HttpOnly). 401: wrong name or password; 429: wait `retryAfterSeconds`. */
+  login(username: string, password: string): Promise<Me> {
+    const body: LoginRequest = { username, password };
+    return this.json(apiPath('/api/auth/login', {}), { method: 'POST', body: JSON.stringify(body) }, false);
+  }
+
+  /** Revokes this session (and its WebSockets) and clears the cookie. */
+  logout(): Promise<void> {
+    return this.json(apiPath('/api/auth/logout', {}), { method: 'POST' }, false);
   }
 
   listSongs(signal?: AbortSignal): Promise<Song[]> {
@@ -123,7 +163,7 @@ export class ApiClient {
     } catch (err) {
       throw new NetworkError('mixes', err);
     }
-    if (!response.ok) throw await errorFromResponse(response);
+    if (!response.ok) throw await this.fail(response);
     return response.blob();
   }
 
@@ -139,14 +179,14 @@ export class ApiClient {
       xhr.upload.onprogress = (ev) => onProgress?.(ev.loaded, ev.lengthComputable ? ev.total : file.size);
       xhr.onload = () => {
         done();
-        const response = new Response(xhr.responseText, {
-          status: xhr.status,
-          headers: { 'content-type': xhr.getResponseHeader('content-type') ?? 'application/json' },
-        });
+        const headers: Record<string, string> = { 'content-type': xhr.getResponseHeader('content-type') ?? 'application/json' };
+        const retryAfter = xhr.getResponseHeader('retry-after');
+        if (retryAfter !== null && parseRetryAfter(retryAfter) !== null) headers['retry-after'] = retryAfter;
+        const response = new Response(xhr.responseText, { status: xhr.status, headers });
         if (xhr.status >= 200 && xhr.status < 300) {
           response.json().then((body) => resolve(body as Song), reject);
         } else {
-          errorFromResponse(response).then(reject, reject);
+          this.fail(response).then(reject, reject);
         }
       };
       xhr.onerror = () => {

@@ -14,6 +14,10 @@ export type SeparationRequest = Schemas['SeparationRequest'];
 export type SongList = Schemas['SongList'];
 export type MixRequest = Schemas['MixRequest'];
 export type AudioFormat = NonNullable<MixRequest['format']>;
+/** GET /api/auth/me and POST /api/auth/login: whether login is required, and who is logged in. */
+export type Me = Schemas['MeOut'];
+export type User = Schemas['UserOut'];
+export type LoginRequest = Schemas['LoginRequest'];
 
 export const FINAL_STATES: ReadonlySet<JobState> = new Set(['done', 'failed', 'cancelled']);
 export const isFinal = (state: JobState): boolean => FINAL_STATES.has(state);

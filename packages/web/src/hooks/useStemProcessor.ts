@@ -16,7 +16,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ApiClient } from '../api/client';
-import { describeError } from '../api/errors';
+import { ApiError, describeError } from '../api/errors';
 import type { AudioFormat, Job, Song } from '../api/types';
 import { isFinal, songStems, songTitle } from '../api/types';
 import type { CacheSource, StemCache } from '../services/cacheManager';
@@ -133,6 +133,11 @@ export function useStemProcessor(deps: StemProcessorDeps) {
         await body(abort.signal, res);
       } catch (err) {
         if (runAbort.current !== abort) return true; // unmounted or superseded: nothing to show
+        if (err instanceof ApiError && err.status === 401) {
+          // Logged out: the login form replaces the room; the saved job resumes after the login.
+          patch({ phase: 'idle', error: null, etaSeconds: null });
+          return true;
+        }
         if (abort.signal.aborted) patch({ phase: 'cancelled', error: null, etaSeconds: null });
         else patch({ phase: 'failed', error: describeError(err), etaSeconds: null });
         const saved = session.load();

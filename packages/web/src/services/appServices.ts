@@ -1,19 +1,47 @@
 /** The app's long-lived services, built once per page. */
 import { ApiClient } from '../api/client';
+import { AuthStore } from './auth';
 import { StemCache } from './cacheManager';
-import { JobEventsSocket, wsUrl } from './websocket';
+import { JobEventsSocket, wsUrl, type WebSocketFactory } from './websocket';
 
 export interface AppServices {
   api: ApiClient;
   cache: StemCache;
+  auth: AuthStore;
   createSocket: () => JobEventsSocket;
 }
 
-export function createAppServices(): AppServices {
-  const api = new ApiClient('');
+export interface AppServiceOptions {
+  /** Tests pass fakes; the page uses the browser's. */
+  fetcher?: typeof fetch;
+  createWebSocket?: WebSocketFactory;
+  cacheName?: string;
+}
+
+export function createAppServices(options: AppServiceOptions = {}): AppServices {
+  const api = new ApiClient('', options.fetcher);
+  // Stem downloads go through the client too, so a 401 there brings the login form like any other.
+  const cache = new StemCache({
+    memoryBudgetBytes: 16 * 1024 * 1024,
+    diskBudgetBytes: 2 * 1024 * 1024 * 1024,
+    fetcher: api.fetch,
+    ...(options.cacheName ? { dbName: options.cacheName } : {}),
+  });
+  const auth = new AuthStore(api, { forget: () => cache.clear() });
+  // A refused handshake is a 1006 close to the browser: ask /api/auth/me whether it was the login.
+  const authCheck = () => api.me().then((me) => !me.auth_required || me.user !== null);
   return {
     api,
-    cache: new StemCache({ memoryBudgetBytes: 16 * 1024 * 1024, diskBudgetBytes: 2 * 1024 * 1024 * 1024 }),
-    createSocket: () => new JobEventsSocket({ url: wsUrl('/api/ws') }),
+    cache,
+    auth,
+    createSocket: () => {
+      const socket = new JobEventsSocket({
+        url: wsUrl('/api/ws'),
+        authCheck,
+        ...(options.createWebSocket ? { createSocket: options.createWebSocket } : {}),
+      });
+      socket.on('unauthorized', () => auth.unauthorized());
+      return socket;
+    },
   };
 }

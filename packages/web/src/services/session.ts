@@ -4,6 +4,8 @@ import type { Song } from '../api/types';
 const SESSION_KEY = 'riffroom.session';
 const SONG_PREFIX = 'riffroom.song.';
 const LIBRARY_KEY = 'riffroom.library';
+/** The account (user id) whose songs the keys above describe. */
+const OWNER_KEY = 'riffroom.owner';
 
 export interface SavedSession {
   songId?: string;
@@ -46,4 +48,17 @@ export const session = {
   forgetSong: (id: string): void => storage()?.removeItem(SONG_PREFIX + id),
   saveLibrary: (songs: Song[]): void => write(LIBRARY_KEY, songs),
   loadLibrary: (): Song[] => read<Song[]>(LIBRARY_KEY) ?? [],
+  owner: (): string | null => read<string>(OWNER_KEY),
+  setOwner: (userId: string): void => write(OWNER_KEY, userId),
+  /** Forget the open song, the running job, the library and every song's metadata (logout). */
+  forgetAll: (): void => {
+    const store = storage();
+    if (!store) return;
+    const keys: string[] = [];
+    for (let i = 0; i < store.length; i++) {
+      const key = store.key(i);
+      if (key !== null && (key.startsWith(SONG_PREFIX) || key === SESSION_KEY || key === LIBRARY_KEY || key === OWNER_KEY)) keys.push(key);
+    }
+    for (const key of keys) store.removeItem(key);
+  },
 };

@@ -11,12 +11,21 @@
  * disconnect(); app-level heartbeat (answers ping, and treats silence as a dead
  * link); on every (re)connect it subscribes again and resumes from the last seen
  * per-job sequence numbers; each job's final event reaches listeners exactly once.
+ *
+ * Login: a close with code 4401 (the server logged this session out) never reconnects; nor does
+ * a handshake the server refused when `authCheck` then says we are not logged in (a browser
+ * sees a refused handshake only as code 1006, so it has to ask). Either way the status becomes
+ * 'unauthorized', the `unauthorized` event fires once, and only a later connect() (after a
+ * login) opens the socket again, resubscribing and resuming as after any reconnect.
  */
 import { Emitter } from './emitter';
 import type { ClientMessage, FinalType, Job, ServerMessage } from '../api/types';
 import { isFinal } from '../api/types';
 
-export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed' | 'unauthorized';
+
+/** Close code the server uses when it ends a logged-out session's socket. */
+export const CLOSE_UNAUTHORIZED = 4401;
 
 export type JobSocketEvents = {
   /** Every change to a subscribed job (snapshot, progress or final). */
@@ -24,6 +33,8 @@ export type JobSocketEvents = {
   /** A job reached done/failed/cancelled; delivered once per job, across reconnects. */
   final: Job;
   status: ConnectionStatus;
+  /** The server refused us for want of a login; no reconnect until connect() is called again. */
+  unauthorized: void;
 };
 
 /** The part of the browser WebSocket we use; tests pass a fake. */
@@ -50,6 +61,11 @@ export interface JobSocketOptions {
   /** A socket that is not open after this long is abandoned. */
   connectTimeoutMs?: number;
   random?: () => number;
+  /**
+   * Asked after a handshake failed (the socket closed before it opened): resolves false when
+   * we are not logged in (then no reconnect), true to reconnect with backoff as usual.
+   */
+  authCheck?: () => Promise<boolean>;
 }
 
 const OPEN = 1;
@@ -68,7 +84,7 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, ran
 
 export class JobEventsSocket {
   private readonly emitter = new Emitter<JobSocketEvents>();
-  private readonly opts: Required<JobSocketOptions>;
+  private readonly opts: Required<Omit<JobSocketOptions, 'authCheck'>> & Pick<JobSocketOptions, 'authCheck'>;
   private ws: WebSocketLike | null = null;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
@@ -76,6 +92,8 @@ export class JobEventsSocket {
   private connectTimer: ReturnType<typeof setTimeout> | null = null;
   private attempt = 0;
   private wanted = false;
+  /** Bumped by every connect()/disconnect(): a pending authCheck answer for an older one is ignored. */
+  private generation = 0;
   private currentStatus: ConnectionStatus = 'idle';
   private readonly subscribed = new Set<string>();
   private readonly jobs = new Map<string, Job>();
@@ -116,14 +134,20 @@ export class JobEventsSocket {
   }
 
   connect(): void {
+    if (!this.wanted) this.generation += 1;
     this.wanted = true;
-    if (this.ws || this.reconnectTimer) return;
+    if (this.ws || this.reconnectTimer || this.checking) return;
     this.open();
   }
+
+  /** An authCheck is in flight (after a refused handshake). */
+  private checking = false;
 
   /** Intentional close: no reconnect, every timer cleared, listeners kept. */
   disconnect(): void {
     this.wanted = false;
+    this.generation += 1;
+    this.checking = false;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.reconnectTimer = this.heartbeatTimer = this.connectTimer = null;
@@ -168,12 +192,14 @@ export class JobEventsSocket {
       return;
     }
     this.ws = ws;
+    let opened = false;
     this.connectTimer = this.startTimer(() => {
       this.connectTimer = null;
       this.linkLost();
     }, this.opts.connectTimeoutMs);
 
     ws.onopen = () => {
+      opened = true;
       this.cancelTimer(this.connectTimer);
       this.connectTimer = null;
       this.attempt = 0;
@@ -195,19 +221,51 @@ export class JobEventsSocket {
     ws.onerror = () => {
       // A close event follows; reconnecting is decided there.
     };
-    ws.onclose = () => {
+    ws.onclose = (ev: CloseEvent) => {
       if (this.ws !== ws) return;
-      this.linkLost();
+      if (ev.code === CLOSE_UNAUTHORIZED) this.refused();
+      else if (!opened && this.opts.authCheck) this.linkLost(true);
+      else this.linkLost();
     };
   }
 
-  private linkLost(): void {
+  private linkLost(askAuth = false): void {
     this.dropSocket();
     this.cancelTimer(this.heartbeatTimer);
     this.cancelTimer(this.connectTimer);
     this.heartbeatTimer = this.connectTimer = null;
-    if (this.wanted) this.scheduleReconnect();
-    else this.setStatus('closed');
+    if (!this.wanted) this.setStatus('closed');
+    else if (askAuth && this.opts.authCheck) this.checkAuth(this.opts.authCheck);
+    else this.scheduleReconnect();
+  }
+
+  /** After a refused handshake: stop when we are logged out, else reconnect as usual. */
+  private checkAuth(authCheck: () => Promise<boolean>): void {
+    const generation = this.generation;
+    this.checking = true;
+    this.setStatus('reconnecting');
+    const settle = (allowed: boolean) => {
+      if (generation !== this.generation || !this.wanted) return;
+      this.checking = false;
+      if (allowed) this.scheduleReconnect();
+      else this.refused();
+    };
+    // A failing check (server down) is no proof of a logout: reconnect with backoff.
+    authCheck().then(settle, () => settle(true));
+  }
+
+  /** Logged out: no socket, no timer, no reconnect until connect() is called again. */
+  private refused(): void {
+    this.wanted = false;
+    this.generation += 1;
+    this.checking = false;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.reconnectTimer = this.heartbeatTimer = this.connectTimer = null;
+    this.dropSocket();
+    this.attempt = 0;
+    this.setStatus('unauthorized');
+    this.emitter.emit('unauthorized', undefined);
   }
 
   private dropSocket(): void {
