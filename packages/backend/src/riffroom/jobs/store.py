@@ -231,38 +231,44 @@ def finish(db: Database, job_id: str, worker_id: str, result: dict[str, Any]) ->
         return True
 
 
+def _unfinished(s: Session, job_id: str, worker_id: str | None) -> Job | None:
+    """The job, locked, if it has not ended and (when given) `worker_id` still holds its lease."""
+    job = s.get(Job, job_id, with_for_update=True)
+    if job is None or job.state in FINAL_STATES:
+        return None
+    if worker_id is not None and job.lease_owner != worker_id:
+        return None
+    return job
+
+
+def _end(job: Job, state: JobState) -> None:
+    job.state = state.value
+    job.stage = state.value
+    job.eta_seconds = None
+    job.finished_at = time.time()
+    job.lease_owner = None
+
+
 def fail(
     db: Database, job_id: str, *, reason: str, code: str = "failed", worker_id: str | None = None
 ) -> bool:
     with db.write() as s:
-        job = s.get(Job, job_id, with_for_update=True)
-        if job is None or job.state in FINAL_STATES:
+        job = _unfinished(s, job_id, worker_id)
+        if job is None:
             return False
-        if worker_id is not None and job.lease_owner != worker_id:
-            return False
-        job.state = JobState.failed.value
         job.error = reason[:1000]
         job.error_code = code
-        job.stage = "failed"
-        job.eta_seconds = None
-        job.finished_at = time.time()
-        job.lease_owner = None
+        _end(job, JobState.failed)
         _event(s, job, "failed", error=job.error, error_code=code)
         return True
 
 
 def mark_cancelled(db: Database, job_id: str, worker_id: str | None = None) -> bool:
     with db.write() as s:
-        job = s.get(Job, job_id, with_for_update=True)
-        if job is None or job.state in FINAL_STATES:
+        job = _unfinished(s, job_id, worker_id)
+        if job is None:
             return False
-        if worker_id is not None and job.lease_owner != worker_id:
-            return False
-        job.state = JobState.cancelled.value
-        job.stage = "cancelled"
-        job.eta_seconds = None
-        job.finished_at = time.time()
-        job.lease_owner = None
+        _end(job, JobState.cancelled)
         _event(s, job, "cancelled")
         return True
 
