@@ -87,6 +87,8 @@ def cmd_separate(args: argparse.Namespace, settings: Settings) -> int:
         except (RiffRoomError, ValueError, OSError) as exc:
             reporter.close()
             failures += 1
+            if isinstance(exc, OSError) and exc.strerror:
+                exc = RiffRoomError(f"cannot read it ({exc.strerror.lower()})")
             if args.json:
                 reporter.emit({"event": "error", "song": str(song), "error": str(exc)})
             print(f"{song}: {exc}", file=sys.stderr)
