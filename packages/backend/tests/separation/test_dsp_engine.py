@@ -105,3 +105,21 @@ def test_separates_a_synthetic_song() -> None:
         ref = stems[name]
         gain = _snr(ref, out[j]) - _snr(ref, mix / 4)
         assert gain > 3.0, f"{name}: only {gain:.1f} dB better than mix/4"
+
+
+def test_soft_voicing_weights_and_wiener_option_keep_exact_sums() -> None:
+    from dataclasses import replace
+
+    from riffroom.separation.engines import dsp as D
+
+    stems = _synthetic_song(seconds=3.0, seed=2)
+    mix = sum(stems.values())
+    p = D.DspParams()
+    spec = D._stft(mix, p.n_fft, p.hop)
+    mag = np.abs(spec).mean(axis=0)
+    f0, w = D._track(mag, p.voc, SR / p.n_fft)
+    assert f0.shape == w.shape and np.all((w >= 0) & (w <= 1))
+    assert np.all(f0[w > 1e-3] > 0)
+    engine = DspEngine(params=replace(p, wiener=True))
+    out = engine.separate_window(mix, _stats(mix))
+    assert np.abs(out.sum(axis=0) - mix).max() < 1e-4

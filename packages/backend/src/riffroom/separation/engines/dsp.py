@@ -3,7 +3,8 @@
 Why this shape: with no trained weights, the only handles on a mix are structural ones. Drums are
 broadband and short (median-filter HPSS, plus an onset-synchronous template for the kick, whose tonal
 body a median filter calls "harmonic"), the bass owns the lowest octaves and sits in the centre, the
-lead voice is one predominant pitch near the centre (harmonic summation + Viterbi, then a comb mask),
+lead voice is one predominant pitch near the centre (harmonic summation + Viterbi, then a comb mask
+weighted by a soft voicing probability rather than a hard voiced/unvoiced decision),
 and whatever is left (guitars, keys, pads) is "other". Each cue yields a soft mask; masks are
 normalised to sum to one, and "other" takes the exact residual so the stems always sum to the input.
 """
@@ -37,12 +38,12 @@ class Track:
     step: float = 0.2  # semitones per pitch candidate
     gamma: float = 0.5
     voicing_cost: float = 2.0
-    obs_scale: float = 3.0
+    obs_scale: float = 2.0  # 3.0 in dsp-v1; softer observations suit the soft voicing
     # soft voicing: comb weight = sigmoid((obs at the pitch - soft_bias) / soft_temp), times
     # soft_unvoiced in frames the Viterbi path calls unvoiced (there the pitch is the frame's argmax)
-    soft_temp: float = 0.0  # 0 = hard voicing (weight 1 voiced, 0 unvoiced)
+    soft_temp: float = 1.0  # 0 = hard voicing (weight 1 voiced, 0 unvoiced)
     soft_bias: float = 0.0
-    soft_unvoiced: float = 0.0
+    soft_unvoiced: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -63,14 +64,14 @@ class DspParams:
     bass_centre: float = 1.0  # strength of the centre-pan weighting for bass
     # vocals
     voc: Track = Track(
-        lo_midi=52,
-        hi_midi=82,
+        lo_midi=56,  # G#3-G5, a lead-vocal range; 52-82 let octave errors in (-0.11 dB on seeds 1-3)
+        hi_midi=79,
         n_harm=4,
         harm_decay=0.85,
         pitch_prior=0.75,
         jump_cost=0.8,
         unvoiced_pct=40,
-        comb_width=1.2,
+        comb_width=2.0,  # 1.2 in dsp-v1
         comb_width_rel=0.012,
         max_hz=8000,
     )
@@ -87,7 +88,6 @@ class DspParams:
     # final mask exponent; optional multichannel Wiener pass (+0.15 dB on seeds 1-2 at ~2x the time)
     mask_power: float = 2.0
     wiener: bool = False
-    wiener_iters: int = 0  # >0: the fast elementwise multichannel Wiener filter, this many EM passes
 
 
 # ---------------------------------------------------------------- STFT helpers
@@ -317,47 +317,6 @@ def _wiener(spec: np.ndarray, masks: np.ndarray, block: int = 256) -> np.ndarray
     return out
 
 
-def _wiener_fast(spec: np.ndarray, masks: np.ndarray, iters: int = 1) -> np.ndarray:
-    """`_wiener` with the 2x2 algebra written out elementwise (several times faster); `iters` EM passes.
-
-    Returns [J, 2, F, T] estimates whose sum over J is the mix (up to the regulariser).
-    """
-    x0, x1 = spec[0], spec[1]
-    p0, p1 = (x0.real**2 + x0.imag**2), (x1.real**2 + x1.imag**2)
-    m2 = masks * masks
-    v = m2 * (0.5 * (p0 + p1))[None]  # [J, F, T] source power
-    # per-source spatial covariance from the masked mix: R = sum_t m^2 x x^H / sum_t v
-    x01 = x0 * np.conj(x1)
-    est = None
-    for it in range(iters):
-        if it == 0:
-            a00 = m2 @ p0.T if False else np.einsum("jft,ft->jf", m2, p0)
-            a11 = np.einsum("jft,ft->jf", m2, p1)
-            a01 = np.einsum("jft,ft->jf", m2, x01)
-        else:
-            e0, e1 = est[:, 0], est[:, 1]
-            q0 = e0.real**2 + e0.imag**2
-            q1 = e1.real**2 + e1.imag**2
-            v = 0.5 * (q0 + q1)
-            a00, a11 = q0.sum(-1), q1.sum(-1)
-            a01 = np.einsum("jft,jft->jf", e0, np.conj(e1))
-        norm = v.sum(-1) + EPS
-        r00, r11, r01 = (a00 / norm)[..., None], (a11 / norm)[..., None], (a01 / norm)[..., None]
-        c00 = np.einsum("jft,jf->ft", v, r00[..., 0])
-        c11 = np.einsum("jft,jf->ft", v, r11[..., 0])
-        c01 = np.einsum("jft,jf->ft", v, r01[..., 0])
-        reg = 1e-6 * (c00 + c11) + EPS
-        c00, c11 = c00 + reg, c11 + reg
-        det = c00 * c11 - (c01.real**2 + c01.imag**2)
-        # C^-1 x with C = [[c00, c01], [conj(c01), c11]]
-        y0 = (c11 * x0 - c01 * x1) / det
-        y1 = (c00 * x1 - np.conj(c01) * x0) / det
-        est = np.empty((masks.shape[0], 2) + x0.shape, dtype=np.complex64)
-        est[:, 0] = v * (r00 * y0[None] + r01 * y1[None])
-        est[:, 1] = v * (np.conj(r01) * y0[None] + r11 * y1[None])
-    return est
-
-
 # ---------------------------------------------------------------- engine
 
 
@@ -365,7 +324,7 @@ class DspEngine:
     """Weight-free separator into drums, bass, other and vocals (see module docstring)."""
 
     name = "dsp"
-    model = "dsp-v1"
+    model = "dsp-v2"
     sources = ("drums", "bass", "other", "vocals")
     normalize_input = False  # works on the raw mix; the runner must not rescale it
 
@@ -388,9 +347,7 @@ class DspEngine:
             return out
         spec = _stft(x, self.params.n_fft, self.params.hop)
         masks = self._masks(spec)
-        if self.params.wiener_iters > 0:
-            est = _wiener_fast(spec, masks, self.params.wiener_iters)
-        elif self.params.wiener:
+        if self.params.wiener:
             est = _wiener(spec, masks)
         else:
             est = masks[:, None] * spec[None]
