@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -49,8 +50,8 @@ def transcode(src_wav: Path, dst: Path, fmt: str) -> Path:
         raise RiffRoomError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     tmp = dst.with_name(f".{dst.name}.part")
     try:
-        if fmt == "wav":
-            _copy_blocks(src_wav, tmp, "WAV", "FLOAT")
+        if fmt == "wav":  # the cache already holds float WAV: a plain copy, nothing to re-encode
+            shutil.copyfile(src_wav, tmp)
         elif fmt == "flac":
             _copy_blocks(src_wav, tmp, "FLAC", "PCM_24")
         else:
