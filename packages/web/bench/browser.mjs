@@ -27,6 +27,25 @@ export function browserPid() {
 
 /** Proportional resident memory (bytes) of `pid` and all its descendants, from /proc. */
 export function treeRss(pid) {
+  return [...treeByType(pid).values()].reduce((a, b) => a + b, 0);
+}
+
+/** The same, split by Chromium process type (`browser` for the main one, else its --type=). */
+export function treeByType(pid) {
+  const byType = new Map();
+  for (const [p, bytes] of treeMembers(pid)) {
+    let type = 'browser';
+    try {
+      type = /--type=([a-z-]+)/.exec(readFileSync(`/proc/${p}/cmdline`, 'utf8'))?.[1] ?? 'browser';
+    } catch {
+      // gone
+    }
+    byType.set(type, (byType.get(type) ?? 0) + bytes);
+  }
+  return byType;
+}
+
+function treeMembers(pid) {
   const children = new Map();
   const rss = new Map();
   for (const name of readdirSync('/proc')) {
@@ -48,14 +67,14 @@ export function treeRss(pid) {
       // The process ended while we looked.
     }
   }
-  let total = 0;
+  const members = [];
   const stack = [pid];
   while (stack.length) {
     const p = stack.pop();
-    total += rss.get(p) ?? 0;
+    members.push([p, rss.get(p) ?? 0]);
     stack.push(...(children.get(p) ?? []));
   }
-  return total;
+  return members;
 }
 
 export const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;

@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import { readFileSync, existsSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { webDir } from '../e2e/harness.mjs';
-import { browserPid, launch, mb, treeRss } from './browser.mjs';
+import { browserPid, launch, mb, treeByType, treeRss } from './browser.mjs';
 
 const dist = join(webDir, 'dist');
 if (!existsSync(join(dist, 'index.html'))) throw new Error('run `npm run build` first');
@@ -68,6 +68,8 @@ await page.evaluate(async () => {
   }
 });
 const after = treeRss(pid);
+const parts = [...treeByType(pid)].map(([type, bytes]) => `${type} ${mb(bytes)}`).join(', ');
+console.log(`by process: ${parts} (the page itself is the renderer; audio plays in the utility process)`);
 const pcmBytes = 6 * seconds * result.sampleRate * 2 * 4;
 const goal = 1024 ** 3;
 console.log(`six stems of ${seconds} s: decoded in ${(result.decodeMs / 1000).toFixed(1)} s at ${result.sampleRate} Hz`);
