@@ -5,7 +5,7 @@
 // Two servers, one after the other: the practice room without accounts (e2e/practice-room.mjs),
 // then accounts (e2e/accounts.mjs) on a server of its own with its own data dir, where
 // `riffroom users add` made a user before it started.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { PreviewServer, RiffroomServer, ensureBuilt, serverServesApp, webDir } from './harness.mjs';
@@ -14,6 +14,7 @@ import { tests } from './practice-room.mjs';
 import { PASSWORD, USER, tests as accountTests } from './accounts.mjs';
 
 const results = join(webDir, 'test-results');
+rmSync(results, { recursive: true, force: true }); // no stale screenshots from an earlier run
 mkdirSync(results, { recursive: true });
 const started = Date.now();
 const log = (msg) => console.log(`[e2e ${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
