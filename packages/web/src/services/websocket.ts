@@ -145,6 +145,11 @@ export class JobEventsSocket {
 
   /** Intentional close: no reconnect, every timer cleared, listeners kept. */
   disconnect(): void {
+    this.stop('closed');
+  }
+
+  /** No socket, no timer, no reconnect until connect() is called again. */
+  private stop(status: 'closed' | 'unauthorized'): void {
     this.wanted = false;
     this.generation += 1;
     this.checking = false;
@@ -153,7 +158,7 @@ export class JobEventsSocket {
     this.reconnectTimer = this.heartbeatTimer = this.connectTimer = null;
     this.dropSocket();
     this.attempt = 0;
-    this.setStatus('closed');
+    this.setStatus(status);
   }
 
   /** disconnect() and forget every listener and job. */
@@ -256,15 +261,7 @@ export class JobEventsSocket {
 
   /** Logged out: no socket, no timer, no reconnect until connect() is called again. */
   private refused(): void {
-    this.wanted = false;
-    this.generation += 1;
-    this.checking = false;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    this.reconnectTimer = this.heartbeatTimer = this.connectTimer = null;
-    this.dropSocket();
-    this.attempt = 0;
-    this.setStatus('unauthorized');
+    this.stop('unauthorized');
     this.emitter.emit('unauthorized', undefined);
   }
 
