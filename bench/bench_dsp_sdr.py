@@ -26,8 +26,8 @@ import soundfile as sf
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "packages" / "backend" / "src"))
 
-from riffroom.separation.engine import SAMPLE_RATE, MixStats
-from riffroom.separation.engines.dsp import DspEngine
+from riffroom.separation.engine import SAMPLE_RATE, MixStats  # noqa: E402  (after the path set-up)
+from riffroom.separation.engines.dsp import DspEngine  # noqa: E402
 
 STEMS = ("drums", "bass", "vocals", "other")
 FALLBACK_BEST = 3.30  # best weight-free mean SDR in WEIGHT-FREE-BASELINES.md
@@ -60,7 +60,7 @@ def reference_best(corpus_tools: Path) -> tuple[float, dict[str, float]]:
         try:
             vals = {
                 h: float(c.replace("\u2212", "-"))
-                for h, c in zip(header, cells)
+                for h, c in zip(header, cells, strict=True)
                 if h in (*STEMS, "mean")
             }
         except ValueError:
@@ -176,7 +176,7 @@ def main() -> int:
             return 1
         od = est_dir / mix_path.parent.name
         od.mkdir(parents=True, exist_ok=True)
-        for name, x in zip(engine.sources, est):
+        for name, x in zip(engine.sources, est, strict=True):
             sf.write(od / f"{name}.wav", x.T, sr, subtype="FLOAT")
 
     run([py, str(tools / "baselines.py"), str(corpus), str(bl_dir), "--views", "4"])

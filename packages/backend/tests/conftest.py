@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from riffroom.config import Settings
+
 from tests.fixtures.songs import synth_song, write_wav
 
 

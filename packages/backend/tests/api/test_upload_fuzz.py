@@ -14,10 +14,10 @@ import psutil
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from riffroom.audio.probe import probe
 from riffroom.config import Settings
 from riffroom.errors import BadInputError
+
 from tests.api.harness import ServerProcess
 
 CORPUS = sorted((Path(__file__).resolve().parents[1] / "fuzz_corpus").glob("seed.*"))

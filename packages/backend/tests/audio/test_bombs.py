@@ -10,10 +10,10 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from riffroom.audio.decode import decode
 from riffroom.config import Settings
 from riffroom.errors import BadInputError
+
 from tests.api.harness import run_server, upload, wait_job
 from tests.audio import bombs
 

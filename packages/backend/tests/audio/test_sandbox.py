@@ -8,7 +8,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from riffroom.audio import sandbox
 from riffroom.config import Settings
 

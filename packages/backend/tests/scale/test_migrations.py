@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
-
 from riffroom.storage.db import Database
 from riffroom.storage.models import Base
+from sqlalchemy import inspect
 
 try:  # accounts' tables (if present) must come with a migration too
     import riffroom.storage.auth_models  # noqa: F401

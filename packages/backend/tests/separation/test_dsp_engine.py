@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from riffroom.separation.engine import SAMPLE_RATE, MixStats
 from riffroom.separation.engines.dsp import DspEngine
 

@@ -6,12 +6,11 @@ import multiprocessing as mp
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
-
 from riffroom.jobs import store
 from riffroom.storage.db import Database
 from riffroom.storage.models import Job, Song
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 
 def _db(tmp_path: Path) -> Database:

@@ -12,6 +12,7 @@ normalised to sum to one, and "other" takes the exact residual so the stems alwa
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
@@ -219,7 +220,9 @@ def _track(mag: np.ndarray, tr: Track, bin_hz: float) -> tuple[np.ndarray, np.nd
     return np.where(w > 1e-3, grid[idx], 0.0), w
 
 
-def _comb_mask(f0_track: np.ndarray, n_bins: int, tr: Track, bin_hz: float, weight: np.ndarray | None = None) -> np.ndarray:
+def _comb_mask(
+    f0_track: np.ndarray, n_bins: int, tr: Track, bin_hz: float, weight: np.ndarray | None = None
+) -> np.ndarray:
     """Soft mask [F, T] on the harmonics of the tracked f0 (0 in unvoiced frames)."""
     t = len(f0_track)
     mask = np.zeros((n_bins, t), dtype=np.float32)
@@ -393,7 +396,7 @@ class DspEngine:
         return (ests / (ests.sum(axis=0, keepdims=True) + EPS)).astype(np.float32)
 
 
-def with_params(engine: DspEngine, **changes: float) -> DspEngine:
+def with_params(engine: DspEngine, **changes: Any) -> DspEngine:
     """A copy of `engine` with some tunables changed (tuning scripts)."""
     e = DspEngine(params=replace(engine.params, **changes))
     e.segment_frames, e.overlap = engine.segment_frames, engine.overlap
