@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.api.harness import ServerProcess, run_server
-from tests.api.songfiles import make_song
-
-
-@pytest.fixture(scope="session")
-def songs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("server-songs")
-
-
-@pytest.fixture(scope="session")
-def short_mp3(songs_dir: Path) -> Path:
-    return make_song(songs_dir, 6.0, "mp3", seed=1)
 
 
 @pytest.fixture(scope="module")

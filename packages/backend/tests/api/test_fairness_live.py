@@ -9,16 +9,9 @@ import httpx
 
 from tests.api.accounts import add_user, login
 from tests.api.harness import run_server, upload, wait_job
-from tests.api.songfiles import make_song
+from tests.api.songfiles import make_song, salted_copy
 
 BACKLOG = 8
-
-
-def _variant(src: Path, tmp: Path, salt: bytes) -> Path:
-    """The same audio with different bytes: a different song, so a different job."""
-    out = tmp / f"{salt.hex()}-{src.name}"
-    out.write_bytes(src.read_bytes() + salt)
-    return out
 
 
 def _states(client: httpx.Client, jobs: list[str]) -> list[str]:
@@ -33,11 +26,11 @@ def test_a_backlog_of_one_user_does_not_starve_another(tmp_path: Path) -> None:
         with closing(login(srv, "ana")) as ana, closing(login(srv, "bob")) as bob:
             ana_jobs = []
             for i in range(BACKLOG):
-                song = upload(ana, _variant(song_file, tmp_path, bytes([1, i]))).json()
+                song = upload(ana, salted_copy(song_file, tmp_path, bytes([1, i]))).json()
                 r = ana.post(f"/api/songs/{song['id']}/separations", json={"engine": "dsp"})
                 assert r.status_code == 202, r.text
                 ana_jobs.append(r.json()["id"])
-            song = upload(bob, _variant(song_file, tmp_path, b"\x02")).json()
+            song = upload(bob, salted_copy(song_file, tmp_path, b"\x02")).json()
             r = bob.post(f"/api/songs/{song['id']}/separations", json={"engine": "dsp"})
             assert r.status_code == 202, r.text
             before = _states(ana, ana_jobs)

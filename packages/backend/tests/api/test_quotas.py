@@ -7,30 +7,25 @@ from pathlib import Path
 
 from tests.api.accounts import add_user, login
 from tests.api.harness import run_server, upload
-
-
-def _copy(src: Path, tmp: Path, salt: bytes) -> Path:
-    out = tmp / f"{salt.hex()}-{src.name}"
-    out.write_bytes(src.read_bytes() + salt)
-    return out
+from tests.api.songfiles import salted_copy
 
 
 def test_song_and_job_quotas(tmp_path: Path, short_mp3: Path) -> None:
     with run_server(tmp_path / "srv", workers=1, worker_fault="hang", quota_songs=2, quota_active_jobs=1) as srv:
         with srv.client() as c:
-            first, second = (upload(c, _copy(short_mp3, tmp_path, bytes([i]))).json() for i in (1, 2))
+            first, second = (upload(c, salted_copy(short_mp3, tmp_path, bytes([i]))).json() for i in (1, 2))
             assert upload(c, short_mp3.with_name(short_mp3.name)).status_code == 429  # a third song
-            r = upload(c, _copy(short_mp3, tmp_path, b"\x03"))
+            r = upload(c, salted_copy(short_mp3, tmp_path, b"\x03"))
             assert r.status_code == 429 and r.json()["error"]["code"] == "quota_exceeded"
             assert "2 songs" in r.json()["error"]["message"]
-            assert upload(c, _copy(short_mp3, tmp_path, b"\x01")).status_code == 200  # content it has: no quota
+            assert upload(c, salted_copy(short_mp3, tmp_path, b"\x01")).status_code == 200  # content it has: no quota
             assert c.post(f"/api/songs/{first['id']}/separations", json={"engine": "dsp"}).status_code == 202
             again = c.post(f"/api/songs/{first['id']}/separations", json={"engine": "dsp"})
             assert again.status_code == 202  # joining the running job costs nothing
             r = c.post(f"/api/songs/{second['id']}/separations", json={"engine": "dsp"})
             assert r.status_code == 429 and "queued or running" in r.json()["error"]["message"]
             assert c.delete(f"/api/songs/{first['id']}").status_code == 204  # cancels its job, frees both
-            assert upload(c, _copy(short_mp3, tmp_path, b"\x04")).status_code == 201
+            assert upload(c, salted_copy(short_mp3, tmp_path, b"\x04")).status_code == 201
 
 
 def test_byte_quota_is_per_user(tmp_path: Path, short_mp3: Path) -> None:
@@ -40,7 +35,7 @@ def test_byte_quota_is_per_user(tmp_path: Path, short_mp3: Path) -> None:
         add_user(srv, "bob")
         with closing(login(srv, "ana")) as ana, closing(login(srv, "bob")) as bob:
             for i in (1, 2):
-                assert upload(ana, _copy(short_mp3, tmp_path, bytes([i]))).status_code == 201
-            r = upload(ana, _copy(short_mp3, tmp_path, b"\x03"))
+                assert upload(ana, salted_copy(short_mp3, tmp_path, bytes([i]))).status_code == 201
+            r = upload(ana, salted_copy(short_mp3, tmp_path, b"\x03"))
             assert r.status_code == 429 and "MB per account" in r.json()["error"]["message"]
-            assert upload(bob, _copy(short_mp3, tmp_path, b"\x03")).status_code == 201  # bob has his own
+            assert upload(bob, salted_copy(short_mp3, tmp_path, b"\x03")).status_code == 201  # bob has his own

@@ -12,16 +12,6 @@ from tests.api.songfiles import make_song
 
 
 @pytest.fixture(scope="session")
-def songs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("job-songs")
-
-
-@pytest.fixture(scope="session")
-def short_mp3(songs_dir: Path) -> Path:
-    return make_song(songs_dir, 6.0, "mp3", seed=1)
-
-
-@pytest.fixture(scope="session")
 def long_mp3(songs_dir: Path) -> Path:
     """Long enough (with 5 s chunks) for a job to be caught mid-run: several seconds, many chunks."""
     return make_song(songs_dir, 120.0, "mp3", seed=2)
