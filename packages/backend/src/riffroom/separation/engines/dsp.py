@@ -5,8 +5,11 @@ broadband and short (median-filter HPSS, plus an onset-synchronous template for 
 body a median filter calls "harmonic"), the bass owns the lowest octaves and sits in the centre, the
 lead voice is one predominant pitch near the centre (harmonic summation + Viterbi, then a comb mask
 weighted by a soft voicing probability rather than a hard voiced/unvoiced decision),
-and whatever is left (guitars, keys, pads) is "other". Each cue yields a soft mask; masks are
-normalised to sum to one, and "other" takes the exact residual so the stems always sum to the input.
+and whatever is left (guitars, keys, pads) is "other". Mixes put drums, bass and lead voice in the
+centre and spread guitars and keys to the sides, so energy that is amplitude-panned away from the centre
+(and phase-coherent between the channels, which a wide stereo sample or reverb is not) is moved from
+drums, bass and vocals to "other". Each cue yields a soft mask; masks are normalised to sum to one, and
+"other" takes the exact residual so the stems always sum to the input.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ class DspParams:
     n_fft: int = 4096
     hop: int = 1024
     # HPSS (kernel sizes in frames / pooled frequency rows)
-    h_kernel: int = 17
+    h_kernel: int = 25
     p_kernel: int = 17
     hpss_power: float = 2.0
     lin_hz: float = 1500.0  # full-resolution rows below this, log bands above (median filter speed)
@@ -72,14 +75,24 @@ class DspParams:
         pitch_prior=0.75,
         jump_cost=0.8,
         unvoiced_pct=40,
-        comb_width=2.0,  # 1.2 in dsp-v1
+        comb_width=3.0,  # 1.2 in dsp-v1, 2.0 in dsp-v2
         comb_width_rel=0.012,
         max_hz=8000,
     )
-    voc_gain: float = 1.0
-    drum_gain: float = 1.0
+    voc_gain: float = 1.3
+    drum_gain: float = 1.3
     bass_gain: float = 1.0
     other_gain: float = 1.0
+    # panning: |L - R| / (|L| + R|) per bin, ramped from pan_lo (centre) to pan_hi (panned), moves that share
+    # of drums and bass to "other" (pan_strength); for vocals (voc_pan_strength) only where the channels are
+    # also in phase, cos(phase difference) ramped over coherence_lo..coherence_hi, so a lead voice from a
+    # wide stereo sample keeps its comb
+    pan_lo: float = 0.1
+    pan_hi: float = 0.4
+    pan_strength: float = 1.0
+    voc_pan_strength: float = 1.0
+    coherence_lo: float = 0.9
+    coherence_hi: float = 0.99
     # kick (off by default: on seeds 1-3 it moved as much bass into drums as kick out of bass)
     kick_hi_hz: float = 200.0
     kick_frames: int = 5
@@ -248,6 +261,19 @@ def _comb_mask(
     return mask
 
 
+# ---------------------------------------------------------------- stereo cues
+
+
+def _pan_cues(spec: np.ndarray, p: DspParams) -> tuple[np.ndarray, np.ndarray]:
+    """Per-bin [F, T] weights in [0, 1]: how far off-centre the bin is panned, and how in-phase L and R are."""
+    left, right = np.abs(spec[0]), np.abs(spec[1])
+    pan = np.abs(left - right) / (left + right + EPS)
+    panned = np.clip((pan - p.pan_lo) / (p.pan_hi - p.pan_lo), 0.0, 1.0)
+    cos_dphi = np.real(spec[0] * np.conj(spec[1])) / (left * right + EPS)
+    in_phase = np.clip((cos_dphi - p.coherence_lo) / (p.coherence_hi - p.coherence_lo), 0.0, 1.0)
+    return panned.astype(np.float32), in_phase.astype(np.float32)
+
+
 # ---------------------------------------------------------------- kick
 
 
@@ -327,7 +353,7 @@ class DspEngine:
     """Weight-free separator into drums, bass, other and vocals (see module docstring)."""
 
     name = "dsp"
-    model = "dsp-v2"
+    model = "dsp-v3"
     sources = ("drums", "bass", "other", "vocals")
     normalize_input = False  # works on the raw mix; the runner must not rescale it
 
@@ -391,7 +417,12 @@ class DspEngine:
         comb = _comb_mask(f0, n_bins, vt, bin_hz, vw)
         vocals = p.voc_gain * harm * comb * (1.0 - lp[:, None])
 
-        other = np.maximum(0.0, harm - bass - vocals)
+        panned, in_phase = _pan_cues(spec, p)
+        drums *= 1.0 - p.pan_strength * panned
+        bass *= 1.0 - p.pan_strength * panned
+        vocals *= 1.0 - p.voc_pan_strength * panned * in_phase
+
+        other = np.maximum(0.0, harm - bass - vocals) + np.maximum(0.0, perc - drums)
         ests = np.stack([p.drum_gain * drums, p.bass_gain * bass, p.other_gain * other, vocals]) ** p.mask_power
         return (ests / (ests.sum(axis=0, keepdims=True) + EPS)).astype(np.float32)
 
