@@ -10,18 +10,33 @@ import json
 import math
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import soundfile as sf
 
-_locks: dict[str, threading.Lock] = {}
+# one lock per derived file while somebody is making it: [lock, holders]; the entry goes when the last
+# holder leaves, so a long-running server does not keep a lock for every file it ever derived
+_locks: dict[str, list[Any]] = {}
 _locks_guard = threading.Lock()
 
 
-def _lock_for(path: Path) -> threading.Lock:
+@contextmanager
+def _lock_for(path: Path) -> Iterator[None]:
+    key = str(path)
     with _locks_guard:
-        return _locks.setdefault(str(path), threading.Lock())
+        entry = _locks.setdefault(key, [threading.Lock(), 0])
+        entry[1] += 1
+    try:
+        with entry[0]:
+            yield
+    finally:
+        with _locks_guard:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del _locks[key]
 
 
 def transcoded(derived_dir: Path, key: str, stem: str, src: Path, fmt: str) -> Path:
