@@ -9,7 +9,8 @@ and whatever is left (guitars, keys, pads) is "other". Mixes put drums, bass and
 centre and spread guitars and keys to the sides, so energy that is amplitude-panned away from the centre
 (and phase-coherent between the channels, which a wide stereo sample or reverb is not) is moved from
 drums, bass and vocals to "other". Each cue yields a soft mask; masks are normalised to sum to one, and
-"other" takes the exact residual so the stems always sum to the input.
+"other" takes the exact residual so the stems always sum to the input. Cymbals ring long enough to look
+harmonic, so centred high-frequency energy that no other cue claims is given to drums.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class DspParams:
     lin_hz: float = 1500.0  # full-resolution rows below this, log bands above (median filter speed)
     bands_per_octave: int = 24
     # bass
-    bass_hi_hz: float = 220.0
+    bass_hi_hz: float = 250.0
     bass_roll_hz: float = 80.0
     bass_centre: float = 1.0  # strength of the centre-pan weighting for bass
     # vocals
@@ -93,6 +94,11 @@ class DspParams:
     voc_pan_strength: float = 1.0
     coherence_lo: float = 0.9
     coherence_hi: float = 0.99
+    track_centre: float = 1.0  # how much panned, in-phase energy the melody tracker ignores
+    # cymbal wash: the share of centred, non-bass, non-vocal harmonic energy above cymbal_hz given to drums
+    cymbal_hz: float = 3200.0
+    cymbal_roll_hz: float = 500.0
+    cymbal_share: float = 1.0
     # kick (off by default: on seeds 1-3 it moved as much bass into drums as kick out of bass)
     kick_hi_hz: float = 200.0
     kick_frames: int = 5
@@ -353,7 +359,7 @@ class DspEngine:
     """Weight-free separator into drums, bass, other and vocals (see module docstring)."""
 
     name = "dsp"
-    model = "dsp-v3"
+    model = "dsp-v5"
     sources = ("drums", "bass", "other", "vocals")
     normalize_input = False  # works on the raw mix; the runner must not rescale it
 
@@ -411,18 +417,24 @@ class DspEngine:
             drums[:fk] += kick
             bass[:fk] = np.maximum(0.0, bass[:fk] - kick)
 
-        # vocals: melody f0 on the harmonic spectrum, comb mask
+        # vocals: melody f0 on the harmonic spectrum with panned instruments faded out, comb mask
+        panned, in_phase = _pan_cues(spec, p)
         vt = p.voc
-        f0, vw = _track(harm, vt, bin_hz)
+        f0, vw = _track(harm * (1.0 - p.track_centre * panned * in_phase), vt, bin_hz)
         comb = _comb_mask(f0, n_bins, vt, bin_hz, vw)
         vocals = p.voc_gain * harm * comb * (1.0 - lp[:, None])
 
-        panned, in_phase = _pan_cues(spec, p)
         drums *= 1.0 - p.pan_strength * panned
         bass *= 1.0 - p.pan_strength * panned
         vocals *= 1.0 - p.voc_pan_strength * panned * in_phase
 
-        other = np.maximum(0.0, harm - bass - vocals) + np.maximum(0.0, perc - drums)
+        # cymbals ring long enough for the median filter to call them harmonic; above cymbal_hz, centred
+        # harmonic energy that is neither bass nor the lead voice is mostly their wash, so it joins drums
+        rest = np.maximum(0.0, harm - bass - vocals)
+        hf = 1.0 / (1.0 + np.exp(-np.clip((freqs - p.cymbal_hz) / p.cymbal_roll_hz, -50, 50)))
+        wash = p.cymbal_share * hf[:, None] * rest * (1.0 - panned)
+        other = (rest - wash) + np.maximum(0.0, perc - drums)
+        drums += wash / p.drum_gain  # a share of the energy, not boosted by the drums' mask gain
         ests = np.stack([p.drum_gain * drums, p.bass_gain * bass, p.other_gain * other, vocals]) ** p.mask_power
         return (ests / (ests.sum(axis=0, keepdims=True) + EPS)).astype(np.float32)
 
