@@ -12,7 +12,7 @@ from . import models
 
 ENGINES = ("auto", "demucs", "dsp")
 DSP_STEMS = ("drums", "bass", "other", "vocals")
-DSP_MODEL = "dsp-v5"  # = DspEngine.model, bumped when its output changes (it keys the cache)
+DSP_MODEL = "dsp-v6"  # = DspEngine.model, bumped when its output changes (it keys the cache)
 
 _instances: dict[tuple[str, str, str | None, str], Engine] = {}
 _lock = threading.Lock()

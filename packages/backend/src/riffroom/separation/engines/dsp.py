@@ -73,14 +73,16 @@ class DspParams:
         hi_midi=79,
         n_harm=4,
         harm_decay=0.85,
-        pitch_prior=0.75,
+        pitch_prior=1.1,  # 0.75 in dsp-v5
         jump_cost=0.8,
         unvoiced_pct=40,
         comb_width=3.0,  # 1.2 in dsp-v1, 2.0 in dsp-v2
         comb_width_rel=0.012,
         max_hz=8000,
+        gamma=0.7,  # 0.5 in dsp-v5
     )
     voc_gain: float = 1.3
+    voc_lo_hz: float = 160.0  # the vocal comb starts here (bass_hi_hz in dsp-v5)
     drum_gain: float = 1.3
     bass_gain: float = 1.0
     other_gain: float = 1.0
@@ -267,6 +269,11 @@ def _comb_mask(
     return mask
 
 
+def _lowpass(freqs: np.ndarray, cutoff_hz: float, roll_hz: float) -> np.ndarray:
+    """A soft low-pass weight per bin: 1 well below cutoff_hz, 0 well above (logistic, width roll_hz / 4)."""
+    return 1.0 / (1.0 + np.exp(np.clip((freqs - cutoff_hz) / (roll_hz / 4), -50, 50)))
+
+
 # ---------------------------------------------------------------- stereo cues
 
 
@@ -359,7 +366,7 @@ class DspEngine:
     """Weight-free separator into drums, bass, other and vocals (see module docstring)."""
 
     name = "dsp"
-    model = "dsp-v5"
+    model = "dsp-v6"
     sources = ("drums", "bass", "other", "vocals")
     normalize_input = False  # works on the raw mix; the runner must not rescale it
 
@@ -406,7 +413,7 @@ class DspEngine:
         harm = mag * mh
         perc = mag * (1.0 - mh)
 
-        lp = 1.0 / (1.0 + np.exp(np.clip((freqs - p.bass_hi_hz) / (p.bass_roll_hz / 4), -50, 50)))
+        lp = _lowpass(freqs, p.bass_hi_hz, p.bass_roll_hz)
         # bass: low harmonic content, favouring the centre (a comb on a tracked bass pitch did not help)
         bass = harm * lp[:, None] * (1 - p.bass_centre + p.bass_centre * centre)
 
@@ -422,7 +429,8 @@ class DspEngine:
         vt = p.voc
         f0, vw = _track(harm * (1.0 - p.track_centre * panned * in_phase), vt, bin_hz)
         comb = _comb_mask(f0, n_bins, vt, bin_hz, vw)
-        vocals = p.voc_gain * harm * comb * (1.0 - lp[:, None])
+        vocal_lp = _lowpass(freqs, p.voc_lo_hz, p.bass_roll_hz)  # a low voice's fundamental sits under bass_hi_hz
+        vocals = p.voc_gain * harm * comb * (1.0 - vocal_lp[:, None])
 
         drums *= 1.0 - p.pan_strength * panned
         bass *= 1.0 - p.pan_strength * panned
