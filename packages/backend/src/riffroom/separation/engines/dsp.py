@@ -86,7 +86,7 @@ class DspParams:
     drum_gain: float = 1.3
     bass_gain: float = 1.0
     other_gain: float = 1.0
-    # panning: |L - R| / (|L| + R|) per bin, ramped from pan_lo (centre) to pan_hi (panned), moves that share
+    # panning: |L - R| / (|L| + |R|) per bin, ramped from pan_lo (centre) to pan_hi (panned), moves that share
     # of drums and bass to "other" (pan_strength); for vocals (voc_pan_strength) only where the channels are
     # also in phase, cos(phase difference) ramped over coherence_lo..coherence_hi, so a lead voice from a
     # wide stereo sample keeps its comb
@@ -99,7 +99,7 @@ class DspParams:
     track_centre: float = 1.0  # how much panned, in-phase energy the melody tracker ignores
     # cymbal wash: the share of centred, non-bass, non-vocal harmonic energy above cymbal_hz given to drums
     cymbal_hz: float = 3200.0
-    cymbal_roll_hz: float = 500.0
+    cymbal_roll_hz: float = 2000.0  # width of the soft edge, as bass_roll_hz
     cymbal_share: float = 1.0
     # kick (off by default: on seeds 1-3 it moved as much bass into drums as kick out of bass)
     kick_hi_hz: float = 200.0
@@ -107,7 +107,8 @@ class DspParams:
     kick_onset_thr: float = 0.2
     kick_similarity: float = 0.8
     kick_gain: float = 0.0
-    # final mask exponent; optional multichannel Wiener pass (+0.15 dB on seeds 1-2 at ~2x the time)
+    # final mask exponent; optional multichannel Wiener pass (+0.15 dB for dsp-v2, -0.07 dB since the
+    # stereo cues, at ~1.5x the time)
     mask_power: float = 2.0
     wiener: bool = False
 
@@ -439,7 +440,7 @@ class DspEngine:
         # cymbals ring long enough for the median filter to call them harmonic; above cymbal_hz, centred
         # harmonic energy that is neither bass nor the lead voice is mostly their wash, so it joins drums
         rest = np.maximum(0.0, harm - bass - vocals)
-        hf = 1.0 / (1.0 + np.exp(-np.clip((freqs - p.cymbal_hz) / p.cymbal_roll_hz, -50, 50)))
+        hf = 1.0 - _lowpass(freqs, p.cymbal_hz, p.cymbal_roll_hz)
         wash = p.cymbal_share * hf[:, None] * rest * (1.0 - panned)
         other = (rest - wash) + np.maximum(0.0, perc - drums)
         drums += wash / p.drum_gain  # a share of the energy, not boosted by the drums' mask gain
