@@ -100,9 +100,11 @@ def test_models_lists_engines_and_weights(tmp_path: Path) -> None:
 def test_interrupt_mid_run_leaves_no_output(tmp_path: Path) -> None:
     song = write_wav(tmp_path / "long.wav", synth_song(120.0).mixture)
     out = tmp_path / "out"
+    # like Ctrl-C in a terminal: a suite started as a background job (`cmd &`) would hand the child an
+    # ignored SIGINT, and Python installs no KeyboardInterrupt handler then
     proc = subprocess.Popen([sys.executable, "-m", "riffroom.cli", "separate", str(song), "-o", str(out),
                              "--engine", "dsp", "--json"], stdout=subprocess.PIPE, text=True, env=_env(tmp_path),
-                            cwd=tmp_path)
+                            cwd=tmp_path, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stdout is not None
     for line in proc.stdout:
         if json.loads(line)["stage"] == "separating":
