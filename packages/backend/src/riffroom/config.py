@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     ws_max_message_bytes: int = 64 * 1024
     ws_max_connections_per_client: int = 16
     ws_queue_size: int = 256
+    ws_access_recheck_seconds: float = 30.0  # how soon a removed user's or ended session's socket closes
 
     # Server seams and internals (server issue); URLs choose the backends.
     database_url: str | None = None  # default sqlite:///<data_dir>/riffroom.db

@@ -96,6 +96,43 @@ def test_logout_revokes_the_session_and_closes_its_websockets(auth_server: Serve
     client.close()
 
 
+def _closed_with(ws, timeout: float) -> int | None:  # type: ignore[no-untyped-def]
+    """The close code the server sends within `timeout` (pings answered meanwhile), or None if it stays open."""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            recv_json(ws, timeout=max(0.1, deadline - time.monotonic()))
+    except TimeoutError:
+        return None
+    except ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd is not None else -1
+    return None
+
+
+@pytest.mark.parametrize("how", ["remove the user", "change the password"])
+def test_sockets_close_when_the_login_ends_outside_this_server(auth_server: ServerProcess, how: str) -> None:
+    """The users CLI (another process) ends logins; open sockets close within the recheck interval."""
+    name = "gil" if how == "remove the user" else "hal"
+    add_user(auth_server, name)
+    client = login(auth_server, name)
+    ws = ws_connect(auth_server.ws_url, additional_headers=ws_headers(client))
+    ws.send('{"type": "subscribe", "jobs": []}')
+    bystander = login(auth_server, "bob")
+    other = ws_connect(auth_server.ws_url, additional_headers=ws_headers(bystander))
+    other.send('{"type": "subscribe", "jobs": []}')
+    assert _closed_with(ws, timeout=1.0) is None  # nothing happens while the login is valid
+    if how == "remove the user":
+        assert users_cli(auth_server, "remove", name).returncode == 0
+    else:
+        assert users_cli(auth_server, "passwd", name, stdin="another long passphrase\n").returncode == 0
+    assert _closed_with(ws, timeout=10.0) == 4401
+    assert _closed_with(other, timeout=1.0) is None  # bob's socket is untouched
+    for conn in (ws, other):
+        conn.close()
+    client.close()
+    bystander.close()
+
+
 def test_foreign_origin_is_refused_on_writes_and_websockets(auth_server: ServerProcess, short_mp3: Path) -> None:
     with auth_server.client(headers={"Origin": EVIL}) as c:
         r = c.post("/api/auth/login", json={"username": "ana", "password": PASSWORD})

@@ -29,6 +29,7 @@ from riffroom.storage.auth_models import ApiToken, AuthSession, User
 from riffroom.storage.db import Database
 
 LOCAL_OWNER = "local"  # the one user of a loopback-only server without accounts
+CLOSE_UNAUTHORIZED = 4401  # WebSocket close code for "your login ended": the web app shows the login form
 SESSION_COOKIE = "riffroom_session"
 TOKEN_PREFIX = "rr_"
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")

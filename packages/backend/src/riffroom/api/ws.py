@@ -31,8 +31,10 @@ from sqlalchemy import select
 from starlette.websockets import WebSocket, WebSocketState
 
 from riffroom.api.context import ServerContext
+from riffroom.api.security import CLOSE_UNAUTHORIZED, LOCAL_OWNER
 from riffroom.events import open_event_source
 from riffroom.jobs.store import job_public
+from riffroom.storage.auth_models import AuthSession, User
 from riffroom.storage.models import FINAL_STATES, Job, JobEvent, Song
 
 log = logging.getLogger("riffroom.ws")
@@ -93,8 +95,11 @@ class Outbox:
 
 
 class Connection:
-    def __init__(self, ws: WebSocket, client: str, owner: str, queue_size: int) -> None:
+    def __init__(
+        self, ws: WebSocket, client: str, owner: str, queue_size: int, session_id: str | None = None
+    ) -> None:
         self.ws, self.client, self.owner = ws, client, owner
+        self.session_id = session_id  # set when the login was a browser session: logout closes this socket
         self.outbox = Outbox(queue_size)
         self.jobs: set[str] = set()
         self.last_seen = time.monotonic()
@@ -295,9 +300,14 @@ class EventHub:
         """Pings every connection each heartbeat; drops peers silent for longer than allowed."""
         beat, dead_after = self.settings.ws_heartbeat_seconds, self.settings.ws_dead_after_seconds
         tick = max(0.05, min(1.0, beat / 2, dead_after / 4))
+        recheck = self.settings.ws_access_recheck_seconds
+        last_recheck = time.monotonic()
         while True:
             await asyncio.sleep(tick)
             now = time.monotonic()
+            if now - last_recheck >= recheck:
+                last_recheck = now
+                await self._drop_revoked()
             for conn in list(self.connections):
                 if now - conn.last_seen > dead_after - tick:  # so a dead peer goes within `dead_after`
                     log.info("websocket %s: no answer for %.0f s; dropping it", conn.client, now - conn.last_seen)
@@ -305,3 +315,23 @@ class EventHub:
                 elif now - conn.last_ping >= beat:
                     conn.last_ping = now
                     conn.outbox.put('{"type": "ping"}')
+
+    async def _drop_revoked(self) -> None:
+        """Close sockets whose user was removed or whose session ended (logout elsewhere, expiry, CLI)."""
+        conns = [c for c in self.connections if c.owner != LOCAL_OWNER]
+        if not conns:
+            return
+        users = {c.owner for c in conns}
+        sessions = {c.session_id for c in conns if c.session_id is not None}
+        live_users, live_sessions = await asyncio.to_thread(self._still_valid, users, sessions)
+        for conn in conns:
+            if conn.owner not in live_users or (conn.session_id is not None and conn.session_id not in live_sessions):
+                log.info("websocket %s: its login is no longer valid; closing it", conn.client)
+                await self.remove(conn, code=CLOSE_UNAUTHORIZED)
+
+    def _still_valid(self, users: set[str], sessions: set[str]) -> tuple[set[str], set[str]]:
+        with self.ctx.db.read() as s:
+            live_users = set(s.scalars(select(User.id).where(User.id.in_(users))))
+            live_sessions = set(s.scalars(select(AuthSession.id).where(
+                AuthSession.id.in_(sessions), AuthSession.expires_at > time.time())))
+        return live_users, live_sessions

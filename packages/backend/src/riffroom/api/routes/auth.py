@@ -95,8 +95,8 @@ async def logout(request: Request, ctx: CtxDep) -> Response:
         await run_in_threadpool(security.close_session, ctx.db, principal.session_id)
         hub = ctx.hub
         for conn in list(hub.connections) if hub is not None else []:
-            if getattr(conn, "session_id", None) == principal.session_id:
-                await hub.remove(conn, code=4401)
+            if conn.session_id == principal.session_id:
+                await hub.remove(conn, code=security.CLOSE_UNAUTHORIZED)
     response = Response(status_code=204)
     response.delete_cookie(security.SESSION_COOKIE, path="/", httponly=True, samesite="lax",
                            secure=_is_https(request, ctx))

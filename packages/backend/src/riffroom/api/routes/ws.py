@@ -37,8 +37,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         await ws.close(code=1008)
         return
     await ws.accept()
-    conn = Connection(ws, client, principal.user_id, settings.ws_queue_size)
-    conn.session_id = principal.session_id  # type: ignore[attr-defined]  # logout closes this connection
+    conn = Connection(ws, client, principal.user_id, settings.ws_queue_size, session_id=principal.session_id)
     hub.add(conn)
     try:
         while not conn.closed:
