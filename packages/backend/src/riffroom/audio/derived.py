@@ -10,7 +10,7 @@ import json
 import math
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,17 @@ def _lock_for(path: Path) -> Iterator[None]:
                 del _locks[key]
 
 
+def _make_once(dst: Path, make: Callable[[], object]) -> Path:
+    """`dst`, made by `make` (which writes it atomically) unless it exists; one maker per file at a time."""
+    if dst.is_file():
+        return dst
+    with _lock_for(dst):
+        if not dst.is_file():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            make()
+    return dst
+
+
 def transcoded(derived_dir: Path, key: str, stem: str, src: Path, fmt: str) -> Path:
     """`src` (the cached WAV) in `fmt`, transcoded on first request."""
     if fmt == "wav":
@@ -46,13 +57,7 @@ def transcoded(derived_dir: Path, key: str, stem: str, src: Path, fmt: str) -> P
     from riffroom.audio.encode import transcode
 
     dst = derived_dir / key / f"{stem}.{fmt}"
-    if dst.is_file():
-        return dst
-    with _lock_for(dst):
-        if not dst.is_file():
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            transcode(src, dst, fmt)
-    return dst
+    return _make_once(dst, lambda: transcode(src, dst, fmt))
 
 
 def compute_peaks(src: Path, points: int) -> dict[str, Any]:
@@ -103,13 +108,7 @@ def mix(derived_dir: Path, key: str, stems: dict[str, Path], gains_db: dict[str,
               for name in stems}
     tag = hashlib.sha256(json.dumps(sorted(linear.items())).encode()).hexdigest()[:16]
     dst = derived_dir / key / f"mix-{tag}.{fmt}"
-    if dst.is_file():
-        return dst
-    with _lock_for(dst):
-        if not dst.is_file():
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            mix_to(dst, stems, linear, fmt)
-    return dst
+    return _make_once(dst, lambda: mix_to(dst, stems, linear, fmt))
 
 
 def _write_atomic(dst: Path, data: bytes) -> None:
