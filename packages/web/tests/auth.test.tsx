@@ -8,6 +8,7 @@ import { LoginForm } from '../src/components/auth/LoginForm';
 import { createAppServices } from '../src/services/appServices';
 import { AuthStore } from '../src/services/auth';
 import { session } from '../src/services/session';
+import { makeSong } from './songs';
 import { FakeSocket, lastSocket } from './fakeSocket';
 import { liveObjectUrls } from './setup';
 
@@ -17,21 +18,7 @@ const apiError = (status: number, code: string, message: string, headers: Record
   json({ error: { code, message } }, status, headers);
 
 const alice = { id: 'u1', username: 'alice' };
-const song: Song = {
-  id: 's1',
-  sha256: 'abc',
-  name: 'song-s1',
-  title: 'Song s1',
-  artist: null,
-  original_filename: 'song.wav',
-  format: 'wav',
-  duration: 3,
-  sample_rate: 44100,
-  channels: 2,
-  size_bytes: 32,
-  created_at: 0,
-  stems: [],
-};
+const song: Song = makeSong('s1', []);
 const runningJob: Job = { id: 'j1', song_id: 's1', state: 'running', progress: 0.4, stage: 'separating', eta_seconds: 9, error: null };
 
 /** A scripted server: logged in after a good login, logged out after logout or `expire()`. */
@@ -75,6 +62,17 @@ function renderApp(server = fakeServer()) {
   });
   const view = render(<App services={services} />);
   return { services, server, ...view };
+}
+
+/** alice logged in with job j1 of song s1 saved from an earlier visit; resolves once its socket exists. */
+async function openWithSavedJob(saved: Parameters<typeof session.save>[0] = { songId: 's1', jobId: 'j1' }) {
+  const server = fakeServer();
+  server.state.loggedIn = true;
+  session.setOwner('u1');
+  session.save(saved);
+  const app = renderApp(server);
+  await waitFor(() => expect(FakeSocket.all).toHaveLength(1));
+  return app;
 }
 
 function fill(password = 'secret') {
@@ -248,12 +246,7 @@ describe('App with accounts', () => {
   });
 
   it('a 401 brings the login form and the job socket stops; after login the job resumes on a new socket', async () => {
-    const server = fakeServer();
-    server.state.loggedIn = true;
-    session.setOwner('u1');
-    session.save({ songId: 's1', jobId: 'j1', fileName: 'song.wav' });
-    const { services } = renderApp(server);
-    await waitFor(() => expect(FakeSocket.all).toHaveLength(1));
+    const { services, server } = await openWithSavedJob({ songId: 's1', jobId: 'j1', fileName: 'song.wav' });
     const first = lastSocket();
     act(() => first.accept());
     expect(first.sentOfType('subscribe')).toEqual([{ type: 'subscribe', jobs: ['j1'] }]);
@@ -277,12 +270,7 @@ describe('App with accounts', () => {
   });
 
   it('logout releases the running job: no socket or object URL is left, nothing reconnects or polls', async () => {
-    const server = fakeServer();
-    server.state.loggedIn = true;
-    session.setOwner('u1');
-    session.save({ songId: 's1', jobId: 'j1' });
-    renderApp(server);
-    await waitFor(() => expect(FakeSocket.all).toHaveLength(1));
+    const { server } = await openWithSavedJob();
     act(() => lastSocket().accept());
     expect(FakeSocket.open).toBe(1);
     fireEvent.click(await screen.findByRole('button', { name: 'Log out' }));
@@ -296,12 +284,7 @@ describe('App with accounts', () => {
   });
 
   it('a handshake refused for want of a login does not loop: it asks /api/auth/me once and shows the form', async () => {
-    const server = fakeServer();
-    server.state.loggedIn = true;
-    session.setOwner('u1');
-    session.save({ songId: 's1', jobId: 'j1' });
-    renderApp(server);
-    await waitFor(() => expect(FakeSocket.all).toHaveLength(1));
+    const { server } = await openWithSavedJob();
     server.state.loggedIn = false;
     const meCalls = () => server.calls.filter((c) => c === 'GET /api/auth/me').length;
     const before = meCalls();

@@ -9,22 +9,9 @@ import { ApiError } from '../src/api/errors';
 import { session } from '../src/services/session';
 import { FakeSocket, lastSocket } from './fakeSocket';
 import { liveObjectUrls } from './setup';
+import { makeSong } from './songs';
 
-const song = (id = 's1'): Song => ({
-  id,
-  sha256: 'abc',
-  name: `song-${id}`,
-  title: `Song ${id}`,
-  artist: null,
-  original_filename: 'song.wav',
-  format: 'wav',
-  duration: 3,
-  sample_rate: 44100,
-  channels: 2,
-  size_bytes: 32,
-  created_at: 0,
-  stems: ['vocals', 'drums'],
-});
+const song = (id = 's1'): Song => makeSong(id);
 const job = (over: Partial<Job> = {}): Job => ({
   id: 'j1',
   song_id: 's1',
