@@ -8,12 +8,7 @@ from riffroom.jobs import store
 from riffroom.storage.db import Database
 from riffroom.storage.models import Song
 
-
-def _song(db: Database, owner: str, n: int) -> Song:
-    song = Song(owner_id=owner, sha256=f"{n:064x}", blob_key=f"songs/{n}", size_bytes=1, name=f"s{n}")
-    with db.write() as s:
-        s.add(song)
-    return song
+from tests.storage.rows import add_song
 
 
 def _queue(db: Database, song: Song) -> str:
@@ -26,8 +21,8 @@ def _queue(db: Database, song: Song) -> str:
 def test_a_late_owner_is_served_next_not_after_the_backlog(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'fair.db'}")
     db.create_all()
-    ana = [_queue(db, _song(db, "ana", n)) for n in range(100)]
-    bob = [_queue(db, _song(db, "bob", 1000 + n)) for n in range(2)]
+    ana = [_queue(db, add_song(db, f"{n:064x}", owner="ana")) for n in range(100)]
+    bob = [_queue(db, add_song(db, f"{1000 + n:064x}", owner="bob")) for n in range(2)]
     order = []
     for _ in range(6):  # one worker: claim, finish, claim ...
         job = store.claim_next(db, "w1", 30)
@@ -40,10 +35,10 @@ def test_a_late_owner_is_served_next_not_after_the_backlog(tmp_path: Path) -> No
 def test_owners_with_running_jobs_wait_for_idle_owners(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'fair.db'}")
     db.create_all()
-    ana = [_queue(db, _song(db, "ana", n)) for n in range(10)]
+    ana = [_queue(db, add_song(db, f"{n:064x}", owner="ana")) for n in range(10)]
     first = store.claim_next(db, "w1", 30)
     assert first is not None and first.id == ana[0]
-    bob = _queue(db, _song(db, "bob", 99))
+    bob = _queue(db, add_song(db, f"{99:064x}", owner="bob"))
     second = store.claim_next(db, "w2", 30)  # ana has one running, bob none: bob goes first
     assert second is not None and second.id == bob
     db.dispose()

@@ -6,7 +6,9 @@ import threading
 
 from riffroom.jobs import store
 from riffroom.storage.db import Database
-from riffroom.storage.models import Job, JobEvent, Song
+from riffroom.storage.models import Job, JobEvent
+
+from tests.storage.rows import add_song
 
 
 def _db(url: str) -> Database:
@@ -15,18 +17,11 @@ def _db(url: str) -> Database:
     return db
 
 
-def _song(db: Database, sha: str) -> Song:
-    song = Song(sha256=sha, blob_key=f"songs/{sha[:2]}/{sha}", size_bytes=1, name="s", duration=10.0)
-    with db.write() as s:
-        s.add(song)
-    return song
-
-
 def test_concurrent_claims_lease_each_job_once(postgres_url: str) -> None:
     db = _db(postgres_url)
     jobs = []
     for i in range(30):
-        song = _song(db, f"{i:064x}")
+        song = add_song(db, f"{i:064x}")
         job, _ = store.find_or_create(db, song, engine="dsp", model="dsp", stems=None, max_attempts=3,
                                       timeout_seconds=60)
         jobs.append(job.id)
@@ -51,7 +46,7 @@ def test_concurrent_claims_lease_each_job_once(postgres_url: str) -> None:
 
 def test_concurrent_writers_to_one_job_get_distinct_seqs(postgres_url: str) -> None:
     db = _db(postgres_url)
-    song = _song(db, "f" * 64)
+    song = add_song(db, "f" * 64)
     job, _ = store.find_or_create(db, song, engine="dsp", model="dsp", stems=None, max_attempts=3,
                                   timeout_seconds=60)
     assert store.claim(db, job.id, "w1", 30.0) is not None
@@ -75,7 +70,7 @@ def test_concurrent_writers_to_one_job_get_distinct_seqs(postgres_url: str) -> N
 
 def test_find_or_create_from_many_threads_makes_one_job(postgres_url: str) -> None:
     db = _db(postgres_url)
-    song = _song(db, "e" * 64)
+    song = add_song(db, "e" * 64)
     ids: list[str] = []
 
     def one() -> None:
@@ -94,7 +89,7 @@ def test_find_or_create_from_many_threads_makes_one_job(postgres_url: str) -> No
 
 def test_stale_queued_job_is_taken_for_resending_once_per_period(postgres_url: str) -> None:
     db = _db(postgres_url)
-    song = _song(db, "d" * 64)
+    song = add_song(db, "d" * 64)
     job, _ = store.find_or_create(db, song, engine="dsp", model=None, stems=None, max_attempts=3, timeout_seconds=60)
     assert store.take_stale_queued(db, 60.0) == []
     with db.write() as s:

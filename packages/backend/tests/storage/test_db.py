@@ -8,22 +8,17 @@ from pathlib import Path
 import pytest
 from riffroom.jobs import store
 from riffroom.storage.db import Database
-from riffroom.storage.models import Job, Song
+from riffroom.storage.models import Job
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
+
+from tests.storage.rows import add_song
 
 
 def _db(tmp_path: Path) -> Database:
     db = Database(f"sqlite:///{tmp_path / 'r.db'}")
     db.create_all()
     return db
-
-
-def _song(db: Database, sha: str = "a" * 64) -> Song:
-    song = Song(sha256=sha, blob_key=f"songs/{sha[:2]}/{sha}", size_bytes=1, name="s", duration=10.0)
-    with db.write() as s:
-        s.add(song)
-    return song
 
 
 def test_sqlite_runs_in_wal_with_busy_timeout(tmp_path: Path) -> None:
@@ -45,7 +40,7 @@ def _increment(url: str, n: int) -> None:
 
 def test_concurrent_read_modify_write_from_processes_loses_nothing(tmp_path: Path) -> None:
     db = _db(tmp_path)
-    song = _song(db)
+    song = add_song(db)
     store.find_or_create(db, song, engine="dsp", model="dsp", stems=None, max_attempts=3, timeout_seconds=60)
     ctx = mp.get_context("spawn")
     procs = [ctx.Process(target=_increment, args=(db.url, 100)) for _ in range(4)]
@@ -60,7 +55,7 @@ def test_concurrent_read_modify_write_from_processes_loses_nothing(tmp_path: Pat
 
 def test_at_most_one_active_job_per_request_key(tmp_path: Path) -> None:
     db = _db(tmp_path)
-    song = _song(db)
+    song = add_song(db)
     job, created = store.find_or_create(db, song, engine="dsp", model="dsp", stems=None, max_attempts=3,
                                         timeout_seconds=60)
     again, created_again = store.find_or_create(db, song, engine="dsp", model="dsp", stems=None, max_attempts=3,
@@ -76,7 +71,7 @@ def test_at_most_one_active_job_per_request_key(tmp_path: Path) -> None:
 
 def test_requeue_counts_attempts_and_fails_at_the_limit(tmp_path: Path) -> None:
     db = _db(tmp_path)
-    song = _song(db)
+    song = add_song(db)
     job, _ = store.find_or_create(db, song, engine="dsp", model="dsp", stems=None, max_attempts=2, timeout_seconds=60)
     assert store.claim_next(db, "w1", 30).id == job.id  # type: ignore[union-attr]
     assert store.requeue(db, job.id, reason="worker died") == "queued"
@@ -92,7 +87,7 @@ def test_events_get_consecutive_sequence_numbers(tmp_path: Path) -> None:
     from riffroom.storage.models import JobEvent
 
     db = _db(tmp_path)
-    song = _song(db)
+    song = add_song(db)
     job, _ = store.find_or_create(db, song, engine="dsp", model="dsp", stems=None, max_attempts=2, timeout_seconds=60)
     store.claim_next(db, "w", 30)
     for i in range(5):
