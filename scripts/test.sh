@@ -1,12 +1,33 @@
 #!/usr/bin/env bash
 # Runs every test: the Python suite (real ffmpeg, real servers), then the web unit and
-# end-to-end tests. Exits non-zero when any part fails.
+# end-to-end tests. Exits non-zero when any part fails, and ends with one line per suite
+# so that the tail of a CI log says which part failed without scrolling back.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0
-.venv/bin/python -m pytest packages/backend/tests -q -p no:cacheprovider || status=$?
+summary=()
+
+run_suite() {
+  local name=$1
+  shift
+  "$@"
+  local rc=$?
+  if [ "$rc" -eq 0 ]; then
+    summary+=("$name: ok")
+  else
+    summary+=("$name: FAILED (exit $rc)")
+    status=$rc
+  fi
+}
+
+# -rfE lists failed and erroring tests by name at the end of pytest's output.
+run_suite pytest .venv/bin/python -m pytest packages/backend/tests -q -p no:cacheprovider -rfE
 if [ -f packages/web/package.json ]; then
-  (cd packages/web && npm test) || status=$?
-  (cd packages/web && npm run e2e) || status=$?
+  run_suite vitest bash -c 'cd packages/web && npm test'
+  run_suite e2e bash -c 'cd packages/web && npm run e2e'
 fi
+
+echo
+echo "== test summary =="
+printf '%s\n' "${summary[@]}"
 exit $status
