@@ -307,7 +307,10 @@ class EventHub:
             now = time.monotonic()
             if now - last_recheck >= recheck:
                 last_recheck = now
-                await self._drop_revoked()
+                try:
+                    await self._drop_revoked()
+                except Exception:  # a busy or lost database must not end heartbeats for everyone
+                    log.exception("websocket login re-check failed; trying again in %.0f s", recheck)
             for conn in list(self.connections):
                 if now - conn.last_seen > dead_after - tick:  # so a dead peer goes within `dead_after`
                     log.info("websocket %s: no answer for %.0f s; dropping it", conn.client, now - conn.last_seen)
