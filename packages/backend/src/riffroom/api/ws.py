@@ -51,11 +51,21 @@ class Outbox:
         self.last_seq: dict[str, int] = {}
         self.ready = asyncio.Event()
         self.overflowed = False
+        # Jobs whose snapshot or replay is being read: their live events wait here, so that the
+        # snapshot always goes first (at most the latest progress and one final event per job).
+        self.held: dict[str, list[tuple[int, str, str]]] = {}
 
     def __len__(self) -> int:
         return len(self.messages) + len(self.progress)
 
     def put_event(self, job_id: str, seq: int, kind: str, text: str) -> None:
+        held = self.held.get(job_id)
+        if held is not None:
+            if kind == "progress" and held and held[-1][1] == "progress":
+                held[-1] = (seq, kind, text)
+            else:
+                held.append((seq, kind, text))
+            return
         if seq <= self.last_seq.get(job_id, -1):
             return
         self.last_seq[job_id] = seq
@@ -73,6 +83,19 @@ class Outbox:
             del self.progress[job_id]
         self._append(text)
         self.ready.set()
+
+    def hold(self, job_id: str) -> None:
+        """Keep this job's live events back until `release` (its snapshot is being read)."""
+        self.held.setdefault(job_id, [])
+
+    def release(self, job_id: str, replay: list[tuple[int, str, str]] | None = None) -> None:
+        """Send the replay, then what was held, minus what the snapshot or replay already covered."""
+        held = self.held.pop(job_id, [])
+        for seq, kind, text in [*(replay or []), *held]:
+            self.put_event(job_id, seq, kind, text)
+
+    def drop_held(self, job_id: str) -> None:
+        self.held.pop(job_id, None)
 
     def put(self, text: str) -> None:
         self._append(text)
@@ -232,20 +255,27 @@ class EventHub:
             if seq is not None:  # anything at or below `seq` the client has: never resend it
                 conn.outbox.last_seq[job_id] = max(seq, conn.outbox.last_seq.get(job_id, -1))
             conn.jobs.add(job_id)
-            self.by_job.setdefault(job_id, set()).add(conn)
-            job, replay = await asyncio.to_thread(self._load, job_id, conn.owner, seq)
+            self.by_job.setdefault(job_id, set()).add(conn)  # from now on no event is missed ...
+            conn.outbox.hold(job_id)  # ... and none overtakes the snapshot being read
+            try:
+                job, replay = await asyncio.to_thread(self._load, job_id, conn.owner, seq)
+            except BaseException:
+                conn.outbox.drop_held(job_id)
+                raise
             if conn.closed:
                 return
             if job is None:
+                conn.outbox.drop_held(job_id)
                 conn.jobs.discard(job_id)
                 self.by_job.get(job_id, set()).discard(conn)
                 self._error(conn, "not_found", "no such job", job_id=job_id)
-            elif replay is None:
+                continue
+            if replay is None:
                 snap = {"type": "snapshot", "job": job_public(job), "seq": job.seq}
                 conn.outbox.put_snapshot(job_id, job.seq, json.dumps(snap))
+                conn.outbox.release(job_id)
             else:
-                for payload in replay:
-                    conn.outbox.put_event(job_id, payload["seq"], payload["type"], json.dumps(payload))
+                conn.outbox.release(job_id, [(p["seq"], p["type"], json.dumps(p)) for p in replay])
 
     def _owns(self, job_id: str, owner: str) -> bool:
         with self.ctx.db.read() as s:
