@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     events_poll_seconds: float = 0.05  # how often the API reads new job events
     max_peaks_points: int = 20000
     max_concurrent_mixes: int = 1
+    mixes_kept_per_song: int = 4  # custom mixes kept on disk per song, most recently used first
     worker_fault: str = ""  # testing only: "crash" (exit at job start) or "hang"
     web_dir: Path | None = None  # the built web app served at /; default: packages/web/dist when present
 

@@ -100,15 +100,38 @@ def peaks(derived_dir: Path, key: str, stem: str, src: Path, points: int) -> dic
     return {"stem": stem, **result}
 
 
-def mix(derived_dir: Path, key: str, stems: dict[str, Path], gains_db: dict[str, float | None], fmt: str) -> Path:
-    """A mix of the stems with gains in dB (None mutes a stem)."""
+def mix(
+    derived_dir: Path, key: str, stems: dict[str, Path], gains_db: dict[str, float | None], fmt: str, keep: int = 4,
+) -> Path:
+    """A mix of the stems with gains in dB (None mutes a stem).
+
+    Every gain setting is a file as long as the song, so only the `keep` most recently used mixes of
+    a song stay on disk: a user trying twenty settings must not fill the disk until the stems go.
+    """
     from riffroom.audio.encode import mix_to
 
     linear = {name: 0.0 if gains_db.get(name, 0.0) is None else float(10 ** ((gains_db.get(name) or 0.0) / 20))
               for name in stems}
     tag = hashlib.sha256(json.dumps(sorted(linear.items())).encode()).hexdigest()[:16]
     dst = derived_dir / key / f"mix-{tag}.{fmt}"
-    return _make_once(dst, lambda: mix_to(dst, stems, linear, fmt))
+    _make_once(dst, lambda: mix_to(dst, stems, linear, fmt))
+    os.utime(dst)  # "last used" for the pruning below
+    _prune_mixes(dst.parent, keep, spare=dst)
+    return dst
+
+
+def _prune_mixes(directory: Path, keep: int, spare: Path) -> None:
+    """Delete all but the `keep` newest mixes of one song (never `spare`, the one being served)."""
+    found = []
+    for path in directory.glob("mix-*"):
+        try:
+            found.append((path.stat().st_mtime, path))
+        except FileNotFoundError:  # pruned by a concurrent request
+            continue
+    found.sort(reverse=True)
+    for _, path in found[max(1, keep):]:
+        if path != spare:
+            path.unlink(missing_ok=True)  # a download already streaming keeps its open file
 
 
 def _write_atomic(dst: Path, data: bytes) -> None:

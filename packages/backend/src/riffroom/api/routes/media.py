@@ -111,7 +111,9 @@ async def create_mix(body: MixRequest, song: SongDep, ctx: CtxDep) -> Response:
     if _mix_slots is None:
         _mix_slots = asyncio.Semaphore(max(1, ctx.settings.max_concurrent_mixes))
     async with _mix_slots:
-        path = await run_in_threadpool(media.mix, ctx.derived_dir, key, stems, body.gains, body.format)
+        path = await run_in_threadpool(
+            media.mix, ctx.derived_dir, key, stems, body.gains, body.format, ctx.settings.mixes_kept_per_song,
+        )
     return FileResponse(path, media_type=_MEDIA_TYPES[body.format],
                         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-cache",
                                  "Content-Disposition": _attachment(song, f"mix.{body.format}")})
