@@ -49,6 +49,71 @@ const engineState = (page) =>
     return { ...e.snapshot(), position: e.position, time: e.ctx.currentTime };
   });
 
+/** A 16-bit PCM WAV (as the app writes it) folded to mono floats. */
+function readWav(bytes) {
+  const channels = bytes.readUInt16LE(22);
+  const rate = bytes.readUInt32LE(24);
+  const frames = (bytes.length - 44) / (2 * channels);
+  const mono = new Float32Array(frames);
+  for (let i = 0; i < frames; i++) {
+    let sum = 0;
+    for (let c = 0; c < channels; c++) sum += bytes.readInt16LE(44 + 2 * (i * channels + c));
+    mono[i] = sum / channels / 32768;
+  }
+  return { rate, frames, mono };
+}
+
+/** The strongest frequency (Hz, 1 Hz steps, 200-3000 Hz) in a Hann window of 16384 samples from `at` s. */
+function dominantHz({ rate, mono }, at) {
+  const n = 16384;
+  const start = Math.round(at * rate);
+  const x = new Float64Array(n);
+  for (let i = 0; i < n; i++) x[i] = mono[start + i] * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (n - 1)));
+  let best = 0, bestHz = 0;
+  for (let hz = 200; hz <= 3000; hz++) {
+    const w = (2 * Math.PI * hz) / rate;
+    let re = 0, im = 0;
+    for (let i = 0; i < n; i++) {
+      re += x[i] * Math.cos(w * i);
+      im -= x[i] * Math.sin(w * i);
+    }
+    const power = re * re + im * im;
+    if (power > best) [best, bestHz] = [power, hz];
+  }
+  return bestHz;
+}
+
+/** RMS of consecutive `hop`-second frames. */
+function envelope({ rate, mono }, hop) {
+  const out = [];
+  for (let f = 0; ; f++) {
+    const [a, b] = [Math.round(f * hop * rate), Math.round((f + 1) * hop * rate)];
+    if (b > mono.length) return out;
+    let sum = 0;
+    for (let i = a; i < b; i++) sum += mono[i] * mono[i];
+    out.push(Math.sqrt(sum / (b - a)));
+  }
+}
+
+/** Frames by which envelope `b` lags `a` (within +-`span`): the least squared difference over `count` frames. */
+function lagOf(a, b, span, count) {
+  let best = Infinity, lag = 0;
+  for (let d = -span; d <= span; d++) {
+    let sum = 0;
+    for (let i = 0; i < count; i++) sum += (a[i] - (b[i + d] ?? 0)) ** 2;
+    if (sum < best) [best, lag] = [sum, d];
+  }
+  return lag;
+}
+
+async function downloadMix(page, results) {
+  const [mix] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download mix' }).click()]);
+  const path = `${results}/download-${mix.suggestedFilename()}`;
+  await mix.saveAs(path);
+  const { readFileSync } = await import('node:fs');
+  return { name: mix.suggestedFilename(), ...readWav(readFileSync(path)) };
+}
+
 async function songTitle(page) {
   return (await page.locator('[data-testid=player] h2').first().textContent())?.trim();
 }
@@ -334,6 +399,33 @@ export const tests = [
       const wav = readFileSync(mixPath);
       assert.equal(wav.toString('latin1', 0, 4), 'RIFF', 'the mix is a WAV file');
       assert.ok(wav.length > 44 + 44100 * 4 * 7, 'the mix covers the whole song');
+    },
+  },
+  {
+    name: 'a mix downloaded at 80% and +5 semitones keeps that tempo and key',
+    async run({ page, results, log }) {
+      await page.getByRole('button', { name: 'Solo Vocals' }).click();
+      const plain = await downloadMix(page, results);
+      await page.getByTestId('tempo').fill('80');
+      for (let i = 0; i < 5; i++) await page.getByRole('button', { name: 'Transpose up' }).click();
+      const shifted = await downloadMix(page, results);
+      await page.getByRole('button', { name: /Tempo \d+%, reset/ }).click();
+      for (let i = 0; i < 5; i++) await page.getByRole('button', { name: 'Transpose down' }).click();
+      await page.getByRole('button', { name: 'Solo Vocals' }).click();
+      assert.match(shifted.name, /mix \(80%, \+5\)\.wav$/, 'the file name says the tempo and key');
+      assert.match(plain.name, /mix\.wav$/);
+      const lengthRatio = shifted.frames / plain.frames;
+      // the first sung note lasts 1 s of the song: look inside it in both files
+      const [a, b] = [dominantHz(plain, 0.2), dominantHz(shifted, 0.2 / 0.8)];
+      log(`length x${lengthRatio.toFixed(4)}; strongest ${a} Hz -> ${b} Hz (x${(b / a).toFixed(4)}, +5 st is x1.3348)`);
+      assert.ok(Math.abs(lengthRatio - 1.25) < 0.002, `80% tempo makes the mix 1.25x as long (${lengthRatio.toFixed(4)})`);
+      // Line up the loudness contours (10 ms frames of the plain mix, 12.5 ms of the slowed one, so
+      // frame k is the same moment of the song in both): the slowed mix must not lag by the
+      // stretcher's latency (120 ms here).
+      const lag = lagOf(envelope(plain, 0.01), envelope(shifted, 0.0125), 30, 200);
+      log(`the slowed mix lags the plain one by ${lag} frames of 12.5 ms`);
+      assert.ok(Math.abs(lag) <= 1, `the stretcher's latency is trimmed (lag ${lag * 12.5} ms)`);
+      assert.ok(Math.abs(b / a - 2 ** (5 / 12)) < 0.02, `+5 semitones raises it by 2^(5/12) (x${(b / a).toFixed(4)})`);
     },
   },
   {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compensatingSemitones, formatTime, normaliseLoop, positionAt } from '../src/audio/clock';
-import { encodeWav } from '../src/audio/mixdown';
+import { encodeWav, mixSuffix } from '../src/audio/mixdown';
 
 describe('the player clock', () => {
   const anchor = { contextTime: 10, position: 5, rate: 1 };
@@ -49,5 +49,14 @@ describe('encodeWav', () => {
     expect(view.getUint32(40, true)).toBe(12);
     const samples = Array.from({ length: 6 }, (_, i) => view.getInt16(44 + 2 * i, true));
     expect(samples).toEqual([0, 16383, 32767, -16384, -32768, 0]);
+  });
+});
+
+describe('mixSuffix', () => {
+  it('names the tempo and key of a mix, and nothing at 100% / 0', () => {
+    expect(mixSuffix({ tempo: 1, transpose: 0 })).toBe('');
+    expect(mixSuffix({ tempo: 0.8, transpose: 0 })).toBe(' (80%)');
+    expect(mixSuffix({ tempo: 1, transpose: -3 })).toBe(' (-3)');
+    expect(mixSuffix({ tempo: 1.25, transpose: 2 })).toBe(' (125%, +2)');
   });
 });

@@ -9,6 +9,8 @@ export interface Stretcher {
   input: AudioNode;
   output: AudioNode;
   setSemitones(semitones: number, when: number): void;
+  /** Seconds from input to output in live-input mode (an offline render trims this much). */
+  latency(): Promise<number>;
   dispose(): void;
 }
 
@@ -18,15 +20,18 @@ function assertWorklet(ctx: BaseAudioContext): void {
   }
 }
 
-export async function createStretch(ctx: BaseAudioContext): Promise<Stretcher> {
+export async function createStretch(ctx: BaseAudioContext, semitones = 0): Promise<Stretcher> {
   assertWorklet(ctx);
   const node = await SignalsmithStretch(ctx, { numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [2] });
-  await node.schedule({ active: true, semitones: 0 });
+  await node.schedule({ active: true, semitones });
   return {
     input: node,
     output: node,
     setSemitones(semitones, when) {
       void node.schedule({ output: when, active: true, semitones });
+    },
+    latency() {
+      return node.latency();
     },
     dispose() {
       void node.stop();

@@ -3,7 +3,7 @@ import type { Song } from '../../api/types';
 import { songTitle } from '../../api/types';
 import { formatTime } from '../../audio/clock';
 import { TEMPO_MAX, TEMPO_MIN, TRANSPOSE_LIMIT, type PlayerEngine, type StemControls } from '../../audio/engine';
-import { encodeWav, renderMix } from '../../audio/mixdown';
+import { encodeWav, mixSuffix, renderMix } from '../../audio/mixdown';
 import { describeError } from '../../api/errors';
 import { stemCacheKey, type Phase, type StemAsset } from '../../hooks/useStemProcessor';
 import { usePlayer } from '../../hooks/usePlayer';
@@ -75,8 +75,9 @@ export function Player({ services, engine, song, stems, phase }: PlayerProps) {
     setMixError(null);
     try {
       const snap = engine.snapshot();
-      const blob = await renderMix(engine.buffers(), engine.effectiveGains(), snap.stems, snap.masterVolume);
-      saveFile(blob, `${songTitle(song)} - mix.wav`);
+      const timing = { tempo: snap.tempo, transpose: snap.transpose };
+      const blob = await renderMix(engine.buffers(), engine.effectiveGains(), snap.stems, snap.masterVolume, timing);
+      saveFile(blob, `${songTitle(song)} - mix${mixSuffix(timing)}.wav`);
     } catch (err) {
       setMixError(describeError(err));
     } finally {
