@@ -208,6 +208,22 @@ def test_twenty_concurrent_identical_requests_over_both_nodes_run_one_separation
     assert starts in (0, 1)  # progress rows are pruned at the final event; never two starts
 
 
+def test_failed_logins_are_counted_across_both_nodes(cluster: Cluster) -> None:
+    """Guesses spread over the two API nodes meet one limit (5 per user), kept in Redis."""
+    a, b = cluster.apis
+    guess = {"username": "mallory", "password": "not the password"}
+    codes = []
+    for node in (a, b, a, b, a):
+        with node.client() as c:
+            codes.append(c.post("/api/auth/login", json=guess).status_code)
+    assert codes == [401] * 5
+    for node in (b, a):
+        with node.client() as c:
+            r = c.post("/api/auth/login", json=guess)
+        assert r.status_code == 429, r.text
+        assert int(r.headers["retry-after"]) > 0
+
+
 def test_stopped_api_node_client_resumes_on_the_other_and_gets_the_final_event_once(
     cluster: Cluster, songs: Path
 ) -> None:

@@ -218,10 +218,10 @@ class Accounts:
     USERS_RECHECK_SECONDS = 2.0  # `riffroom users add` on a running loopback server takes effect this fast
 
     def __init__(self, db: Database, settings: Settings) -> None:
-        from riffroom.api.ratelimit import LoginLimiter
+        from riffroom.api.ratelimit import open_login_limiter
 
         self.db, self.settings = db, settings
-        self.limiter = LoginLimiter(settings.login_max_failures, settings.login_window_seconds)
+        self.limiter = open_login_limiter(settings)
         self._users_exist: tuple[float, bool] = (-1e9, False)
 
     @property

@@ -69,16 +69,16 @@ async def login(body: LoginRequest, request: Request, response: Response, ctx: C
     ip = _client(request)
     user_key = f"user:{body.username[:64].lower()}|{ip}"
     keys = {user_key: limit, f"ip:{ip}": limit * 4}
-    wait = accounts.limiter.retry_after(keys)
+    wait = await run_in_threadpool(accounts.limiter.retry_after, keys)  # Redis, on several API nodes
     if wait > 0:
         seconds = max(1, int(wait + 0.999))
         raise ApiError(429, "too_many_requests", f"too many failed logins; try again in {seconds} s",
                        headers={"Retry-After": str(seconds)})
     user = await run_in_threadpool(security.authenticate, ctx.db, body.username, body.password)
     if user is None:
-        accounts.limiter.failed(keys)
+        await run_in_threadpool(accounts.limiter.failed, keys)
         raise ApiError(401, "invalid_credentials", "wrong user name or password")
-    accounts.limiter.succeeded(user_key)
+    await run_in_threadpool(accounts.limiter.succeeded, user_key)
     token, _row = await run_in_threadpool(security.open_session, ctx.db, user, ctx.settings.session_ttl_seconds)
     response.set_cookie(
         security.SESSION_COOKIE, token, max_age=int(ctx.settings.session_ttl_seconds), path="/",
