@@ -203,3 +203,28 @@ def test_refuses_to_listen_beyond_loopback_without_an_account(tmp_path: Path) ->
     result = subprocess.run(cmd, env=srv.env(), capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "riffroom users add NAME" in result.stderr
+
+
+def test_songs_from_before_accounts_can_be_adopted(tmp_path: Path, short_mp3: Path) -> None:
+    """A server used without accounts, then given one: `users adopt` hands the old songs over."""
+    from tests.api.harness import run_server, upload, wait_job
+
+    with run_server(tmp_path / "srv", workers=1) as srv:
+        with srv.client() as c:
+            song = upload(c, short_mp3).json()
+            job = c.post(f"/api/songs/{song['id']}/separations", json={"engine": "dsp"}).json()
+            assert wait_job(c, job["id"])["state"] == "done"
+        added = users_cli(srv, "add", "alice", stdin=PASSWORD + "\n")
+        assert added.returncode == 0, added.stderr
+        assert "1 songs uploaded before accounts existed are now hidden" in added.stderr
+        assert "riffroom users adopt alice" in added.stderr
+        with closing(login(srv, "alice")) as alice:
+            assert alice.get("/api/songs").json()["songs"] == []
+            adopted = users_cli(srv, "adopt", "alice")
+            assert adopted.returncode == 0 and "1 songs are now alice's" in adopted.stderr
+            assert [s["id"] for s in alice.get("/api/songs").json()["songs"]] == [song["id"]]
+            # the separation came along: stems stream, and asking again does not separate anew
+            assert alice.get(f"/api/songs/{song['id']}/stems/vocals").status_code == 200
+            again = alice.post(f"/api/songs/{song['id']}/separations", json={"engine": "dsp"})
+            assert again.status_code == 200 and again.json()["id"] == job["id"]
+        assert users_cli(srv, "adopt", "nobody").returncode == 1

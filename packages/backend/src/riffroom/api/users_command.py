@@ -1,7 +1,8 @@
-"""`riffroom users add|remove|passwd|list`: accounts, managed from the server's machine.
+"""`riffroom users add|remove|passwd|list|adopt`: accounts, managed from the server's machine.
 
     echo 'a long passphrase' | riffroom users add ana      # no terminal: the password is stdin's first line
     riffroom users list --json
+    riffroom users adopt ana     # songs uploaded before accounts existed become ana's
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from typing import Any
 
 def add_users_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "users", help="manage accounts (add, remove, passwd, list)",
+        "users", help="manage accounts (add, remove, passwd, list, adopt)",
         description="Manage accounts. Passwords are read from the terminal, or from standard input's first line.",
     )
-    parser.add_argument("action", choices=("add", "remove", "passwd", "list"))
+    parser.add_argument("action", choices=("add", "remove", "passwd", "list", "adopt"),
+                        help="adopt NAME: give NAME the songs uploaded while the server had no accounts")
     parser.add_argument("name", nargs="?")
     parser.add_argument("--data-dir", type=Path, help="where the database lives (as for `riffroom serve`)")
     parser.add_argument("--keep-songs", action="store_true", help="remove: keep the user's songs in the database")
@@ -60,6 +62,46 @@ def _remove_songs(settings: Any, db: Any, user_id: str) -> int:
     return len(songs)
 
 
+def _local_song_count(db: Any) -> int:
+    from sqlalchemy import func, select
+
+    from riffroom.api.security import LOCAL_OWNER
+    from riffroom.storage.models import Song
+
+    with db.read() as s:
+        return int(s.scalar(select(func.count()).select_from(Song).where(Song.owner_id == LOCAL_OWNER)) or 0)
+
+
+def adopt_local_songs(db: Any, username: str) -> tuple[int, int]:
+    """Songs uploaded without accounts (owner `local`) become `username`'s, with their separations.
+
+    Returns (adopted, left): a song the user already has (same content) stays where it was.
+    """
+    from sqlalchemy import select
+
+    from riffroom.api.security import LOCAL_OWNER, AccountError
+    from riffroom.storage.auth_models import User
+    from riffroom.storage.models import Job, Song
+
+    with db.write() as s:
+        user = s.scalars(select(User).where(User.username == username)).first()
+        if user is None:
+            raise AccountError(f"no user {username}")
+        has = set(s.scalars(select(Song.sha256).where(Song.owner_id == user.id)))
+        adopted = left = 0
+        for song in s.scalars(select(Song).where(Song.owner_id == LOCAL_OWNER)).all():
+            if song.sha256 in has:
+                left += 1
+                continue
+            song.owner_id = user.id
+            for job in s.scalars(select(Job).where(Job.song_id == song.id)):
+                # the owner is part of the key that joins identical requests (store.dedupe_key)
+                if job.dedupe_key.startswith(f"{LOCAL_OWNER}/"):
+                    job.dedupe_key = f"{user.id}/{job.dedupe_key[len(LOCAL_OWNER) + 1:]}"
+            adopted += 1
+    return adopted, left
+
+
 def run_users(args: argparse.Namespace, settings: Any = None) -> int:
     from riffroom.api import security
     from riffroom.config import Settings
@@ -84,6 +126,14 @@ def run_users(args: argparse.Namespace, settings: Any = None) -> int:
         elif args.action == "add":
             security.create_user(db, args.name, _read_password(args.name))
             print(f"user {args.name} added; login is now required on this server", file=sys.stderr)
+            hidden = _local_song_count(db)
+            if hidden and security.user_count(db) == 1:
+                print(f"{hidden} songs uploaded before accounts existed are now hidden; "
+                      f"`riffroom users adopt {args.name}` gives them to {args.name}", file=sys.stderr)
+        elif args.action == "adopt":
+            adopted, left = adopt_local_songs(db, args.name)
+            note = f"; {left} left out (already {args.name}'s)" if left else ""
+            print(f"{adopted} songs are now {args.name}'s{note}", file=sys.stderr)
         elif args.action == "passwd":
             security.set_password(db, args.name, _read_password(args.name))
             print(f"password of {args.name} changed; its sessions were logged out", file=sys.stderr)
