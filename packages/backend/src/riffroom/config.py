@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     events_url: str | None = None  # None: Redis pub/sub on queue_url when that is redis://, else local://
     queue_name: str = "riffroom-jobs"  # the Dramatiq queue
     queue_poll_seconds: float = 0.05  # longest idle wait of a Dramatiq consumer before it looks again
+    worker_presence_seconds: float = 5.0  # worker hosts re-announce themselves this often (gone after 3x)
     s3_endpoint_url: str | None = None  # MinIO, Ceph, moto...; None = AWS
     s3_region: str = "us-east-1"
     s3_access_key_id: str | None = None  # None: boto3's usual chain (env, ~/.aws, instance role)

@@ -87,6 +87,7 @@ def cluster(
         "blob_url": f"s3://{bucket}/riffroom", "s3_endpoint_url": s3_endpoint,
         "s3_access_key_id": services.S3_KEY, "s3_secret_access_key": services.S3_SECRET,
         "dsp_chunk_seconds": 5.0, "progress_min_interval_seconds": 0.05, "lease_seconds": 3.0,
+        "worker_presence_seconds": 0.5,
     }
     apis = [ServerProcess(root / f"api{i}", workers=0, **settings) for i in (1, 2)]
     workers = [WorkerHost(root / f"worker{i}", **settings) for i in (1, 2)]
@@ -119,6 +120,30 @@ def _separate(node: ServerProcess, song_id: str) -> dict[str, Any]:
         r = c.post(f"/api/songs/{song_id}/separations", json={"engine": "dsp"})
     assert r.status_code in (200, 202), r.text
     return r.json()  # type: ignore[no-any-return]
+
+
+def _hosts_seen(node: ServerProcess) -> dict[str, int]:
+    workers = node.ready()["checks"]["workers"]
+    return {h["node"]: h["alive"] for h in workers["hosts"]}
+
+
+def test_every_api_node_counts_the_worker_hosts(cluster: Cluster) -> None:
+    """/health/ready on an API node reports the remote worker hosts, and notices one that stops."""
+    expected = {w.node: 1 for w in cluster.workers}
+    for node in cluster.apis:
+        wait_until(lambda node=node: _hosts_seen(node) == expected, timeout=10)
+        workers = node.ready()["checks"]["workers"]
+        assert workers["alive"] == 2 and workers["wanted"] == 2
+    leaving = cluster.workers[1]
+    leaving.stop()
+    try:
+        for node in cluster.apis:
+            wait_until(lambda node=node: set(_hosts_seen(node)) == {cluster.workers[0].node}, timeout=10)
+        ready = cluster.apis[0].ready()
+        assert ready["status"] == "ready"  # an API node still serves songs and cached stems
+    finally:
+        leaving.start()
+    wait_until(lambda: cluster.apis[0].ready()["checks"]["workers"]["alive"] == 2, timeout=10)
 
 
 def test_uploads_through_either_node_separate_and_progress_reaches_the_other_node(
@@ -157,7 +182,8 @@ def test_killed_worker_host_job_is_finished_by_the_other(cluster: Cluster, songs
     os.kill(victim.pid, signal.SIGKILL)  # its worker subprocess dies with it (PDEATHSIG)
     victim.proc.wait()  # type: ignore[union-attr]
     victim.proc = None
-    try:
+    try:  # a host that died cannot say goodbye: its announcement runs out (3 x 0.5 s)
+        wait_until(lambda: victim.node not in _hosts_seen(a), timeout=10)
         with a.client() as c:
             done = wait_job(c, job["id"], timeout=180)
         assert done["state"] == "done", done

@@ -56,24 +56,42 @@ class DramatiqJobQueue:
     """The API node's side: send job ids. Workers are `riffroom worker` processes on any host."""
 
     def __init__(self, settings: Settings) -> None:
+        import redis
+
         self.settings = settings
         self.broker = make_broker(settings)
         self.actor = declare_actor(self.broker, settings)
         self._lock = threading.Lock()
+        self._redis = redis.Redis.from_url(settings.queue_url, socket_timeout=2, socket_connect_timeout=2)
 
     def start(self) -> None:
         pass
 
     def stop(self) -> None:
         self.broker.close()
+        self._redis.close()
 
     def enqueue(self, job_id: str) -> None:
         with self._lock:  # one Redis connection pool, but keep sends ordered per node
             self.actor.send(job_id)
 
     def status(self) -> dict[str, Any]:
-        return {"backend": "dramatiq", "wanted": 0, "alive": 0, "workers": [],
-                "note": "separation runs in `riffroom worker` processes"}
+        """The worker hosts' own reports (jobs/presence.py). An API node stays ready without any:
+        it still serves songs and cached stems, and separations wait in the queue."""
+        import redis
+
+        from riffroom.jobs.presence import worker_hosts
+
+        status: dict[str, Any] = {"backend": "dramatiq", "required": False}
+        try:
+            hosts = worker_hosts(self._redis)
+        except redis.RedisError as exc:
+            return {**status, "alive": 0, "wanted": 0, "hosts": [], "error": f"Redis: {type(exc).__name__}"}
+        status.update(alive=sum(h.get("alive", 0) for h in hosts), wanted=sum(h.get("wanted", 0) for h in hosts),
+                      hosts=hosts)
+        if not hosts:
+            status["note"] = "no `riffroom worker` host is running: separations wait in the queue"
+        return status
 
 
 def consume(ctx: WorkerContext) -> None:

@@ -37,6 +37,7 @@ def add_worker_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run_worker(args: argparse.Namespace, settings: Any = None) -> int:
     from riffroom.config import Settings
     from riffroom.jobs.dramatiq_queue import DramatiqJobQueue
+    from riffroom.jobs.presence import WorkerPresence
     from riffroom.jobs.supervisor import Supervisor
     from riffroom.storage.db import Database
 
@@ -61,10 +62,13 @@ def run_worker(args: argparse.Namespace, settings: Any = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     supervisor.start()
+    presence = WorkerPresence(settings.queue_url, supervisor.node, supervisor.status, settings.worker_presence_seconds)
+    presence.start()
     log.info("worker host %s: %d process(es) on %s", supervisor.node, settings.workers, settings.queue_url)
     try:
         stop.wait()
     finally:
+        presence.stop()
         supervisor.stop()
         queue.stop()
         db.dispose()

@@ -32,7 +32,7 @@ def _checks(ctx: Any) -> tuple[bool, dict[str, Any]]:
     checks["websockets"] = len(hub.connections) if hub is not None else 0
     workers = ctx.queue.status()
     checks["workers"] = workers
-    if workers.get("alive", 0) < min(1, workers.get("wanted", 0)):
+    if workers.get("required", True) and workers.get("alive", 0) < min(1, workers.get("wanted", 0)):
         ok = False
     free = shutil.disk_usage(ctx.settings.data_dir).free
     checks["free_disk_bytes"] = free

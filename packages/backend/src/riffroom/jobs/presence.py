@@ -1,0 +1,67 @@
+"""Worker hosts announce themselves in Redis, so every API node's /health/ready can say how many
+separation processes are alive across the cluster (they share no process table).
+
+Each `riffroom worker` host keeps one key, `riffroom:worker-hosts:<node>`, holding its
+supervisor's status; it re-sets the key every `worker_presence_seconds` with a time-to-live of
+three times that, and deletes it on a clean stop. A host that died just stops being counted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("riffroom.presence")
+PREFIX = "riffroom:worker-hosts:"
+
+
+class WorkerPresence(threading.Thread):
+    """The worker host's side: keep this host's key fresh until `stop`."""
+
+    def __init__(self, url: str, node: str, status: Callable[[], dict[str, Any]], every: float) -> None:
+        super().__init__(name="riffroom-worker-presence", daemon=True)
+        import redis
+
+        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.key, self.node, self.status, self.every = PREFIX + node, node, status, every
+        self._stop_event = threading.Event()
+
+    def announce(self) -> None:
+        import redis
+
+        record = {**self.status(), "node": self.node, "host": socket.gethostname(), "pid": os.getpid(),
+                  "at": round(time.time(), 3)}
+        record.pop("workers", None)  # per-process detail stays on the host
+        try:
+            self.client.set(self.key, json.dumps(record), px=int(self.every * 3000))
+        except redis.RedisError as exc:  # the queue is down too; jobs wait, and so does this
+            log.warning("could not announce this worker host: %s", exc)
+
+    def run(self) -> None:
+        self.announce()
+        while not self._stop_event.wait(self.every):
+            self.announce()
+
+    def stop(self) -> None:
+        import redis
+
+        self._stop_event.set()
+        try:
+            self.client.delete(self.key)
+        except redis.RedisError:
+            pass  # the key expires by itself
+        self.client.close()
+
+
+def worker_hosts(client: Any) -> list[dict[str, Any]]:
+    """Every worker host that announced itself within its time-to-live (one SCAN, one MGET)."""
+    keys = sorted(client.scan_iter(match=PREFIX + "*", count=1000))
+    if not keys:
+        return []
+    return [json.loads(raw) for raw in client.mget(keys) if raw is not None]
