@@ -70,6 +70,30 @@ export const tests = [
     },
   },
   {
+    name: 'accounts: an API token made in the page works for scripts until it is revoked',
+    async run({ page, appUrl, shot }) {
+      await page.getByRole('button', { name: 'API tokens' }).click();
+      const dialog = page.getByRole('dialog', { name: 'API tokens' });
+      await dialog.getByText('No tokens yet.').waitFor({ timeout: 10_000 });
+      await dialog.getByLabel('Name').fill('e2e script');
+      await dialog.getByRole('button', { name: 'Create token' }).click();
+      const secret = dialog.getByLabel(/copy it now/);
+      await secret.waitFor();
+      const token = await secret.inputValue();
+      assert.match(token, /^rr_/, 'the token is shown once, in full');
+      await shot('auth-06-token');
+      const asScript = async () =>
+        (await fetch(new URL('/api/songs', appUrl), { headers: { Authorization: `Bearer ${token}` } })).status;
+      assert.equal(await asScript(), 200, 'a script with the token reads the songs');
+      await dialog.getByRole('button', { name: 'Revoke e2e script' }).click();
+      await dialog.getByText('No tokens yet.').waitFor();
+      assert.equal(await asScript(), 401, 'a revoked token opens nothing');
+      await dialog.getByRole('button', { name: 'Close' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      assert.equal(await page.getByRole('button', { name: 'Log out' }).count(), 1, 'still logged in');
+    },
+  },
+  {
     name: 'accounts: logout returns to the login form, releases the song and the session',
     async run({ page, appUrl, shot, sockets }) {
       const answer = page.waitForResponse((r) => r.url().endsWith('/api/auth/logout'));

@@ -5,6 +5,7 @@ import { usePlayerEngine } from './hooks/usePlayer';
 import { Library } from './components/library/Library';
 import { Player } from './components/player/Player';
 import { HelpPanel } from './components/help/HelpPanel';
+import { TokensPanel } from './components/auth/TokensPanel';
 import type { Song } from './api/types';
 import { session } from './services/session';
 import { describeError } from './api/errors';
@@ -28,6 +29,7 @@ export function App({ services: given }: AppProps = {}) {
   const engine = usePlayerEngine();
   const auth = useSyncExternalStore(services.auth.subscribe, services.auth.getSnapshot);
   const [helpOpen, setHelpOpen] = useState(false);
+  const [tokensOpen, setTokensOpen] = useState(false);
   const [logoutError, setLogoutError] = useState<string | null>(null);
   const [loggingOut, setLoggingOut] = useState(false);
 
@@ -77,6 +79,9 @@ export function App({ services: given }: AppProps = {}) {
               <span className="user-name truncate" data-testid="user-name" title={user.username}>
                 {user.username}
               </span>
+              <button type="button" className="btn ghost" onClick={() => setTokensOpen(true)} aria-haspopup="dialog">
+                API tokens
+              </button>
               <button type="button" className="btn ghost" onClick={() => void logout()} disabled={loggingOut}>
                 Log out
               </button>
@@ -101,6 +106,7 @@ export function App({ services: given }: AppProps = {}) {
         <PracticeRoom key={user?.id ?? 'local'} services={services} engine={engine} />
       )}
       <HelpPanel open={helpOpen} onClose={() => setHelpOpen(false)} />
+      {user && <TokensPanel api={services.api} open={tokensOpen} onClose={() => setTokensOpen(false)} />}
     </div>
   );
 }

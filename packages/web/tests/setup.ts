@@ -24,3 +24,15 @@ afterEach(() => {
   liveObjectUrls.clear();
   localStorage.clear();
 });
+
+// jsdom has <dialog> but not its methods: open and close it the way a browser does.
+if (!HTMLDialogElement.prototype.showModal) {
+  HTMLDialogElement.prototype.showModal = function showModal(this: HTMLDialogElement) {
+    this.setAttribute('open', '');
+  };
+  HTMLDialogElement.prototype.close = function close(this: HTMLDialogElement) {
+    if (!this.hasAttribute('open')) return;
+    this.removeAttribute('open');
+    this.dispatchEvent(new Event('close'));
+  };
+}

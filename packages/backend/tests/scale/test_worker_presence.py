@@ -31,5 +31,5 @@ def test_hosts_appear_leave_and_run_out(redis_url: str) -> None:
     assert [h["node"] for h in worker_hosts(client)] == ["aaaa0002"]
     started = time.monotonic()
     wait_until(lambda: worker_hosts(client) == [], timeout=5)
-    assert time.monotonic() - started < 1.5  # three announcement periods at most
+    assert time.monotonic() - started < 3.0  # three announcement periods (0.6 s), with room for a busy machine
     assert client.zcard(INDEX) == 0  # the index is pruned as it is read

@@ -3,7 +3,7 @@
  * `paths` type, so a route renamed on the server breaks the build, not the app.
  */
 import type { paths } from './schema';
-import type { AudioFormat, Job, LoginRequest, Me, Peaks, SeparationRequest, Song, SongList } from './types';
+import type { ApiToken, AudioFormat, Job, LoginRequest, Me, Peaks, SeparationRequest, Song, SongList, TokenList, TokenRequest } from './types';
 import { ApiError, NetworkError, errorFromResponse, parseRetryAfter } from './errors';
 import { Emitter } from '../services/emitter';
 
@@ -93,6 +93,21 @@ export class ApiClient {
   /** Revokes this session (and its WebSockets) and clears the cookie. */
   logout(): Promise<void> {
     return this.json(apiPath('/api/auth/logout', {}), { method: 'POST' }, false);
+  }
+
+  /** The account's API tokens (never their secrets). */
+  listTokens(signal?: AbortSignal): Promise<ApiToken[]> {
+    return this.json<TokenList>(apiPath('/api/auth/tokens', {}), { signal }).then((r) => r.tokens);
+  }
+
+  /** A new token for `Authorization: Bearer …`; its secret is in this answer only. */
+  createToken(name: string): Promise<ApiToken> {
+    const body: TokenRequest = { name };
+    return this.json(apiPath('/api/auth/tokens', {}), { method: 'POST', body: JSON.stringify(body) });
+  }
+
+  revokeToken(tokenId: string): Promise<void> {
+    return this.json(apiPath('/api/auth/tokens/{token_id}', { token_id: tokenId }), { method: 'DELETE' });
   }
 
   listSongs(signal?: AbortSignal): Promise<Song[]> {

@@ -18,6 +18,10 @@ export type AudioFormat = NonNullable<MixRequest['format']>;
 export type Me = Schemas['MeOut'];
 export type User = Schemas['UserOut'];
 export type LoginRequest = Schemas['LoginRequest'];
+/** An API token for scripts; `token` is present only in the answer that creates it. */
+export type ApiToken = Schemas['TokenOut'];
+export type TokenList = Schemas['TokenList'];
+export type TokenRequest = Schemas['TokenRequest'];
 
 export const FINAL_STATES: ReadonlySet<JobState> = new Set(['done', 'failed', 'cancelled']);
 export const isFinal = (state: JobState): boolean => FINAL_STATES.has(state);
