@@ -91,7 +91,7 @@ export function TokensPanel({ api, open, onClose }: { api: ApiClient; open: bool
         <ul className="token-list" aria-label="Your API tokens">
           {tokens.map((t) => (
             <li key={t.id} className="token-row">
-              <span className="truncate" title={t.name || 'unnamed'}>
+              <span className="token-info">
                 <strong>{t.name || 'unnamed'}</strong>
                 <span className="muted">
                   {' '}
