@@ -1,7 +1,8 @@
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import type { ApiClient } from '../../api/client';
 import { describeError } from '../../api/errors';
 import type { ApiToken } from '../../api/types';
+import { useModalDialog } from '../common/useModalDialog';
 
 /** A date the way the reader's locale writes it, from seconds since 1970. */
 const when = (seconds: number) => new Date(seconds * 1000).toLocaleString();
@@ -11,19 +12,12 @@ const when = (seconds: number) => new Date(seconds * 1000).toLocaleString();
  * token's secret is shown once, in this dialog only; the server keeps just its hash.
  */
 export function TokensPanel({ api, open, onClose }: { api: ApiClient; open: boolean; onClose: () => void }) {
-  const dialog = useRef<HTMLDialogElement>(null);
+  const dialog = useModalDialog(open);
   const [tokens, setTokens] = useState<ApiToken[] | null>(null);
   const [name, setName] = useState('');
   const [created, setCreated] = useState<ApiToken | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-
-  useEffect(() => {
-    const d = dialog.current;
-    if (!d) return;
-    if (open && !d.open) d.showModal?.();
-    if (!open && d.open) d.close();
-  }, [open]);
 
   // Loaded each time the dialog opens; a secret shown before is forgotten on close.
   useEffect(() => {

@@ -1,14 +1,8 @@
-import { useEffect, useRef } from 'react';
+import { useModalDialog } from '../common/useModalDialog';
 import { SHORTCUTS } from '../player/useShortcuts';
 
 export function HelpPanel({ open, onClose }: { open: boolean; onClose: () => void }) {
-  const dialog = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const d = dialog.current;
-    if (!d) return;
-    if (open && !d.open) d.showModal?.();
-    if (!open && d.open) d.close();
-  }, [open]);
+  const dialog = useModalDialog(open);
   return (
     <dialog ref={dialog} className="help" aria-labelledby="help-title" onClose={onClose} onCancel={onClose}>
       <h2 id="help-title">Keyboard shortcuts</h2>
