@@ -15,7 +15,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.api.accounts import PASSWORD, add_user, login, session_cookie, users_cli, ws_headers
-from tests.api.harness import ServerProcess, free_port
+from tests.api.harness import ServerProcess, free_port, run_server, upload, wait_job, wait_until
 from tests.api.wsclient import recv_json, ws_connect
 
 EVIL = "http://evil.example"
@@ -207,8 +207,6 @@ def test_refuses_to_listen_beyond_loopback_without_an_account(tmp_path: Path) ->
 
 def test_songs_from_before_accounts_can_be_adopted(tmp_path: Path, short_mp3: Path) -> None:
     """A server used without accounts, then given one: `users adopt` hands the old songs over."""
-    from tests.api.harness import run_server, upload, wait_job
-
     with run_server(tmp_path / "srv", workers=1) as srv:
         with srv.client() as c:
             song = upload(c, short_mp3).json()
@@ -218,6 +216,8 @@ def test_songs_from_before_accounts_can_be_adopted(tmp_path: Path, short_mp3: Pa
         assert added.returncode == 0, added.stderr
         assert "1 songs uploaded before accounts existed are now hidden" in added.stderr
         assert "riffroom users adopt alice" in added.stderr
+        with srv.client() as anonymous:  # the running server notices the new account within 2 s
+            wait_until(lambda: anonymous.get("/api/auth/me").json()["auth_required"], timeout=10)
         with closing(login(srv, "alice")) as alice:
             assert alice.get("/api/songs").json()["songs"] == []
             adopted = users_cli(srv, "adopt", "alice")
