@@ -23,8 +23,9 @@ run_suite() {
 # -rfE lists failed and erroring tests by name at the end of pytest's output.
 run_suite pytest .venv/bin/python -m pytest packages/backend/tests -q -p no:cacheprovider -rfE
 if [ -f packages/web/package.json ]; then
-  run_suite vitest bash -c 'cd packages/web && npm test'
-  run_suite e2e bash -c 'cd packages/web && npm run e2e'
+  # A hang in either must fail the run long before CI's own limit (they take ~10 s and ~1 min).
+  run_suite vitest timeout --kill-after=30 900 bash -c 'cd packages/web && npm test'
+  run_suite e2e timeout --kill-after=30 1500 bash -c 'cd packages/web && npm run e2e'
 fi
 
 echo

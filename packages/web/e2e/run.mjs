@@ -14,6 +14,7 @@ import { tests } from './practice-room.mjs';
 import { PASSWORD, USER, tests as accountTests } from './accounts.mjs';
 
 const results = join(webDir, 'test-results');
+const SCENARIO_TIMEOUT_MS = 180_000; // the slowest scenario takes ~6 s here
 rmSync(results, { recursive: true, force: true }); // no stale screenshots from an earlier run
 mkdirSync(results, { recursive: true });
 const started = Date.now();
@@ -73,8 +74,15 @@ async function runSuite(title, suite, prepare = () => {}) {
 
     for (const t of suite) {
       const t0 = Date.now();
+      let timer;
       try {
-        await t.run(env);
+        // A scenario that hangs (an evaluate that never settles) fails instead of stalling CI.
+        const limit = new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`timed out after ${SCENARIO_TIMEOUT_MS / 1000} s`)), SCENARIO_TIMEOUT_MS);
+        });
+        const running = t.run(env);
+        running.catch(() => {}); // if it loses the race, its late failure is already counted
+        await Promise.race([running, limit]);
         passed += 1;
         log(`PASS ${t.name} (${Date.now() - t0} ms)`);
       } catch (err) {
@@ -86,6 +94,8 @@ async function runSuite(title, suite, prepare = () => {}) {
           log('a critical step failed; skipping the rest of this suite');
           break;
         }
+      } finally {
+        clearTimeout(timer);
       }
     }
     if (consoleErrors.length) log(`${title}: browser console errors:\n  ${consoleErrors.join('\n  ')}`);
