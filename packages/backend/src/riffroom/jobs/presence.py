@@ -51,14 +51,20 @@ class WorkerPresence(threading.Thread):
             log.warning("could not announce this worker host: %s", exc)
 
     def run(self) -> None:
-        self.announce()
-        while not self._stop_event.wait(self.every):
-            self.announce()
+        while True:
+            try:
+                self.announce()
+            except Exception:  # never let one bad beat end the announcements
+                log.exception("announcing this worker host failed")
+            if self._stop_event.wait(self.every):
+                return
 
     def stop(self) -> None:
         import redis
 
         self._stop_event.set()
+        if self.is_alive():
+            self.join(timeout=5)  # so a beat in flight cannot bring the key back after the goodbye
         try:
             self.client.delete(self.key)
             self.client.zrem(INDEX, self.node)
