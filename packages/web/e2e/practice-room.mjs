@@ -307,7 +307,17 @@ export const tests = [
       await page.evaluate(() => window.riffroom.engine.seek(0.5));
       assert.equal((await engineState(page)).stretch, 'off', 'at 100% / 0 st the stems play direct (no stretcher)');
       await page.getByTestId('tempo').fill('75');
-      await sleep(200);
+      await page.waitForFunction(() => window.riffroom.engine.snapshot().stretch === 'on', null, { timeout: 10_000 });
+      await sleep(300); // longer than the latency since the tempo changed
+      // Through the stretcher the sound lags the sources by its latency; the clock reports what is
+      // heard (0.12 s behind, measured offline: a click comes out exactly that late).
+      const lag = await page.evaluate(() => {
+        const e = window.riffroom.engine;
+        return { delay: e.outputDelay, ahead: e.sourcePosition - e.position, rate: e.snapshot().tempo };
+      });
+      log(`output delay ${lag.delay.toFixed(3)} s; sources ahead of the heard position by ${lag.ahead.toFixed(3)} s`);
+      assert.ok(lag.delay > 0.05 && lag.delay < 0.5, `the stretcher's latency is known (${lag.delay})`);
+      assert.ok(Math.abs(lag.ahead - lag.delay * lag.rate) < 0.005, 'the position is what is heard, not where the sources are');
       const a = await engineState(page);
       await sleep(1500);
       const b = await engineState(page);
@@ -334,6 +344,7 @@ export const tests = [
       await page.keyboard.press(' ');
       assert.equal((await engineState(page)).playing, true, 'space plays');
       await page.waitForFunction(() => window.riffroom.engine.snapshot().stretch === 'off', null, { timeout: 5000 });
+      assert.equal(await page.evaluate(() => window.riffroom.engine.outputDelay), 0, 'no delay on the direct path');
     },
   },
   {

@@ -77,6 +77,8 @@ export class PlayerEngine {
   /** Bumped whenever the stretchers are dropped, so a creation that finishes late is discarded. */
   private stretchGeneration = 0;
   private stretchPrefetch: ReturnType<typeof setTimeout> | null = null;
+  /** Seconds the sound lags the sources: the stretchers' latency while they are in the path. */
+  private heardDelay = 0;
   private tracks: Track[] = [];
   private anchor: ClockAnchor = { contextTime: 0, position: 0, rate: 1 };
   private pausedAt = 0;
@@ -132,12 +134,14 @@ export class PlayerEngine {
     try {
       const { createStretch } = await import('./stretch');
       const [pitched, unpitched] = await Promise.all([createStretch(this.ctx), createStretch(this.ctx)]);
+      const latency = await pitched.latency(); // both are alike
       if (this.disposed || generation !== this.stretchGeneration) {
         pitched.dispose();
         unpitched.dispose();
         return;
       }
       this.stretchers = { pitched, unpitched };
+      this.heardDelay = latency;
       this.applyPitch();
       this.pitchedBus.disconnect();
       this.unpitchedBus.disconnect();
@@ -161,6 +165,7 @@ export class PlayerEngine {
     const stretchers = this.stretchers;
     this.stretchers = null;
     this.stretchState = 'off';
+    this.heardDelay = 0;
     if (stretchers) {
       this.pitchedBus.disconnect();
       this.unpitchedBus.disconnect();
@@ -256,10 +261,24 @@ export class PlayerEngine {
     return this.tracks.map((t) => t.name);
   }
 
-  /** Song position in seconds, from the audio clock. */
+  /**
+   * The song position being heard, in seconds, from the audio clock: through the stretchers that
+   * is `outputDelay` behind the sources, so the cursor, the time and "Set A/B" follow the sound.
+   */
   get position(): number {
     if (!this.isPlaying) return this.pausedAt;
+    return positionAt(this.anchor, this.ctx.currentTime - this.heardDelay, this.activeLoop(), this.duration);
+  }
+
+  /** Where the sources are now (ahead of `position` by the stretchers' latency while they run). */
+  get sourcePosition(): number {
+    if (!this.isPlaying) return this.pausedAt;
     return positionAt(this.anchor, this.ctx.currentTime, this.activeLoop(), this.duration);
+  }
+
+  /** Seconds between the sources and what is heard (0 on the direct path). */
+  get outputDelay(): number {
+    return this.heardDelay;
   }
 
   async play(): Promise<void> {
@@ -328,7 +347,7 @@ export class PlayerEngine {
 
   private restartForLoop(): void {
     const loop = this.activeLoop();
-    let at = this.position;
+    let at = this.sourcePosition; // the sources go on from where they are: no audible jump
     if (loop && (at < loop.start || at >= loop.end)) at = loop.start;
     if (this.isPlaying) {
       this.stopSources();
@@ -347,7 +366,7 @@ export class PlayerEngine {
     if (this.isPlaying) {
       // Re-anchor the clock, then change every source's rate at the same instant.
       const now = this.ctx.currentTime;
-      this.anchor = { contextTime: now, position: this.position, rate: next };
+      this.anchor = { contextTime: now, position: this.sourcePosition, rate: next };
       for (const t of this.tracks) t.source?.playbackRate.setValueAtTime(next, now);
     }
     this.tempo = next;
