@@ -54,7 +54,20 @@ def test_other_derived_files_are_not_pruned(tmp_path: Path) -> None:
     derived.peaks(out, KEY, "vocals", stems["vocals"], 50)
     flac = derived.transcoded(out, KEY, "vocals", stems["vocals"], "flac")
     for n in range(4):
-        derived.mix(out, KEY, stems, {"drums": -float(n)}, "wav", keep=1)
+        path = derived.mix(out, KEY, stems, {"drums": -float(n)}, "wav", keep=1)
+        os.utime(path, (time.time() - 100 + n, time.time() - 100 + n))
     names = _mixes(out)
     assert flac.name in names and "vocals.peaks-50.json" in names
     assert len([n for n in names if n.startswith("mix-")]) == 1
+
+
+def test_a_mix_used_a_moment_ago_is_not_pruned(tmp_path: Path) -> None:
+    """Another request may be about to serve it: only mixes unused for a minute go."""
+    stems, out = _stems(tmp_path), tmp_path / "derived"
+    for n in range(3):
+        derived.mix(out, KEY, stems, {"bass": -float(n)}, "wav", keep=1)
+    assert len(_mixes(out)) == 3  # all three were used just now
+    for path in (out / KEY).iterdir():
+        os.utime(path, (time.time() - 61, time.time() - 61))
+    derived.mix(out, KEY, stems, {"bass": -9.0}, "wav", keep=1)
+    assert len(_mixes(out)) == 1

@@ -10,6 +10,7 @@ import json
 import math
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -120,8 +121,12 @@ def mix(
     return dst
 
 
+MIX_GRACE_SECONDS = 60.0  # a mix used this recently may still be on its way to a client
+
+
 def _prune_mixes(directory: Path, keep: int, spare: Path) -> None:
-    """Delete all but the `keep` newest mixes of one song (never `spare`, the one being served)."""
+    """Delete all but the `keep` newest mixes of one song; never `spare` (the one being served) nor
+    one used in the last MIX_GRACE_SECONDS (another request may be about to serve it)."""
     found = []
     for path in directory.glob("mix-*"):
         try:
@@ -129,8 +134,9 @@ def _prune_mixes(directory: Path, keep: int, spare: Path) -> None:
         except FileNotFoundError:  # pruned by a concurrent request
             continue
     found.sort(reverse=True)
-    for _, path in found[max(1, keep):]:
-        if path != spare:
+    recent = time.time() - MIX_GRACE_SECONDS
+    for used, path in found[max(1, keep):]:
+        if path != spare and used < recent:
             path.unlink(missing_ok=True)  # a download already streaming keeps its open file
 
 
