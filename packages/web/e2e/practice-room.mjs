@@ -269,8 +269,9 @@ export const tests = [
       log(`centroid: all ${hz(all)}, bass solo ${hz(bass)}, drums solo ${hz(drums)}, drums muted ${hz(noDrums)} (power ${(noDrums.total / all.total).toFixed(2)} of all); >2 kHz share all ${all.high.toFixed(4)}, drums solo ${drums.high.toFixed(4)}`);
       assert.ok(bass.centroid < all.centroid * 0.6, 'the bass solo sounds much darker');
       assert.ok(bass.low > all.low, 'the low end dominates the bass solo');
-      // (measured: drums solo 2.0-2.5x the centroid of all and 5-35x its >2 kHz share; muted 0.72-0.77x)
-      assert.ok(drums.centroid > all.centroid * 1.5 && drums.high > all.high * 3, 'the drums solo is bright (hi-hat, kick click)');
+      // Measured over six runs: the drums solo 1.98-2.5x the centroid of all, muted 0.72-0.77x. (The
+      // >2 kHz share is not used: a few hi-hat hits in 1.5 s make it vary 4x between runs.)
+      assert.ok(drums.centroid > all.centroid * 1.5, 'the drums solo is brighter (hi-hat, kick click)');
       assert.ok(noDrums.centroid < all.centroid * 0.9, 'muting the drums makes it darker');
     },
   },
