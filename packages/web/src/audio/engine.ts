@@ -266,14 +266,18 @@ export class PlayerEngine {
    * is `outputDelay` behind the sources, so the cursor, the time and "Set A/B" follow the sound.
    */
   get position(): number {
-    if (!this.isPlaying) return this.pausedAt;
-    return positionAt(this.anchor, this.ctx.currentTime - this.heardDelay, this.activeLoop(), this.duration);
+    return this.positionBefore(this.heardDelay);
   }
 
   /** Where the sources are now (ahead of `position` by the stretchers' latency while they run). */
   get sourcePosition(): number {
+    return this.positionBefore(0);
+  }
+
+  /** The song position the sources were at `seconds` ago (the paused position when paused). */
+  private positionBefore(seconds: number): number {
     if (!this.isPlaying) return this.pausedAt;
-    return positionAt(this.anchor, this.ctx.currentTime, this.activeLoop(), this.duration);
+    return positionAt(this.anchor, this.ctx.currentTime - seconds, this.activeLoop(), this.duration);
   }
 
   /** Seconds between the sources and what is heard (0 on the direct path). */

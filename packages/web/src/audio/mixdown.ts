@@ -43,41 +43,41 @@ export async function renderMix(
   const buses: { pitched: AudioNode; unpitched: AudioNode } = { pitched: master, unpitched: master };
   let skip = 0;
   const disposers: (() => void)[] = [];
-  if (stretched) {
-    const { createStretch } = await import('./stretch');
-    const [pitched, unpitched] = await Promise.all([
-      createStretch(ctx, compensatingSemitones(tempo, transpose)),
-      createStretch(ctx, compensatingSemitones(tempo, 0)),
-    ]);
-    disposers.push(() => pitched.dispose(), () => unpitched.dispose());
-    pitched.output.connect(master);
-    unpitched.output.connect(master);
-    buses.pitched = pitched.input;
-    buses.unpitched = unpitched.input;
-    skip = Math.round((await pitched.latency()) * sampleRate);
-    if (skip > spare) throw new Error('The pitch shifter reports a latency over a second; cannot render this mix.');
-  }
-  for (const { name, buffer } of stems) {
-    const gain = gains[name] ?? 0;
-    if (gain === 0) continue;
-    const source = ctx.createBufferSource();
-    source.buffer = buffer;
-    source.playbackRate.value = tempo;
-    const g = ctx.createGain();
-    g.gain.value = gain;
-    const pan = ctx.createStereoPanner();
-    pan.pan.value = controls[name]?.pan ?? 0;
-    source.connect(g).connect(pan).connect(UNPITCHED_STEMS.has(name) ? buses.unpitched : buses.pitched);
-    source.start(0);
-  }
   try {
+    if (stretched) {
+      const { createStretch } = await import('./stretch');
+      const [pitched, unpitched] = await Promise.all([
+        createStretch(ctx, compensatingSemitones(tempo, transpose)),
+        createStretch(ctx, compensatingSemitones(tempo, 0)),
+      ]);
+      disposers.push(() => pitched.dispose(), () => unpitched.dispose());
+      pitched.output.connect(master);
+      unpitched.output.connect(master);
+      buses.pitched = pitched.input;
+      buses.unpitched = unpitched.input;
+      skip = Math.round((await pitched.latency()) * sampleRate);
+      if (skip > spare) throw new Error('The pitch shifter reports a latency over a second; cannot render this mix.');
+    }
+    for (const { name, buffer } of stems) {
+      const gain = gains[name] ?? 0;
+      if (gain === 0) continue;
+      const source = ctx.createBufferSource();
+      source.buffer = buffer;
+      source.playbackRate.value = tempo;
+      const g = ctx.createGain();
+      g.gain.value = gain;
+      const pan = ctx.createStereoPanner();
+      pan.pan.value = controls[name]?.pan ?? 0;
+      source.connect(g).connect(pan).connect(UNPITCHED_STEMS.has(name) ? buses.unpitched : buses.pitched);
+      source.start(0);
+    }
     const rendered = await ctx.startRendering();
     const channels = Array.from({ length: rendered.numberOfChannels }, (_, c) =>
       rendered.getChannelData(c).subarray(skip, skip + frames),
     );
     return new Blob([encodeWav(channels, rendered.sampleRate)], { type: 'audio/wav' });
   } finally {
-    for (const dispose of disposers) dispose();
+    for (const dispose of disposers) dispose(); // also when the render fails or is refused
   }
 }
 
