@@ -59,8 +59,12 @@ def random_model_dir(path: Path) -> Path:
 
 def riffroom_env(work: Path, model_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RIFFROOM_")}
-    env.update(RIFFROOM_DATA_DIR=str(work / "data"), RIFFROOM_CACHE_DIR=str(work / "cache"),
-               RIFFROOM_MODEL_DIR=str(model_dir), HF_HUB_OFFLINE="1")
+    env.update(
+        RIFFROOM_DATA_DIR=str(work / "data"),
+        RIFFROOM_CACHE_DIR=str(work / "cache"),
+        RIFFROOM_MODEL_DIR=str(model_dir),
+        HF_HUB_OFFLINE="1",
+    )
     return env
 
 

@@ -81,13 +81,17 @@ def _main(root: Path) -> None:
             c.post(f"/api/jobs/{j}/cancel")
         for j in jobs:
             wait_job(c, j, timeout=120)
-    print(f"workers: {args.workers}, requests per phase: {args.requests}, "
-          f"machine CPU during the loaded phase: {cpu:.0f}%, jobs running at its end: {running}")
+    print(
+        f"workers: {args.workers}, requests per phase: {args.requests}, "
+        f"machine CPU during the loaded phase: {cpu:.0f}%, jobs running at its end: {running}"
+    )
     print(f"idle:   p50 {statistics.median(idle) * 1e3:6.2f} ms   p95 {p95(idle) * 1e3:6.2f} ms")
     print(f"loaded: p50 {statistics.median(loaded) * 1e3:6.2f} ms   p95 {p95(loaded) * 1e3:6.2f} ms")
     print(f"ratio loaded/idle p95: {p95(loaded) / p95(idle):.2f}x (goal <= 3x)")
-    print(f"inside the server (access log): idle p95 {p95(idle_srv) * 1e3:.2f} ms, loaded p95 "
-          f"{p95(loaded_srv) * 1e3:.2f} ms, ratio {p95(loaded_srv) / p95(idle_srv):.2f}x")
+    print(
+        f"inside the server (access log): idle p95 {p95(idle_srv) * 1e3:.2f} ms, loaded p95 "
+        f"{p95(loaded_srv) * 1e3:.2f} ms, ratio {p95(loaded_srv) / p95(idle_srv):.2f}x"
+    )
 
 
 def main() -> None:

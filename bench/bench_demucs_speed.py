@@ -26,10 +26,25 @@ def main() -> None:
     shutil.rmtree(args.work / "cache", ignore_errors=True)
     shutil.rmtree(args.work / "demucs-out", ignore_errors=True)
     env = riffroom_env(args.work, models)
-    ours_cmd = [str(VENV_BIN / "riffroom"), "separate", str(song), "--engine", "demucs",
-                "-o", str(args.work / "ours-out")]
-    peer_cmd = [str(VENV_BIN / "demucs"), "-n", "htdemucs", "--repo", str(models), "-o", str(args.work / "demucs-out"),
-                str(song)]
+    ours_cmd = [
+        str(VENV_BIN / "riffroom"),
+        "separate",
+        str(song),
+        "--engine",
+        "demucs",
+        "-o",
+        str(args.work / "ours-out"),
+    ]
+    peer_cmd = [
+        str(VENV_BIN / "demucs"),
+        "-n",
+        "htdemucs",
+        "--repo",
+        str(models),
+        "-o",
+        str(args.work / "demucs-out"),
+        str(song),
+    ]
     ours_runs, peer_runs = [], []
     for _ in range(args.repeats):  # alternating, so background load hits both alike
         shutil.rmtree(args.work / "cache", ignore_errors=True)  # a cache hit would not be a fair race

@@ -50,18 +50,11 @@ def reference_best(corpus_tools: Path) -> tuple[float, dict[str, float]]:
         if "mean" in cells and "drums" in cells:
             header = cells
             continue
-        if (
-            not header
-            or len(cells) != len(header)
-            or "oracle" in cells[0]
-            or "mixture" in cells[0]
-        ):
+        if not header or len(cells) != len(header) or "oracle" in cells[0] or "mixture" in cells[0]:
             continue
         try:
             vals = {
-                h: float(c.replace("\u2212", "-"))
-                for h, c in zip(header, cells, strict=True)
-                if h in (*STEMS, "mean")
+                h: float(c.replace("\u2212", "-")) for h, c in zip(header, cells, strict=True) if h in (*STEMS, "mean")
             }
         except ValueError:
             continue
@@ -80,9 +73,7 @@ def separate_song(engine: DspEngine, mix: np.ndarray) -> np.ndarray:
     n = mix.shape[1]
     seg = engine.segment_frames
     if n <= seg:
-        stats = MixStats(
-            float(mix.mean()), float(mix.std()), float(np.abs(mix).max()), n
-        )
+        stats = MixStats(float(mix.mean()), float(mix.std()), float(np.abs(mix).max()), n)
         return engine.separate_window(mix, stats)
     stride = max(1, int(seg * (1 - engine.overlap)))
     out = np.zeros((len(engine.sources), 2, n), dtype=np.float64)
@@ -108,9 +99,7 @@ def parse_scores(text: str) -> dict[str, float]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--songs", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--seed", type=int, default=7)
@@ -121,9 +110,7 @@ def main() -> int:
         default=None,
         help="corpus cache root (default: $TMPDIR/riffroom-bench)",
     )
-    ap.add_argument(
-        "--keep", action="store_true", help="keep the estimate / baseline folders"
-    )
+    ap.add_argument("--keep", action="store_true", help="keep the estimate / baseline folders")
     a = ap.parse_args()
 
     tools = shared_dir() / "corpus"
@@ -181,9 +168,7 @@ def main() -> int:
 
     run([py, str(tools / "baselines.py"), str(corpus), str(bl_dir), "--views", "4"])
     rows = {
-        f"dsp ({engine.model})": parse_scores(
-            run([py, str(tools / "score.py"), str(corpus), str(est_dir), "--json"])
-        ),
+        f"dsp ({engine.model})": parse_scores(run([py, str(tools / "score.py"), str(corpus), str(est_dir), "--json"])),
         "oracle IRM": parse_scores(
             run(
                 [
@@ -210,17 +195,10 @@ def main() -> int:
     best_mean, best_row = reference_best(tools)
     rows["best weight-free (ref)"] = best_row or {"mean": best_mean}
 
-    print(
-        f"\ncorpus: {corpus} ({len(songs)} songs, seed {a.seed}); SDR in dB (fast_bss_eval, score.py)"
-    )
+    print(f"\ncorpus: {corpus} ({len(songs)} songs, seed {a.seed}); SDR in dB (fast_bss_eval, score.py)")
     print(f"{'method':<24}" + "".join(f"{s:>9}" for s in (*STEMS, "mean")))
     for name, r in rows.items():
-        print(
-            f"{name:<24}"
-            + "".join(
-                f"{r[s]:9.2f}" if s in r else f"{'-':>9}" for s in (*STEMS, "mean")
-            )
-        )
+        print(f"{name:<24}" + "".join(f"{r[s]:9.2f}" if s in r else f"{'-':>9}" for s in (*STEMS, "mean")))
     dsp_mean = rows[f"dsp ({engine.model})"]["mean"]
     print(
         f"\ndsp mean / best weight-free mean: {dsp_mean:.2f} / {best_mean:.2f} dB = {dsp_mean / best_mean:.2f}x "

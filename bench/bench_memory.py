@@ -27,16 +27,39 @@ def main() -> None:
     for minutes in [float(m) for m in args.minutes.split(",")]:
         song = song_of(minutes, args.work / f"song-{minutes:g}min.wav")
         shutil.rmtree(args.work / "cache", ignore_errors=True)
-        ours_s, ours = run_measured([str(VENV_BIN / "riffroom"), "separate", str(song), "--engine", "demucs",
-                                     "-o", str(args.work / "ours-out")], env=env)
+        ours_s, ours = run_measured(
+            [
+                str(VENV_BIN / "riffroom"),
+                "separate",
+                str(song),
+                "--engine",
+                "demucs",
+                "-o",
+                str(args.work / "ours-out"),
+            ],
+            env=env,
+        )
         peer = peer_s = None
         if not args.no_peer:
-            peer_s, peer = run_measured([str(VENV_BIN / "demucs"), "-n", "htdemucs", "--repo", str(models),
-                                         "-o", str(args.work / "demucs-out"), str(song)], env=env)
+            peer_s, peer = run_measured(
+                [
+                    str(VENV_BIN / "demucs"),
+                    "-n",
+                    "htdemucs",
+                    "--repo",
+                    str(models),
+                    "-o",
+                    str(args.work / "demucs-out"),
+                    str(song),
+                ],
+                env=env,
+            )
         rows.append((minutes, ours, ours_s, peer, peer_s))
-        print(f"{minutes:g} min: riffroom {gb(ours)} in {ours_s:.0f} s"
-              + (f" | demucs CLI {gb(peer)} in {peer_s:.0f} s | ratio demucs/ours {peer / ours:.2f}" if peer else ""),
-              flush=True)
+        print(
+            f"{minutes:g} min: riffroom {gb(ours)} in {ours_s:.0f} s"
+            + (f" | demucs CLI {gb(peer)} in {peer_s:.0f} s | ratio demucs/ours {peer / ours:.2f}" if peer else ""),
+            flush=True,
+        )
     print(f"\n{'minutes':>8}{'riffroom':>12}{'demucs CLI':>12}{'CLI/ours':>10}")
     for minutes, ours, _, peer, _ in rows:
         peer_text, ratio = (gb(peer), f"{peer / ours:.2f}") if peer else ("-", "-")

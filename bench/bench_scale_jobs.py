@@ -92,9 +92,13 @@ def main() -> None:
         for n_workers in (1, 2):
             pg_url = services.create_database(pg_admin, f"bench_{n_workers}_{uuid.uuid4().hex[:6]}")
             settings: dict[str, Any] = {
-                "queue_url": redis_url, "queue_name": f"bench-{uuid.uuid4().hex[:6]}", "database_url": pg_url,
-                "blob_url": f"file://{tmp / f'blobs{n_workers}'}", "worker_nice": 0,
-                "quota_active_jobs": 0, "quota_songs": 0,  # one user submits everything: no per-user caps
+                "queue_url": redis_url,
+                "queue_name": f"bench-{uuid.uuid4().hex[:6]}",
+                "database_url": pg_url,
+                "blob_url": f"file://{tmp / f'blobs{n_workers}'}",
+                "worker_nice": 0,
+                "quota_active_jobs": 0,
+                "quota_songs": 0,  # one user submits everything: no per-user caps
             }
             api = ServerProcess(tmp / f"api{n_workers}", workers=0, **settings)
             api.root.mkdir(parents=True)
@@ -106,8 +110,11 @@ def main() -> None:
                 _submit_all(api, _songs(tmp / "warm", 1, 5.0, f"warm{n_workers}"))  # imports, first decode
                 wall, _ = _submit_all(api, _songs(tmp / "songs", args.jobs, args.seconds, f"t{n_workers}"))
                 throughput[n_workers] = args.jobs / wall * 3600
-                print(f"{n_workers} worker(s): {args.jobs} x {args.seconds:g} s songs in {wall:.1f} s "
-                      f"= {throughput[n_workers]:.0f} jobs/hour", flush=True)
+                print(
+                    f"{n_workers} worker(s): {args.jobs} x {args.seconds:g} s songs in {wall:.1f} s "
+                    f"= {throughput[n_workers]:.0f} jobs/hour",
+                    flush=True,
+                )
                 if n_workers == 1:
                     ids = _sequential(api, _songs(tmp / "lat", args.latency_jobs, 3.0, "lat-d"))
                     waits_dramatiq = _waits_pg(pg_url, ids)
@@ -127,9 +134,11 @@ def main() -> None:
     ratio = throughput[2] / throughput[1]
     med_d, med_l = statistics.median(waits_dramatiq), statistics.median(waits_local)
     print(f"throughput 2 workers / 1 worker: {ratio:.2f}x (goal >= 1.6x)")
-    print(f"enqueue -> claimed, median of {args.latency_jobs}: dramatiq+redis+postgres {med_d * 1000:.1f} ms, "
-          f"embedded local:// {med_l * 1000:.1f} ms; the queue adds {(med_d - med_l) * 1000:+.1f} ms "
-          f"(goal < 100 ms); max dramatiq {max(waits_dramatiq) * 1000:.1f} ms")
+    print(
+        f"enqueue -> claimed, median of {args.latency_jobs}: dramatiq+redis+postgres {med_d * 1000:.1f} ms, "
+        f"embedded local:// {med_l * 1000:.1f} ms; the queue adds {(med_d - med_l) * 1000:+.1f} ms "
+        f"(goal < 100 ms); max dramatiq {max(waits_dramatiq) * 1000:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

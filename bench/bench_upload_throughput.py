@@ -62,8 +62,10 @@ def _main(root: Path) -> None:
     print(f"upload: {mb:.0f} MB in {seconds:.2f} s = {mb / seconds:.0f} MB/s (includes sha256, fsync and ffprobe)")
     print(f"local peer (read + sha256 + write, same bytes): {mb / peer:.0f} MB/s")
     print(f"ratio upload/peer throughput: {peer / seconds:.2f}")
-    print(f"server RSS: {base_rss / 1e6:.0f} MB idle, {peak[0] / 1e6:.0f} MB peak during upload "
-          f"(+{(peak[0] - base_rss) / 1e6:.1f} MB = {(peak[0] - base_rss) / size:.3f} of the upload size)")
+    print(
+        f"server RSS: {base_rss / 1e6:.0f} MB idle, {peak[0] / 1e6:.0f} MB peak during upload "
+        f"(+{(peak[0] - base_rss) / 1e6:.1f} MB = {(peak[0] - base_rss) / size:.3f} of the upload size)"
+    )
 
 
 def main() -> None:

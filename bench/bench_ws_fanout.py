@@ -22,8 +22,9 @@ from tests.api.songfiles import make_song
 # isort: on
 
 
-async def subscriber(url: str, job_id: str, lat: list[float], ready: asyncio.Event, count: list[int],
-                     total: int) -> None:
+async def subscriber(
+    url: str, job_id: str, lat: list[float], ready: asyncio.Event, count: list[int], total: int
+) -> None:
     async with connect(url, max_queue=None, open_timeout=60) as ws:
         await ws.send(json.dumps({"type": "subscribe", "jobs": [job_id]}))
         await ws.recv()  # snapshot
@@ -70,18 +71,29 @@ def _main(root: Path) -> None:
     parser.add_argument("--subscribers", type=int, default=1000)
     args = parser.parse_args()
     song = make_song(root / "songs", 120.0, "mp3", seed=9)
-    with run_server(root / "srv", workers=1, dsp_chunk_seconds=2.0, progress_min_interval_seconds=0.05,
-                    ws_max_connections_per_client=args.subscribers + 10) as srv:
+    with run_server(
+        root / "srv",
+        workers=1,
+        dsp_chunk_seconds=2.0,
+        progress_min_interval_seconds=0.05,
+        ws_max_connections_per_client=args.subscribers + 10,
+    ) as srv:
         one, rss0, _ = asyncio.run(run_phase(srv, song, 1, b"one"))
         many, _, peakn = asyncio.run(run_phase(srv, song, args.subscribers, b"many"))
+
     def p(x: list[float], q: float) -> float:
         return sorted(x)[max(0, int(len(x) * q) - 1)] * 1e3
-    print(f"1 subscriber:    {len(one)} events, latency p50 {p(one, .5):6.1f} ms  p95 {p(one, .95):6.1f} ms")
-    print(f"{args.subscribers} subscribers: {len(many)} deliveries, latency p50 {p(many, .5):6.1f} ms  "
-          f"p95 {p(many, .95):6.1f} ms")
-    print(f"ratio p95 {args.subscribers} vs 1 subscriber: {p(many, .95) / max(p(one, .95), 1e-3):.2f}x")
-    print(f"server RSS: {rss0 / 1e6:.0f} MB before, {peakn / 1e6:.0f} MB peak with {args.subscribers} subscribers "
-          f"({(peakn - rss0) / args.subscribers / 1e3:.1f} kB per connection)")
+
+    print(f"1 subscriber:    {len(one)} events, latency p50 {p(one, 0.5):6.1f} ms  p95 {p(one, 0.95):6.1f} ms")
+    print(
+        f"{args.subscribers} subscribers: {len(many)} deliveries, latency p50 {p(many, 0.5):6.1f} ms  "
+        f"p95 {p(many, 0.95):6.1f} ms"
+    )
+    print(f"ratio p95 {args.subscribers} vs 1 subscriber: {p(many, 0.95) / max(p(one, 0.95), 1e-3):.2f}x")
+    print(
+        f"server RSS: {rss0 / 1e6:.0f} MB before, {peakn / 1e6:.0f} MB peak with {args.subscribers} subscribers "
+        f"({(peakn - rss0) / args.subscribers / 1e3:.1f} kB per connection)"
+    )
 
 
 def main() -> None:

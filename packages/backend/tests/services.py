@@ -79,9 +79,24 @@ def redis_server(root: Path) -> Iterator[str]:
     root.mkdir(parents=True, exist_ok=True)
     log = root / "redis.log"
     proc = subprocess.Popen(
-        [redis_binary() or "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(root), "--protected-mode", "no"],
-        stdout=open(log, "ab"), stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+        [
+            redis_binary() or "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(root),
+            "--protected-mode",
+            "no",
+        ],
+        stdout=open(log, "ab"),
+        stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent,
     )
     try:
         _wait_port(port, proc, "redis-server", log)
@@ -107,22 +122,49 @@ def postgres_server(root: Path) -> Iterator[str]:
     log = root / "postgres.log"
     if prefix:
         shutil.chown(root, "postgres", "postgres")
-    init = subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "riffroom",
-                           "--no-sync", "-E", "UTF8"], capture_output=True, cwd="/")
+    init = subprocess.run(
+        [*prefix, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "riffroom", "--no-sync", "-E", "UTF8"],
+        capture_output=True,
+        cwd="/",
+    )
     if init.returncode != 0:
         raise RuntimeError(f"initdb failed: {init.stderr.decode(errors='replace')[-2000:]}")
     proc = subprocess.Popen(
-        [*prefix, str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(root),
-         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200",
-         "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
-        stdout=open(log, "ab"), stderr=subprocess.STDOUT, preexec_fn=_die_with_parent, cwd="/",
+        [
+            *prefix,
+            str(bindir / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-k",
+            str(root),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+            "-c",
+            "max_connections=200",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+        ],
+        stdout=open(log, "ab"),
+        stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent,
+        cwd="/",
     )
     try:
         _wait_port(port, proc, "postgres", log)
         deadline = time.time() + 30
         while True:
-            ok = subprocess.run([str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
-                                capture_output=True).returncode == 0
+            ok = (
+                subprocess.run(
+                    [str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)], capture_output=True
+                ).returncode
+                == 0
+            )
             if ok or time.time() > deadline:
                 break
             time.sleep(0.1)
@@ -151,8 +193,13 @@ def s3_server(root: Path) -> Iterator[str]:
     root.mkdir(parents=True, exist_ok=True)
     log = root / "moto.log"
     env = {**os.environ, "AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_SECRET}
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=open(log, "ab"), stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=open(log, "ab"),
+        stderr=subprocess.STDOUT,
+        env=env,
+        preexec_fn=_die_with_parent,
+    )
     try:
         _wait_port(port, proc, "moto_server", log)
         yield f"http://127.0.0.1:{port}"
@@ -163,5 +210,6 @@ def s3_server(root: Path) -> Iterator[str]:
 def create_bucket(endpoint: str, bucket: str) -> None:
     import boto3
 
-    boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=S3_KEY, aws_secret_access_key=S3_SECRET,
-                 region_name="us-east-1").create_bucket(Bucket=bucket)
+    boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id=S3_KEY, aws_secret_access_key=S3_SECRET, region_name="us-east-1"
+    ).create_bucket(Bucket=bucket)

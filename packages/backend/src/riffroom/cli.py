@@ -37,8 +37,15 @@ class _Reporter:
     def __call__(self, p) -> None:  # p: separation.api.Progress
         if self.as_json:
             eta = None if p.eta_seconds is None else round(p.eta_seconds, 1)
-            self.emit({"event": "progress", "song": str(self.song), "stage": p.stage,
-                       "percent": round(100 * p.fraction, 1), "eta_seconds": eta})
+            self.emit(
+                {
+                    "event": "progress",
+                    "song": str(self.song),
+                    "stage": p.stage,
+                    "percent": round(100 * p.fraction, 1),
+                    "eta_seconds": eta,
+                }
+            )
         elif self._bar is not None:
             self._bar.n = 100 * p.fraction
             self._bar.unit = "" if p.eta_seconds is None else f"ETA {p.eta_seconds:.0f} s"
@@ -62,20 +69,28 @@ def cmd_separate(args: argparse.Namespace, settings: Settings) -> int:
         reporter = _Reporter(song, args.json)
         try:
             started = time.monotonic()
-            result = separate(song, engine=args.engine, model=args.model, stems=stems, progress=reporter,
-                              settings=settings)
+            result = separate(
+                song, engine=args.engine, model=args.model, stems=stems, progress=reporter, settings=settings
+            )
             out_dir = args.output / _safe_name(song.stem)
             out_dir.mkdir(parents=True, exist_ok=True)
-            written = [transcode(path, out_dir / f"{name}.{args.format}", args.format)
-                       for name, path in result.stems.items()]
+            written = [
+                transcode(path, out_dir / f"{name}.{args.format}", args.format) for name, path in result.stems.items()
+            ]
             if args.minus:
                 written.append(_write_minus(result, args.minus, out_dir, args.format, mix_to))
             result.release()
             reporter.close()
             how = "from the cache, no separation needed" if result.cached else result.reason
-            summary = {"event": "done", "song": str(song), "engine": result.engine, "model": result.model,
-                       "cached": result.cached, "seconds": round(time.monotonic() - started, 2),
-                       "files": [str(p) for p in written]}
+            summary = {
+                "event": "done",
+                "song": str(song),
+                "engine": result.engine,
+                "model": result.model,
+                "cached": result.cached,
+                "seconds": round(time.monotonic() - started, 2),
+                "files": [str(p) for p in written],
+            }
             if args.json:
                 reporter.emit(summary)
             else:
@@ -121,12 +136,26 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
         models.fetch(args.name)
         print(f"{args.name}: weights downloaded")
         return 0
-    rows = [{"engine": "dsp", "model": "dsp", "stems": "drums,bass,other,vocals", "weights": "none needed",
-             "about": "weight-free: HPSS, stereo and pitch cues; works offline"}]
+    rows = [
+        {
+            "engine": "dsp",
+            "model": "dsp",
+            "stems": "drums,bass,other,vocals",
+            "weights": "none needed",
+            "about": "weight-free: HPSS, stereo and pitch cues; works offline",
+        }
+    ]
     for spec in models.MODELS.values():
         present = models.weights_present(spec.name, settings.model_dir)
-        rows.append({"engine": "demucs", "model": spec.name, "stems": ",".join(spec.stems),
-                     "weights": "present" if present else "missing", "about": spec.about})
+        rows.append(
+            {
+                "engine": "demucs",
+                "model": spec.name,
+                "stems": ",".join(spec.stems),
+                "weights": "present" if present else "missing",
+                "about": spec.about,
+            }
+        )
     if args.json:
         for row in rows:
             print(json.dumps(row))

@@ -16,7 +16,11 @@ PASSWORD = "correct horse battery staple"
 def users_cli(srv: ServerProcess, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "riffroom.cli", "users", *args, "--data-dir", str(srv.data_dir)],
-        input=stdin, capture_output=True, text=True, env=srv.env(), timeout=60,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=srv.env(),
+        timeout=60,
     )
 
 

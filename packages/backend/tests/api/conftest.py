@@ -21,8 +21,15 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
     from tests.api.accounts import add_user
 
     root = tmp_path_factory.mktemp("auth-server")
-    srv = ServerProcess(root, workers=1, auth="required", max_upload_bytes=8 * 1024 * 1024,
-                        login_max_failures=5, login_window_seconds=30, ws_access_recheck_seconds=0.5)
+    srv = ServerProcess(
+        root,
+        workers=1,
+        auth="required",
+        max_upload_bytes=8 * 1024 * 1024,
+        login_max_failures=5,
+        login_window_seconds=30,
+        ws_access_recheck_seconds=0.5,
+    )
     srv.data_dir.mkdir(parents=True, exist_ok=True)
     add_user(srv, "ana")
     add_user(srv, "bob")

@@ -1,7 +1,7 @@
 """A real RiffRoom server in a subprocess, on a loopback port, with its own data dir.
 
-    with run_server(tmp_path, workers=1) as srv:
-        srv.client().get("/health/ready")
+with run_server(tmp_path, workers=1) as srv:
+    srv.client().get("/health/ready")
 """
 
 from __future__ import annotations
@@ -60,11 +60,24 @@ class ServerProcess:
         return env
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
-        cmd = [sys.executable, "-m", "riffroom.cli", "serve", "--port", str(self.port),
-               "--data-dir", str(self.data_dir), "--workers", str(self.workers), "--log-level", "info"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "riffroom.cli",
+            "serve",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            "--workers",
+            str(self.workers),
+            "--log-level",
+            "info",
+        ]
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
-                                     preexec_fn=_die_with_parent)
+        self.proc = subprocess.Popen(
+            cmd, env=self.env(), stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+        )
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -126,8 +139,9 @@ def upload(client: httpx.Client, path: Path, name: str | None = None) -> httpx.R
         return client.post("/api/songs", files={"file": (name or path.name, fh, "application/octet-stream")})
 
 
-def wait_job(client: httpx.Client, job_id: str, states: tuple[str, ...] = ("done", "failed", "cancelled"),
-             timeout: float = 120.0) -> dict[str, Any]:
+def wait_job(
+    client: httpx.Client, job_id: str, states: tuple[str, ...] = ("done", "failed", "cancelled"), timeout: float = 120.0
+) -> dict[str, Any]:
     deadline = time.time() + timeout
     job: dict[str, Any] = {}
     while time.time() < deadline:

@@ -69,8 +69,9 @@ def test_unknown_user_and_wrong_password_look_alike(auth_server: ServerProcess) 
 def test_brute_force_gets_429_with_retry_after(auth_server: ServerProcess) -> None:
     add_user(auth_server, "eve")
     with auth_server.client() as c:
-        codes = [c.post("/api/auth/login", json={"username": "eve", "password": f"guess {i}"}).status_code
-                 for i in range(5)]
+        codes = [
+            c.post("/api/auth/login", json={"username": "eve", "password": f"guess {i}"}).status_code for i in range(5)
+        ]
         assert codes == [401] * 5
         r = c.post("/api/auth/login", json={"username": "eve", "password": PASSWORD})  # even the right one
         assert r.status_code == 429
@@ -186,8 +187,9 @@ def test_users_cli_passwd_logs_out_and_remove_deletes(auth_server: ServerProcess
     assert users_cli(auth_server, "remove", "dan").returncode == 0
     assert "dan" not in users_cli(auth_server, "list").stdout.split()
     with auth_server.client() as c:
-        assert c.post("/api/auth/login", json={"username": "dan", "password": "a brand new passphrase"}
-                      ).status_code == 401
+        assert (
+            c.post("/api/auth/login", json={"username": "dan", "password": "a brand new passphrase"}).status_code == 401
+        )
 
 
 def test_local_server_needs_no_login(server: ServerProcess) -> None:
@@ -198,8 +200,18 @@ def test_local_server_needs_no_login(server: ServerProcess) -> None:
 
 def test_refuses_to_listen_beyond_loopback_without_an_account(tmp_path: Path) -> None:
     srv = ServerProcess(tmp_path)
-    cmd = [sys.executable, "-m", "riffroom.cli", "serve", "--host", "0.0.0.0", "--port", str(free_port()),
-           "--data-dir", str(tmp_path / "data")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "riffroom.cli",
+        "serve",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(free_port()),
+        "--data-dir",
+        str(tmp_path / "data"),
+    ]
     result = subprocess.run(cmd, env=srv.env(), capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "riffroom users add NAME" in result.stderr

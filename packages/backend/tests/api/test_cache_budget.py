@@ -59,8 +59,10 @@ def test_health_stays_fast_with_100000_cached_stems(tmp_path: Path) -> None:
     cache = StemCache(cache_dir, 10**15)
     db = sqlite3.connect(cache_dir / "index.sqlite")
     now = time.time()
-    db.executemany("INSERT INTO entries(key, size, last_used) VALUES (?,?,?)",
-                   ((f"{i:064x}", 40_000_000, now) for i in range(25_000)))  # 4 stems each
+    db.executemany(
+        "INSERT INTO entries(key, size, last_used) VALUES (?,?,?)",
+        ((f"{i:064x}", 40_000_000, now) for i in range(25_000)),
+    )  # 4 stems each
     db.commit()
     db.close()
     assert cache.count() == 25_000

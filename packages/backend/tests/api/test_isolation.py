@@ -69,8 +69,9 @@ def test_other_users_ids_and_hashes_are_404_like_made_up_ones(
     assert after["name"] == anas_song["name"] and after["job"]["state"] == "done"
 
 
-def test_websocket_subscriptions_are_per_user(auth_server: ServerProcess, bob: httpx.Client,
-                                              anas_song: dict[str, Any]) -> None:
+def test_websocket_subscriptions_are_per_user(
+    auth_server: ServerProcess, bob: httpx.Client, anas_song: dict[str, Any]
+) -> None:
     job_id = anas_song["job"]["id"]
     with ws_connect(auth_server.ws_url, additional_headers=ws_headers(bob)) as ws:
         for message in ({"type": "subscribe", "jobs": [job_id]}, {"type": "resume", "after": {job_id: 0}}):
@@ -117,8 +118,10 @@ def test_same_content_is_shared_underneath_but_never_shown(
 
 def test_downloads_are_attachments_with_safe_names(ana: httpx.Client, anas_song: dict[str, Any]) -> None:
     assert "/" not in anas_song["original_filename"] and "\n" not in anas_song["original_filename"]
-    for r in (ana.get(f"/api/songs/{anas_song['id']}/stems/vocals?format=flac"),
-              ana.post(f"/api/songs/{anas_song['id']}/mixes", json={"gains": {"drums": None}})):
+    for r in (
+        ana.get(f"/api/songs/{anas_song['id']}/stems/vocals?format=flac"),
+        ana.post(f"/api/songs/{anas_song['id']}/mixes", json={"gains": {"drums": None}}),
+    ):
         assert r.status_code == 200, r.text
         disposition = r.headers["content-disposition"]
         assert disposition.startswith("attachment;")

@@ -20,8 +20,7 @@ def test_openapi_schema_holds_under_generated_requests(tmp_path: Path, short_mp3
     st = Path(sys.executable).with_name("st")
     if not st.exists() and shutil.which("st") is None:
         pytest.skip("schemathesis is not installed (pip install -e 'packages/backend[test]')")
-    srv = ServerProcess(tmp_path, workers=1, auth="required", max_upload_bytes=8 * 1024 * 1024,
-                        login_max_failures=1000)
+    srv = ServerProcess(tmp_path, workers=1, auth="required", max_upload_bytes=8 * 1024 * 1024, login_max_failures=1000)
     srv.data_dir.mkdir(parents=True)
     add_user(srv, "ana")
     srv.start()
@@ -31,12 +30,27 @@ def test_openapi_schema_holds_under_generated_requests(tmp_path: Path, short_mp3
             job = c.post(f"/api/songs/{song['id']}/separations", json={"engine": "dsp"}).json()
             wait_job(c, job["id"])
             cookie = session_cookie(c)
-        cmd = [str(st) if st.exists() else "st", "run", f"{srv.base_url}/openapi.json",
-               "--checks", CHECKS, "--max-examples", "6", "--seed", "1", "--phases", "examples,coverage,fuzzing",
-               "--request-timeout", "30", "--exclude-path", "/api/auth/logout",
-               "--header", f"Cookie: riffroom_session={cookie}"]
+        cmd = [
+            str(st) if st.exists() else "st",
+            "run",
+            f"{srv.base_url}/openapi.json",
+            "--checks",
+            CHECKS,
+            "--max-examples",
+            "6",
+            "--seed",
+            "1",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--request-timeout",
+            "30",
+            "--exclude-path",
+            "/api/auth/logout",
+            "--header",
+            f"Cookie: riffroom_session={cookie}",
+        ]
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=170, cwd=tmp_path)
-        assert result.returncode == 0, (result.stdout[-6000:] + result.stderr[-2000:])
+        assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
         assert "500" not in [line.split()[0] for line in srv.log().splitlines() if line.split()[:1] == ["500"]]
     finally:
         srv.stop()

@@ -67,8 +67,13 @@ def test_errors_are_json_with_code_and_message(server: ServerProcess) -> None:
 def test_openapi_schema_is_published(server: ServerProcess) -> None:
     with server.client() as c:
         spec = c.get("/openapi.json").json()
-    assert {"/api/songs", "/api/songs/{song_id}/separations", "/api/jobs/{job_id}/cancel",
-            "/api/songs/{song_id}/stems/{stem}", "/health/ready"} <= set(spec["paths"])
+    assert {
+        "/api/songs",
+        "/api/songs/{song_id}/separations",
+        "/api/jobs/{job_id}/cancel",
+        "/api/songs/{song_id}/stems/{stem}",
+        "/health/ready",
+    } <= set(spec["paths"])
     assert "JobOut" in spec["components"]["schemas"]
 
 

@@ -56,8 +56,9 @@ def test_stem_in_other_formats(server: ServerProcess, separated: dict[str, Any],
         assert r.status_code == 200, r.text
         if magic:
             assert r.content.startswith(magic)
-        again = c.get(f"/api/songs/{separated['id']}/stems/drums", params={"format": fmt},
-                      headers={"Range": "bytes=0-9"})
+        again = c.get(
+            f"/api/songs/{separated['id']}/stems/drums", params={"format": fmt}, headers={"Range": "bytes=0-9"}
+        )
         assert again.status_code == 206 and again.content == r.content[:10]
         assert c.get(f"/api/songs/{separated['id']}/stems/drums", params={"format": "exe"}).status_code == 422
 
@@ -84,8 +85,10 @@ def test_mix_renders_the_song_minus_a_stem(server: ServerProcess, separated: dic
         assert minus.status_code == 200, minus.text
         assert "attachment" in minus.headers["content-disposition"]
         mix, _ = sf.read(io.BytesIO(minus.content), dtype="float32")
-        stems = {n: sf.read(io.BytesIO(c.get(f"/api/songs/{sid}/stems/{n}").content), dtype="float32")[0]
-                 for n in ("drums", "bass", "other")}
+        stems = {
+            n: sf.read(io.BytesIO(c.get(f"/api/songs/{sid}/stems/{n}").content), dtype="float32")[0]
+            for n in ("drums", "bass", "other")
+        }
         expected = sum(stems.values())
         assert np.allclose(mix, expected, atol=1e-4)
         quieter = c.post(f"/api/songs/{sid}/mixes", json={"gains": {"drums": -6.0}, "format": "flac"})

@@ -41,7 +41,7 @@ def mutated(draw: st.DrawFn) -> tuple[str, bytes]:
         elif kind == "header":
             data[4:12] = draw(st.binary(min_size=8, max_size=8))  # sizes and type fields live here
         elif kind == "repeat" and data:
-            data += data[at:at + 4096] * draw(st.integers(1, 20))
+            data += data[at : at + 4096] * draw(st.integers(1, 20))
     return seed.name, bytes(data)
 
 
@@ -53,8 +53,12 @@ def _stray_tools(pid: int) -> list[str]:
 
 
 @pytest.mark.skipif(not CORPUS, reason="no fuzz corpus")
-@settings(max_examples=40, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(sample=mutated())
 def test_mutated_uploads_never_break_the_server(server: ServerProcess, sample: tuple[str, bytes]) -> None:
     name, data = sample
@@ -71,8 +75,9 @@ def test_mutated_uploads_never_break_the_server(server: ServerProcess, sample: t
 
 @settings(max_examples=40, deadline=None, derandomize=True)
 @given(sample=mutated())
-def test_probe_judges_mutated_files_in_process(tmp_path_factory: pytest.TempPathFactory,
-                                               sample: tuple[str, bytes]) -> None:
+def test_probe_judges_mutated_files_in_process(
+    tmp_path_factory: pytest.TempPathFactory, sample: tuple[str, bytes]
+) -> None:
     path = tmp_path_factory.mktemp("probe") / "sample"
     path.write_bytes(sample[1])
     try:

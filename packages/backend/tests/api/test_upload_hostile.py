@@ -51,8 +51,10 @@ def _length(raw: bytes) -> int:
 
 
 def _multipart_head(n: int = 0) -> bytes:
-    return (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.mp3\"\r\n"
-            f"Content-Type: audio/mpeg\r\n\r\n").encode()
+    return (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.mp3"\r\n'
+        f"Content-Type: audio/mpeg\r\n\r\n"
+    ).encode()
 
 
 def _song_count(srv: ServerProcess) -> int:
@@ -61,8 +63,10 @@ def _song_count(srv: ServerProcess) -> int:
 
 
 def test_declared_content_length_over_cap_is_refused_before_reading(server: ServerProcess) -> None:
-    head = (f"POST /api/songs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
-            f"Content-Length: {CAP * 10}\r\n\r\n")
+    head = (
+        f"POST /api/songs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+        f"Content-Length: {CAP * 10}\r\n\r\n"
+    )
     status, raw = _raw_request(server, head, [_multipart_head()])
     assert status == 413, raw[:300]
     assert b'"too_large"' in raw
@@ -81,8 +85,10 @@ def _chunked(total: int, chunk: int = 256 * 1024):
 def test_chunked_upload_over_cap_is_cut_with_413_and_memory_stays_bounded(server: ServerProcess) -> None:
     before_songs = _song_count(server)
     rss_before = server.rss()
-    head = (f"POST /api/songs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
-            "Transfer-Encoding: chunked\r\n\r\n")
+    head = (
+        f"POST /api/songs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    )
     status, raw = _raw_request(server, head, _chunked(CAP * 6))
     assert status == 413, raw[:300]
     assert server.rss() - rss_before < 40 * 1024 * 1024
@@ -94,8 +100,10 @@ def test_lying_content_length_never_lets_more_than_the_cap_in(server: ServerProc
     """Content-Length claims 1 KB, the body streams 6x the cap: refused, nothing stored, memory bounded."""
     before_songs = _song_count(server)
     rss_before = server.rss()
-    head = (f"POST /api/songs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
-            "Content-Length: 1024\r\n\r\n")
+    head = (
+        f"POST /api/songs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+        "Content-Length: 1024\r\n\r\n"
+    )
     block = os.urandom(256 * 1024)
     status, raw = _raw_request(server, head, [_multipart_head()] + [block] * (CAP * 6 // len(block)))
     assert status in (400, 413), raw[:300]
@@ -117,15 +125,18 @@ def _zip_bytes() -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("name,content", [
-    ("page.mp3", b"<!DOCTYPE html><html><body>not a song</body></html>"),
-    ("archive.mp3", _zip_bytes()),
-    ("program.mp3", b"\x7fELF\x02\x01\x01" + b"\x00" * 200),
-    ("list.mp3", b"#EXTM3U\n#EXTINF:10,\nfile:///etc/passwd\n"),
-    ("concat.mp3", b"ffconcat version 1.0\nfile '/etc/passwd'\n"),
-    ("hls.m3u8", b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n/etc/passwd\n"),
-    ("fake.wav", b"RIFF\x24\x00\x00\x00WAVEjunkjunkjunk" + os.urandom(64)),
-])
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("page.mp3", b"<!DOCTYPE html><html><body>not a song</body></html>"),
+        ("archive.mp3", _zip_bytes()),
+        ("program.mp3", b"\x7fELF\x02\x01\x01" + b"\x00" * 200),
+        ("list.mp3", b"#EXTM3U\n#EXTINF:10,\nfile:///etc/passwd\n"),
+        ("concat.mp3", b"ffconcat version 1.0\nfile '/etc/passwd'\n"),
+        ("hls.m3u8", b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n/etc/passwd\n"),
+        ("fake.wav", b"RIFF\x24\x00\x00\x00WAVEjunkjunkjunk" + os.urandom(64)),
+    ],
+)
 def test_disguised_non_audio_is_415(server: ServerProcess, tmp_path: Path, name: str, content: bytes) -> None:
     path = tmp_path / name
     path.write_bytes(content)
@@ -136,17 +147,20 @@ def test_disguised_non_audio_is_415(server: ServerProcess, tmp_path: Path, name:
     assert name in r.json()["error"]["message"]
 
 
-@pytest.mark.parametrize("url", [
-    "/api/songs/..%2F..%2Fetc%2Fpasswd",
-    "/api/songs/../../etc/passwd",
-    "/api/songs/%2e%2e%2f%2e%2e%2fetc%2fpasswd/stems/vocals",
-    "/api/songs/{id}/stems/..%2F..%2F..%2Fetc%2Fpasswd",
-    "/api/songs/{id}/stems/../../riffroom.db",
-    "/api/songs/{id}/peaks?stem=../../riffroom.db",
-    "/api/songs/by-hash/..%2F..%2Fetc%2Fpasswd",
-    "/api/jobs/..%2F..%2Fetc%2Fpasswd",
-    "/api/songs/{id}/stems/vocals?format=../../etc/passwd",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/songs/..%2F..%2Fetc%2Fpasswd",
+        "/api/songs/../../etc/passwd",
+        "/api/songs/%2e%2e%2f%2e%2e%2fetc%2fpasswd/stems/vocals",
+        "/api/songs/{id}/stems/..%2F..%2F..%2Fetc%2Fpasswd",
+        "/api/songs/{id}/stems/../../riffroom.db",
+        "/api/songs/{id}/peaks?stem=../../riffroom.db",
+        "/api/songs/by-hash/..%2F..%2Fetc%2Fpasswd",
+        "/api/jobs/..%2F..%2Fetc%2Fpasswd",
+        "/api/songs/{id}/stems/vocals?format=../../etc/passwd",
+    ],
+)
 def test_path_traversal_in_path_parameters_is_4xx(server: ServerProcess, short_mp3: Path, url: str) -> None:
     with server.client() as c:
         song_id = upload(c, short_mp3).json()["id"]
@@ -155,8 +169,9 @@ def test_path_traversal_in_path_parameters_is_4xx(server: ServerProcess, short_m
     assert b"root:" not in r.content and b"SQLite" not in r.content
 
 
-def test_traversal_in_upload_filename_never_reaches_the_filesystem(server: ServerProcess, short_mp3: Path,
-                                                                    tmp_path: Path) -> None:
+def test_traversal_in_upload_filename_never_reaches_the_filesystem(
+    server: ServerProcess, short_mp3: Path, tmp_path: Path
+) -> None:
     marker = tmp_path / "escaped.mp3"
     evil = f"../../../../{marker}"
     copy = tmp_path / "copy.mp3"
@@ -174,8 +189,13 @@ def test_client_vanishing_mid_upload_leaves_nothing_behind(server: ServerProcess
     before = _song_count(server)
     sock = socket.create_connection(("127.0.0.1", server.port))
     body = _multipart_head() + os.urandom(512 * 1024)
-    sock.sendall((f"POST /api/songs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
-                  f"Content-Length: {len(body) * 4}\r\n\r\n").encode() + body)
+    sock.sendall(
+        (
+            f"POST /api/songs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+            f"Content-Length: {len(body) * 4}\r\n\r\n"
+        ).encode()
+        + body
+    )
     time.sleep(0.3)
     sock.close()
     tmp = server.data_dir / "tmp"

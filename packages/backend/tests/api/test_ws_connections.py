@@ -17,9 +17,14 @@ from tests.api.wsclient import RawWebSocket, recv_json, ws_connect
 @pytest.fixture(scope="module")
 def ws_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     with run_server(
-        tmp_path_factory.mktemp("ws-server"), workers=0,
-        allowed_origins='["http://allowed.example"]', ws_heartbeat_seconds=0.3, ws_dead_after_seconds=1.5,
-        ws_max_connections_per_client=600, ws_queue_size=64, ws_send_timeout_seconds=1.0,
+        tmp_path_factory.mktemp("ws-server"),
+        workers=0,
+        allowed_origins='["http://allowed.example"]',
+        ws_heartbeat_seconds=0.3,
+        ws_dead_after_seconds=1.5,
+        ws_max_connections_per_client=600,
+        ws_queue_size=64,
+        ws_send_timeout_seconds=1.0,
         ws_max_message_bytes=4096,
     ) as srv:
         yield srv

@@ -37,7 +37,10 @@ class _PeerStandIn:
 
 def test_cleanup_survives_a_failing_recheck(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings(
-        data_dir=tmp_path, ws_heartbeat_seconds=0.1, ws_dead_after_seconds=60.0, ws_access_recheck_seconds=0.1,
+        data_dir=tmp_path,
+        ws_heartbeat_seconds=0.1,
+        ws_dead_after_seconds=60.0,
+        ws_access_recheck_seconds=0.1,
     )
     hub = EventHub(ServerContext.build(settings))
     real_check = hub._still_valid
@@ -77,8 +80,9 @@ def test_a_live_event_never_overtakes_the_snapshot(tmp_path: Path, when: str) ->
     """A worker reports progress while the hub reads the snapshot; the bus delivers it mid-read."""
     ctx = ServerContext.build(Settings(data_dir=tmp_path))
     song = add_song(ctx.db, owner="ana")
-    job, _ = store.find_or_create(ctx.db, song, engine="dsp", model=None, stems=None, max_attempts=3,
-                                  timeout_seconds=60)
+    job, _ = store.find_or_create(
+        ctx.db, song, engine="dsp", model=None, stems=None, max_attempts=3, timeout_seconds=60
+    )
     store.claim(ctx.db, job.id, "w1", 30)
     hub = EventHub(ctx)
     real_load = hub._load

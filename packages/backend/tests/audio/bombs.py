@@ -29,8 +29,21 @@ def low_bitrate_mp3(dst: Path, minutes: float = 30.0) -> Path:
     """Half an hour in under 2 MB: 8 kbps, 8 kHz mono."""
     if dst.exists():
         return dst
-    _ffmpeg("-f", "lavfi", "-i", "sine=f=440:r=8000", "-t", str(minutes * 60), "-ac", "1", "-ar", "8000",
-            "-b:a", "8k", str(dst))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=440:r=8000",
+        "-t",
+        str(minutes * 60),
+        "-ac",
+        "1",
+        "-ar",
+        "8000",
+        "-b:a",
+        "8k",
+        str(dst),
+    )
     return dst
 
 
@@ -38,12 +51,11 @@ def lying_wav(dst: Path, seconds: float = 1.0) -> Path:
     """A one-second WAV whose RIFF and data sizes claim about six hours."""
     if dst.exists():
         return dst
-    _ffmpeg("-f", "lavfi", "-i", "sine=f=440:r=44100", "-t", str(seconds), "-ac", "2", "-c:a", "pcm_s16le",
-            str(dst))
+    _ffmpeg("-f", "lavfi", "-i", "sine=f=440:r=44100", "-t", str(seconds), "-ac", "2", "-c:a", "pcm_s16le", str(dst))
     data = bytearray(dst.read_bytes())
     at = data.index(b"data")
     data[4:8] = struct.pack("<I", 0xFFFFFFF0)
-    data[at + 4:at + 8] = struct.pack("<I", 0xFFFFFFE0)
+    data[at + 4 : at + 8] = struct.pack("<I", 0xFFFFFFE0)
     dst.write_bytes(bytes(data))
     return dst
 
@@ -52,13 +64,26 @@ def lying_mp4(dst: Path, seconds: float = 2.0) -> Path:
     """A two-second AAC in MP4 whose movie header claims about a day."""
     if dst.exists():
         return dst
-    _ffmpeg("-f", "lavfi", "-i", "sine=f=440:r=44100", "-t", str(seconds), "-c:a", "aac", "-b:a", "64k",
-            "-movflags", "+faststart", str(dst))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=440:r=44100",
+        "-t",
+        str(seconds),
+        "-c:a",
+        "aac",
+        "-b:a",
+        "64k",
+        "-movflags",
+        "+faststart",
+        str(dst),
+    )
     data = bytearray(dst.read_bytes())
     at = data.index(b"mvhd")
     version = data[at + 4]
     if version == 0:  # size type version flags ctime mtime timescale duration
-        (timescale,) = struct.unpack(">I", data[at + 16:at + 20])
-        data[at + 20:at + 24] = struct.pack(">I", min(0xFFFFFFFF, timescale * 86400))
+        (timescale,) = struct.unpack(">I", data[at + 16 : at + 20])
+        data[at + 20 : at + 24] = struct.pack(">I", min(0xFFFFFFFF, timescale * 86400))
     dst.write_bytes(bytes(data))
     return dst

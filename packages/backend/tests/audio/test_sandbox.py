@@ -20,8 +20,13 @@ def _settings(tmp_path: Path, **kw: object) -> Settings:
 
 @pytest.mark.parametrize("mode", ["rlimit", "auto"])
 def test_limits_apply_to_the_tool(mode: str, tmp_path: Path) -> None:
-    settings = _settings(tmp_path, sandbox=mode, sandbox_cpu_seconds=7, sandbox_memory_bytes=512 * 1024**2,
-                         sandbox_file_bytes=3 * 1024**2)
+    settings = _settings(
+        tmp_path,
+        sandbox=mode,
+        sandbox_cpu_seconds=7,
+        sandbox_memory_bytes=512 * 1024**2,
+        sandbox_file_bytes=3 * 1024**2,
+    )
     out = sandbox.run([SH, "-c", "ulimit -t; ulimit -v; ulimit -f; ulimit -c"], settings, timeout=20)
     assert out.returncode == 0, out.stderr
     cpu, mem_kb, file_blocks, core = out.stdout.decode().split()

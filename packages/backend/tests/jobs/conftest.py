@@ -19,6 +19,7 @@ def long_mp3(songs_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def jobs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with run_server(tmp_path_factory.mktemp("jobs-server"), workers=2, dsp_chunk_seconds=5.0,
-                    progress_min_interval_seconds=0.05) as srv:
+    with run_server(
+        tmp_path_factory.mktemp("jobs-server"), workers=2, dsp_chunk_seconds=5.0, progress_min_interval_seconds=0.05
+    ) as srv:
         yield srv

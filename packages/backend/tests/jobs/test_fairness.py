@@ -12,8 +12,9 @@ from tests.storage.rows import add_song
 
 
 def _queue(db: Database, song: Song) -> str:
-    job, created = store.find_or_create(db, song, engine="dsp", model=None, stems=None, max_attempts=3,
-                                        timeout_seconds=60)
+    job, created = store.find_or_create(
+        db, song, engine="dsp", model=None, stems=None, max_attempts=3, timeout_seconds=60
+    )
     assert created
     return job.id
 

@@ -41,12 +41,17 @@ def _worker_pid_of(srv: ServerProcess, job_id: str) -> int:
 
 def _running_with_progress(srv: ServerProcess, job_id: str, at_least: float = 0.1) -> dict:
     with srv.client() as c:
-        return wait_until(lambda: (j := c.get(f"/api/jobs/{job_id}").json())["state"] == "running"
-                          and j["progress"] >= at_least and j, timeout=60)
+        return wait_until(
+            lambda: (
+                (j := c.get(f"/api/jobs/{job_id}").json())["state"] == "running" and j["progress"] >= at_least and j
+            ),
+            timeout=60,
+        )
 
 
-def test_twenty_identical_concurrent_requests_run_one_separation(jobs_server: ServerProcess, short_mp3: Path,
-                                                                   tmp_path: Path) -> None:
+def test_twenty_identical_concurrent_requests_run_one_separation(
+    jobs_server: ServerProcess, short_mp3: Path, tmp_path: Path
+) -> None:
     song_id = _new_song(jobs_server, short_mp3, tmp_path, b"twenty")
     results: list[dict] = []
     barrier = threading.Barrier(20)
@@ -72,8 +77,9 @@ def test_twenty_identical_concurrent_requests_run_one_separation(jobs_server: Se
     assert query(jobs_server.data_dir, "SELECT attempts FROM jobs WHERE id=?", job_id)[0][0] == 1
 
 
-def test_worker_killed_mid_job_is_replaced_and_the_job_completes(jobs_server: ServerProcess, long_mp3: Path,
-                                                                   tmp_path: Path) -> None:
+def test_worker_killed_mid_job_is_replaced_and_the_job_completes(
+    jobs_server: ServerProcess, long_mp3: Path, tmp_path: Path
+) -> None:
     song_id = _new_song(jobs_server, long_mp3, tmp_path, b"kill9")
     job = _start(jobs_server, song_id)
     _running_with_progress(jobs_server, job["id"])
@@ -88,8 +94,9 @@ def test_worker_killed_mid_job_is_replaced_and_the_job_completes(jobs_server: Se
     assert workers["alive"] == 2 and pid not in [w["pid"] for w in workers["workers"]]
 
 
-def test_cancel_mid_job_stops_it_and_serves_no_stems(jobs_server: ServerProcess, long_mp3: Path,
-                                                     tmp_path: Path) -> None:
+def test_cancel_mid_job_stops_it_and_serves_no_stems(
+    jobs_server: ServerProcess, long_mp3: Path, tmp_path: Path
+) -> None:
     staging = jobs_server.root / "cache" / "tmp"
     before = set(staging.iterdir())  # a killed worker (earlier test) leaves its staging dir for the sweeper
     song_id = _new_song(jobs_server, long_mp3, tmp_path, b"cancel")
@@ -160,8 +167,14 @@ def test_job_that_always_crashes_fails_after_max_attempts(tmp_path: Path, short_
 
 @pytest.mark.parametrize("case", ["timeout", "cancel_grace"])
 def test_stuck_worker_is_killed_and_replaced(tmp_path: Path, short_mp3: Path, case: str) -> None:
-    with run_server(tmp_path / "srv", workers=1, worker_fault="hang", job_timeout_min_seconds=4,
-                    job_timeout_factor=0, cancel_grace_seconds=1) as srv:
+    with run_server(
+        tmp_path / "srv",
+        workers=1,
+        worker_fault="hang",
+        job_timeout_min_seconds=4,
+        job_timeout_factor=0,
+        cancel_grace_seconds=1,
+    ) as srv:
         song_id = _new_song(srv, short_mp3, tmp_path, case.encode())
         job = _start(srv, song_id)
         with srv.client() as c:

@@ -40,8 +40,9 @@ class WorkerHost(ServerProcess):
         cmd = [sys.executable, "-m", "riffroom.cli", "worker", "--processes", "1", "--data-dir", str(self.data_dir)]
         log = open(self.log_path, "ab")
         start_at = self.log_path.stat().st_size if self.log_path.exists() else 0
-        self.proc = subprocess.Popen(cmd, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
-                                     preexec_fn=_die_with_parent)
+        self.proc = subprocess.Popen(
+            cmd, env=self.env(), stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+        )
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -83,10 +84,16 @@ def cluster(
     bucket = f"cluster-{uuid.uuid4().hex[:8]}"
     services.create_bucket(s3_endpoint, bucket)
     settings = {
-        "queue_url": redis_url, "queue_name": f"jobs-{uuid.uuid4().hex[:8]}", "database_url": pg_url,
-        "blob_url": f"s3://{bucket}/riffroom", "s3_endpoint_url": s3_endpoint,
-        "s3_access_key_id": services.S3_KEY, "s3_secret_access_key": services.S3_SECRET,
-        "dsp_chunk_seconds": 5.0, "progress_min_interval_seconds": 0.05, "lease_seconds": 3.0,
+        "queue_url": redis_url,
+        "queue_name": f"jobs-{uuid.uuid4().hex[:8]}",
+        "database_url": pg_url,
+        "blob_url": f"s3://{bucket}/riffroom",
+        "s3_endpoint_url": s3_endpoint,
+        "s3_access_key_id": services.S3_KEY,
+        "s3_secret_access_key": services.S3_SECRET,
+        "dsp_chunk_seconds": 5.0,
+        "progress_min_interval_seconds": 0.05,
+        "lease_seconds": 3.0,
         "worker_presence_seconds": 0.5,
     }
     apis = [ServerProcess(root / f"api{i}", workers=0, **settings) for i in (1, 2)]
@@ -195,9 +202,7 @@ def test_killed_worker_host_job_is_finished_by_the_other(cluster: Cluster, songs
         victim.start()
 
 
-def test_twenty_concurrent_identical_requests_over_both_nodes_run_one_separation(
-    cluster: Cluster, songs: Path
-) -> None:
+def test_twenty_concurrent_identical_requests_over_both_nodes_run_one_separation(cluster: Cluster, songs: Path) -> None:
     a, b = cluster.apis
     with a.client() as c:
         song = upload(c, _song(songs, 30.0, "twenty")).json()

@@ -22,8 +22,9 @@ def test_concurrent_claims_lease_each_job_once(postgres_url: str) -> None:
     jobs = []
     for i in range(30):
         song = add_song(db, f"{i:064x}")
-        job, _ = store.find_or_create(db, song, engine="dsp", model="dsp", stems=None, max_attempts=3,
-                                      timeout_seconds=60)
+        job, _ = store.find_or_create(
+            db, song, engine="dsp", model="dsp", stems=None, max_attempts=3, timeout_seconds=60
+        )
         jobs.append(job.id)
     claimed: list[str] = []
     lock = threading.Lock()
@@ -47,8 +48,7 @@ def test_concurrent_claims_lease_each_job_once(postgres_url: str) -> None:
 def test_concurrent_writers_to_one_job_get_distinct_seqs(postgres_url: str) -> None:
     db = _db(postgres_url)
     song = add_song(db, "f" * 64)
-    job, _ = store.find_or_create(db, song, engine="dsp", model="dsp", stems=None, max_attempts=3,
-                                  timeout_seconds=60)
+    job, _ = store.find_or_create(db, song, engine="dsp", model="dsp", stems=None, max_attempts=3, timeout_seconds=60)
     assert store.claim(db, job.id, "w1", 30.0) is not None
 
     def progress() -> None:
@@ -74,8 +74,9 @@ def test_find_or_create_from_many_threads_makes_one_job(postgres_url: str) -> No
     ids: list[str] = []
 
     def one() -> None:
-        job, _ = store.find_or_create(db, song, engine="dsp", model=None, stems=None, max_attempts=3,
-                                      timeout_seconds=60)
+        job, _ = store.find_or_create(
+            db, song, engine="dsp", model=None, stems=None, max_attempts=3, timeout_seconds=60
+        )
         ids.append(job.id)
 
     threads = [threading.Thread(target=one) for _ in range(12)]

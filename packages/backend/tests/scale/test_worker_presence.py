@@ -18,8 +18,9 @@ def test_hosts_appear_leave_and_run_out(redis_url: str) -> None:
     second = WorkerPresence(redis_url, "aaaa0002", lambda: {"alive": 1, "wanted": 1, "restarts": 3}, every=0.2)
     first.start()
     second.start()
-    seen = wait_until(lambda: {h["node"]: h for h in worker_hosts(client)} if len(worker_hosts(client)) == 2 else None,
-                      timeout=5)
+    seen = wait_until(
+        lambda: {h["node"]: h for h in worker_hosts(client)} if len(worker_hosts(client)) == 2 else None, timeout=5
+    )
     assert seen["aaaa0001"]["alive"] == 2 and seen["aaaa0002"]["restarts"] == 3
     assert "workers" not in seen["aaaa0001"] and seen["aaaa0001"]["host"]
 

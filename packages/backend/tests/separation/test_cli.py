@@ -21,14 +21,26 @@ from tests.fixtures.songs import encode, synth_song, write_wav
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RIFFROOM_")}
-    env.update(RIFFROOM_DATA_DIR=str(tmp_path / "data"), RIFFROOM_CACHE_DIR=str(tmp_path / "cache"),
-               RIFFROOM_MODEL_DIR=str(tmp_path / "no-models"), HF_HUB_OFFLINE="1", **extra)
+    env.update(
+        RIFFROOM_DATA_DIR=str(tmp_path / "data"),
+        RIFFROOM_CACHE_DIR=str(tmp_path / "cache"),
+        RIFFROOM_MODEL_DIR=str(tmp_path / "no-models"),
+        HF_HUB_OFFLINE="1",
+        **extra,
+    )
     return env
 
 
 def _riffroom(tmp_path: Path, *args: str, **kw) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "riffroom.cli", *args], capture_output=True, text=True,
-                          env=_env(tmp_path), cwd=tmp_path, timeout=300, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "riffroom.cli", *args],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        cwd=tmp_path,
+        timeout=300,
+        **kw,
+    )
 
 
 def test_dsp_model_constant_matches_the_engine() -> None:
@@ -52,8 +64,22 @@ def test_batch_with_bad_files_completes_the_good_ones(tmp_path: Path, song_wav: 
 
 def test_json_progress_minus_stems_and_format(tmp_path: Path, song_wav: Path) -> None:
     out = tmp_path / "out"
-    proc = _riffroom(tmp_path, "separate", str(song_wav), "-o", str(out), "--engine", "dsp", "--json",
-                     "--stems", "vocals,bass", "--minus", "vocals", "--format", "flac")
+    proc = _riffroom(
+        tmp_path,
+        "separate",
+        str(song_wav),
+        "-o",
+        str(out),
+        "--engine",
+        "dsp",
+        "--json",
+        "--stems",
+        "vocals,bass",
+        "--minus",
+        "vocals",
+        "--format",
+        "flac",
+    )
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     progress = [e for e in events if e["event"] == "progress"]
@@ -72,8 +98,19 @@ def test_json_progress_minus_stems_and_format(tmp_path: Path, song_wav: Path) ->
 
 
 def test_mp3_output(tmp_path: Path, song_wav: Path) -> None:
-    proc = _riffroom(tmp_path, "separate", str(song_wav), "-o", str(tmp_path / "o"), "--engine", "dsp",
-                     "--format", "mp3", "--stems", "drums")
+    proc = _riffroom(
+        tmp_path,
+        "separate",
+        str(song_wav),
+        "-o",
+        str(tmp_path / "o"),
+        "--engine",
+        "dsp",
+        "--format",
+        "mp3",
+        "--stems",
+        "drums",
+    )
     assert proc.returncode == 0, proc.stderr
     assert sf.info(tmp_path / "o" / "song" / "drums.mp3").duration == pytest.approx(8.0, abs=0.1)
 
@@ -102,9 +139,14 @@ def test_interrupt_mid_run_leaves_no_output(tmp_path: Path) -> None:
     out = tmp_path / "out"
     # like Ctrl-C in a terminal: a suite started as a background job (`cmd &`) would hand the child an
     # ignored SIGINT, and Python installs no KeyboardInterrupt handler then
-    proc = subprocess.Popen([sys.executable, "-m", "riffroom.cli", "separate", str(song), "-o", str(out),
-                             "--engine", "dsp", "--json"], stdout=subprocess.PIPE, text=True, env=_env(tmp_path),
-                            cwd=tmp_path, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "riffroom.cli", "separate", str(song), "-o", str(out), "--engine", "dsp", "--json"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+        cwd=tmp_path,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     assert proc.stdout is not None
     for line in proc.stdout:
         if json.loads(line)["stage"] == "separating":

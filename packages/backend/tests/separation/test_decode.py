@@ -90,8 +90,22 @@ def test_not_audio(tmp_path: Path, settings: Settings) -> None:
 
 def test_container_without_audio_is_unsupported(tmp_path: Path, settings: Settings) -> None:
     video = tmp_path / "clip.mp4"
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc=duration=1:size=64x64:rate=5",
-                    "-c:v", "mpeg4", str(video)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=1:size=64x64:rate=5",
+            "-c:v",
+            "mpeg4",
+            str(video),
+        ],
+        check=True,
+    )
     _raises(video, settings, "no audio stream", code="unsupported_media")
 
 

@@ -56,16 +56,19 @@ def test_concurrent_read_modify_write_from_processes_loses_nothing(tmp_path: Pat
 def test_at_most_one_active_job_per_request_key(tmp_path: Path) -> None:
     db = _db(tmp_path)
     song = add_song(db)
-    job, created = store.find_or_create(db, song, engine="dsp", model="dsp", stems=None, max_attempts=3,
-                                        timeout_seconds=60)
-    again, created_again = store.find_or_create(db, song, engine="dsp", model="dsp", stems=None, max_attempts=3,
-                                                timeout_seconds=60)
+    job, created = store.find_or_create(
+        db, song, engine="dsp", model="dsp", stems=None, max_attempts=3, timeout_seconds=60
+    )
+    again, created_again = store.find_or_create(
+        db, song, engine="dsp", model="dsp", stems=None, max_attempts=3, timeout_seconds=60
+    )
     assert created and not created_again and again.id == job.id
     with pytest.raises(IntegrityError), db.write() as s:  # the database itself refuses a second one
         s.add(Job(song_id=song.id, dedupe_key=job.dedupe_key, engine="dsp"))
     store.request_cancel(db, job.id)
-    third, created_third = store.find_or_create(db, song, engine="dsp", model="dsp", stems=None, max_attempts=3,
-                                                timeout_seconds=60)
+    third, created_third = store.find_or_create(
+        db, song, engine="dsp", model="dsp", stems=None, max_attempts=3, timeout_seconds=60
+    )
     assert created_third and third.id != job.id
 
 

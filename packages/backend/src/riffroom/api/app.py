@@ -1,7 +1,7 @@
 """The app factory: `create_app(settings)` builds the API, the WebSocket hub and the job queue.
 
-    app = create_app(Settings(data_dir=Path("/srv/riffroom")))
-    uvicorn.run(app, host="127.0.0.1", port=8000)
+app = create_app(Settings(data_dir=Path("/srv/riffroom")))
+uvicorn.run(app, host="127.0.0.1", port=8000)
 """
 
 from __future__ import annotations

@@ -45,8 +45,24 @@ class RequestGuard:
 
 
 async def _forbidden(send: Any, origin: str) -> None:
-    body = json.dumps({"error": {"code": "forbidden", "message": f"requests from {origin[:100]} are not allowed "
-                                 "(set RIFFROOM_ALLOWED_ORIGINS to allow another site)"}}).encode()
-    await send({"type": "http.response.start", "status": 403, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *SECURITY_HEADERS]})
+    body = json.dumps(
+        {
+            "error": {
+                "code": "forbidden",
+                "message": f"requests from {origin[:100]} are not allowed "
+                "(set RIFFROOM_ALLOWED_ORIGINS to allow another site)",
+            }
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 403,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *SECURITY_HEADERS,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

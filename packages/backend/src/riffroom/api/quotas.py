@@ -25,8 +25,10 @@ def check_song_quota(ctx: ServerContext, owner: str, new_bytes: int = 0) -> None
     if settings.quota_songs and count >= settings.quota_songs:
         raise _over(f"you have {count} songs, the most one account may keep; delete some to upload more")
     if settings.quota_bytes and used + new_bytes > settings.quota_bytes:
-        raise _over(f"this upload would take your library to {(used + new_bytes) / 1e6:.0f} MB, over the "
-                    f"{settings.quota_bytes / 1e6:.0f} MB per account; delete some songs to upload more")
+        raise _over(
+            f"this upload would take your library to {(used + new_bytes) / 1e6:.0f} MB, over the "
+            f"{settings.quota_bytes / 1e6:.0f} MB per account; delete some songs to upload more"
+        )
 
 
 def check_job_quota(ctx: ServerContext, owner: str) -> None:
@@ -35,10 +37,17 @@ def check_job_quota(ctx: ServerContext, owner: str) -> None:
     if not limit:
         return
     with ctx.db.read() as s:
-        active = s.scalar(
-            select(func.count()).select_from(Job).join(Song, Song.id == Job.song_id)
-            .where(Song.owner_id == owner, Job.state.in_(ACTIVE_STATES))
-        ) or 0
+        active = (
+            s.scalar(
+                select(func.count())
+                .select_from(Job)
+                .join(Song, Song.id == Job.song_id)
+                .where(Song.owner_id == owner, Job.state.in_(ACTIVE_STATES))
+            )
+            or 0
+        )
     if active >= limit:
-        raise _over(f"you already have {active} separations queued or running, the most one account may have; "
-                    "wait for one to finish or cancel one")
+        raise _over(
+            f"you already have {active} separations queued or running, the most one account may have; "
+            "wait for one to finish or cancel one"
+        )

@@ -167,7 +167,8 @@ def principal_for_session(db: Database, token: str) -> Principal | None:
         return None
     with db.read() as s:
         row = s.execute(
-            select(AuthSession.id, User.id, User.username).join(User, User.id == AuthSession.user_id)
+            select(AuthSession.id, User.id, User.username)
+            .join(User, User.id == AuthSession.user_id)
             .where(AuthSession.token_hash == hash_token(token), AuthSession.expires_at > time.time())
         ).first()
     return None if row is None else Principal(row[1], row[2], session_id=row[0], via="session")
@@ -188,7 +189,8 @@ def principal_for_api_token(db: Database, token: str) -> Principal | None:
     with db.read() as s:
         row = s.execute(
             select(ApiToken.id, User.id, User.username, ApiToken.last_used_at)
-            .join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == digest)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == digest)
         ).first()
     if row is None:
         return None

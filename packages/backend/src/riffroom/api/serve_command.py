@@ -11,7 +11,8 @@ from typing import Any
 
 def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "serve", help="run the RiffRoom server (API, WebSocket, workers)",
+        "serve",
+        help="run the RiffRoom server (API, WebSocket, workers)",
         description="Serve the API and supervise the worker processes. Settings also come from RIFFROOM_* variables.",
     )
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
@@ -39,8 +40,10 @@ def _refuse_open_without_users(settings: Any) -> str | None:
     finally:
         db.dispose()
     data = f" --data-dir {settings.data_dir}" if settings.data_dir else ""
-    return (f"refusing to listen on {settings.host}: anyone on the network could reach it and no account exists. "
-            f"Add one first: riffroom users add NAME{data}   (or listen on 127.0.0.1)")
+    return (
+        f"refusing to listen on {settings.host}: anyone on the network could reach it and no account exists. "
+        f"Add one first: riffroom users add NAME{data}   (or listen on 127.0.0.1)"
+    )
 
 
 def run_serve(args: argparse.Namespace, settings: Any = None) -> int:
@@ -49,9 +52,16 @@ def run_serve(args: argparse.Namespace, settings: Any = None) -> int:
     from riffroom.api.app import create_app
     from riffroom.config import Settings
 
-    overrides = {k: v for k, v in {
-        "host": args.host, "port": args.port, "data_dir": args.data_dir, "workers": args.workers,
-    }.items() if v is not None}
+    overrides = {
+        k: v
+        for k, v in {
+            "host": args.host,
+            "port": args.port,
+            "data_dir": args.data_dir,
+            "workers": args.workers,
+        }.items()
+        if v is not None
+    }
     base = settings if settings is not None else Settings()
     settings = Settings.model_validate({**base.model_dump(), **overrides})
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -61,9 +71,16 @@ def run_serve(args: argparse.Namespace, settings: Any = None) -> int:
         return 2
     app = create_app(settings)
     uvicorn.run(
-        app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=False,
-        ws_max_size=settings.ws_max_message_bytes, ws_ping_interval=None, ws_ping_timeout=None,
-        timeout_graceful_shutdown=10, ws="websockets-sansio",
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=args.log_level,
+        access_log=False,
+        ws_max_size=settings.ws_max_message_bytes,
+        ws_ping_interval=None,
+        ws_ping_timeout=None,
+        timeout_graceful_shutdown=10,
+        ws="websockets-sansio",
     )
     return 0
 

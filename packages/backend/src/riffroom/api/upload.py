@@ -103,9 +103,12 @@ async def receive_upload(request: Request, tmp_dir: Path, limit: int) -> Uploade
     parser = MultipartParser(
         params[b"boundary"],
         {
-            "on_part_begin": on_part_begin, "on_header_field": on_header_field,
-            "on_header_value": on_header_value, "on_header_end": on_header_end,
-            "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
             "on_part_end": on_part_end,
         },
     )

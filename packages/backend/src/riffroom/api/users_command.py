@@ -1,8 +1,8 @@
 """`riffroom users add|remove|passwd|list|adopt`: accounts, managed from the server's machine.
 
-    echo 'a long passphrase' | riffroom users add ana      # no terminal: the password is stdin's first line
-    riffroom users list --json
-    riffroom users adopt ana     # songs uploaded before accounts existed become ana's
+echo 'a long passphrase' | riffroom users add ana      # no terminal: the password is stdin's first line
+riffroom users list --json
+riffroom users adopt ana     # songs uploaded before accounts existed become ana's
 """
 
 from __future__ import annotations
@@ -17,11 +17,15 @@ from typing import Any
 
 def add_users_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "users", help="manage accounts (add, remove, passwd, list, adopt)",
+        "users",
+        help="manage accounts (add, remove, passwd, list, adopt)",
         description="Manage accounts. Passwords are read from the terminal, or from standard input's first line.",
     )
-    parser.add_argument("action", choices=("add", "remove", "passwd", "list", "adopt"),
-                        help="adopt NAME: give NAME the songs uploaded while the server had no accounts")
+    parser.add_argument(
+        "action",
+        choices=("add", "remove", "passwd", "list", "adopt"),
+        help="adopt NAME: give NAME the songs uploaded while the server had no accounts",
+    )
     parser.add_argument("name", nargs="?")
     parser.add_argument("--data-dir", type=Path, help="where the database lives (as for `riffroom serve`)")
     parser.add_argument("--keep-songs", action="store_true", help="remove: keep the user's songs in the database")
@@ -48,8 +52,13 @@ def _remove_songs(settings: Any, db: Any, user_id: str) -> int:
 
     with db.read() as s:
         songs = list(s.scalars(select(Song).where(Song.owner_id == user_id)))
-        active = list(s.scalars(select(Job.id).join(Song, Song.id == Job.song_id)
-                                .where(Song.owner_id == user_id, Job.state.in_(ACTIVE_STATES))))
+        active = list(
+            s.scalars(
+                select(Job.id)
+                .join(Song, Song.id == Job.song_id)
+                .where(Song.owner_id == user_id, Job.state.in_(ACTIVE_STATES))
+            )
+        )
     for job_id in active:
         store.request_cancel(db, job_id)
     blobs = open_blob_store(settings.resolved_blob_url)
@@ -97,7 +106,7 @@ def adopt_local_songs(db: Any, username: str) -> tuple[int, int]:
             for job in s.scalars(select(Job).where(Job.song_id == song.id)):
                 # the owner is part of the key that joins identical requests (store.dedupe_key)
                 if job.dedupe_key.startswith(f"{LOCAL_OWNER}/"):
-                    job.dedupe_key = f"{user.id}/{job.dedupe_key[len(LOCAL_OWNER) + 1:]}"
+                    job.dedupe_key = f"{user.id}/{job.dedupe_key[len(LOCAL_OWNER) + 1 :]}"
             adopted += 1
     return adopted, left
 
@@ -128,8 +137,11 @@ def run_users(args: argparse.Namespace, settings: Any = None) -> int:
             print(f"user {args.name} added; login is now required on this server", file=sys.stderr)
             hidden = _local_song_count(db)
             if hidden and security.user_count(db) == 1:
-                print(f"{hidden} songs uploaded before accounts existed are now hidden; "
-                      f"`riffroom users adopt {args.name}` gives them to {args.name}", file=sys.stderr)
+                print(
+                    f"{hidden} songs uploaded before accounts existed are now hidden; "
+                    f"`riffroom users adopt {args.name}` gives them to {args.name}",
+                    file=sys.stderr,
+                )
         elif args.action == "adopt":
             adopted, left = adopt_local_songs(db, args.name)
             note = f"; {left} left out (already {args.name}'s)" if left else ""

@@ -33,9 +33,11 @@ def published_stems(ctx: ServerContext, song: Song) -> PublishedStems | None:
     the stem cache underneath (a new job finishes at once), never shown through this song."""
     with ctx.db.read() as s:
         jobs = s.scalars(
-            select(Job).join(Song, Song.id == Job.song_id)
+            select(Job)
+            .join(Song, Song.id == Job.song_id)
             .where(Song.sha256 == song.sha256, Song.owner_id == song.owner_id, Job.state == JobState.done.value)
-            .order_by(Job.finished_at.desc()).limit(5)
+            .order_by(Job.finished_at.desc())
+            .limit(5)
         ).all()
     for job in jobs:
         result = job.result or {}
@@ -49,9 +51,11 @@ def evicted_job(ctx: ServerContext, song: Song) -> Job | None:
     """A finished job whose stems the cache has since evicted (recomputed on demand)."""
     with ctx.db.read() as s:
         return s.scalars(
-            select(Job).join(Song, Song.id == Job.song_id)
+            select(Job)
+            .join(Song, Song.id == Job.song_id)
             .where(Song.sha256 == song.sha256, Song.owner_id == song.owner_id, Job.state == JobState.done.value)
-            .order_by(Job.finished_at.desc()).limit(1)
+            .order_by(Job.finished_at.desc())
+            .limit(1)
         ).first()
 
 

@@ -118,9 +118,7 @@ class Outbox:
 
 
 class Connection:
-    def __init__(
-        self, ws: WebSocket, client: str, owner: str, queue_size: int, session_id: str | None = None
-    ) -> None:
+    def __init__(self, ws: WebSocket, client: str, owner: str, queue_size: int, session_id: str | None = None) -> None:
         self.ws, self.client, self.owner = ws, client, owner
         self.session_id = session_id  # set when the login was a browser session: logout closes this socket
         self.outbox = Outbox(queue_size)
@@ -245,8 +243,11 @@ class EventHub:
                 self._error(conn, "not_found", "no such job", job_id=job_id[:64])
                 continue
             if len(conn.jobs) >= self.settings.ws_max_subscriptions and job_id not in conn.jobs:
-                self._error(conn, "too_many_subscriptions",
-                            f"one connection may follow at most {self.settings.ws_max_subscriptions} jobs")
+                self._error(
+                    conn,
+                    "too_many_subscriptions",
+                    f"one connection may follow at most {self.settings.ws_max_subscriptions} jobs",
+                )
                 continue
             # Owner first: until then not one event of another user's job may reach this outbox.
             if job_id not in conn.jobs and not await asyncio.to_thread(self._owns, job_id, conn.owner):
@@ -298,9 +299,13 @@ class EventHub:
             if job.state in FINAL_STATES:
                 final = s.scalar(select(JobEvent.payload).where(JobEvent.job_id == job_id, JobEvent.seq == job.seq))
                 return job, ([final] if final is not None else None)
-            events = list(s.scalars(
-                select(JobEvent.payload).where(JobEvent.job_id == job_id, JobEvent.seq > after).order_by(JobEvent.seq)
-            ))
+            events = list(
+                s.scalars(
+                    select(JobEvent.payload)
+                    .where(JobEvent.job_id == job_id, JobEvent.seq > after)
+                    .order_by(JobEvent.seq)
+                )
+            )
         if not events or events[0]["seq"] != after + 1:
             return job, None  # a gap we cannot fill: fresh snapshot
         finals = [e for e in events if e["type"] in FINAL_STATES]
@@ -365,6 +370,9 @@ class EventHub:
     def _still_valid(self, users: set[str], sessions: set[str]) -> tuple[set[str], set[str]]:
         with self.ctx.db.read() as s:
             live_users = set(s.scalars(select(User.id).where(User.id.in_(users))))
-            live_sessions = set(s.scalars(select(AuthSession.id).where(
-                AuthSession.id.in_(sessions), AuthSession.expires_at > time.time())))
+            live_sessions = set(
+                s.scalars(
+                    select(AuthSession.id).where(AuthSession.id.in_(sessions), AuthSession.expires_at > time.time())
+                )
+            )
         return live_users, live_sessions

@@ -85,12 +85,33 @@ def decode(
         check_wav_complete(source)
     max_frames = int(settings.max_duration_seconds * SAMPLE_RATE)
     cmd = [
-        tool("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", *PROTOCOL_ARGS,
-        "-f", info.format_name, "-i", f"file:{source}",
-        "-map", "0:a:0", "-vn", "-sn", "-dn",
+        tool("ffmpeg"),
+        "-nostdin",
+        "-hide_banner",
+        "-v",
+        "error",
+        *PROTOCOL_ARGS,
+        "-f",
+        info.format_name,
+        "-i",
+        f"file:{source}",
+        "-map",
+        "0:a:0",
+        "-vn",
+        "-sn",
+        "-dn",
         # One second past the cap is enough to know the cap was exceeded.
-        "-t", f"{settings.max_duration_seconds + 1:.3f}",
-        "-ac", str(CHANNELS), "-ar", str(SAMPLE_RATE), "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1",
+        "-t",
+        f"{settings.max_duration_seconds + 1:.3f}",
+        "-ac",
+        str(CHANNELS),
+        "-ar",
+        str(SAMPLE_RATE),
+        "-f",
+        "f32le",
+        "-acodec",
+        "pcm_f32le",
+        "pipe:1",
     ]
     fd, spool_name = tempfile.mkstemp(prefix="riffroom-decode-", suffix=".f32", dir=spool_dir)
     spool = Path(spool_name)
@@ -127,9 +148,7 @@ def decode(
                     samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
                 frames += samples.shape[0]
                 if frames > max_frames:
-                    raise CapExceededError(
-                        f"longer than the {settings.max_duration_seconds / 60:.0f} minute limit"
-                    )
+                    raise CapExceededError(f"longer than the {settings.max_duration_seconds / 60:.0f} minute limit")
                 mono = samples.mean(axis=1, dtype=np.float64)
                 mono_sum += float(mono.sum())
                 mono_sq += float(np.dot(mono, mono))

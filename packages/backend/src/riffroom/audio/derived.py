@@ -79,7 +79,7 @@ def compute_peaks(src: Path, points: int) -> dict[str, Any]:
                 mins.extend(body.min(axis=1).tolist())
                 maxs.extend(body.max(axis=1).tolist())
             if len(data) % per:
-                tail = data[n * per:]
+                tail = data[n * per :]
                 mins.append(float(tail.min()))
                 maxs.append(float(tail.max()))
     return {
@@ -102,7 +102,12 @@ def peaks(derived_dir: Path, key: str, stem: str, src: Path, points: int) -> dic
 
 
 def mix(
-    derived_dir: Path, key: str, stems: dict[str, Path], gains_db: dict[str, float | None], fmt: str, keep: int = 4,
+    derived_dir: Path,
+    key: str,
+    stems: dict[str, Path],
+    gains_db: dict[str, float | None],
+    fmt: str,
+    keep: int = 4,
 ) -> Path:
     """A mix of the stems with gains in dB (None mutes a stem).
 
@@ -111,8 +116,10 @@ def mix(
     """
     from riffroom.audio.encode import mix_to
 
-    linear = {name: 0.0 if gains_db.get(name, 0.0) is None else float(10 ** ((gains_db.get(name) or 0.0) / 20))
-              for name in stems}
+    linear = {
+        name: 0.0 if gains_db.get(name, 0.0) is None else float(10 ** ((gains_db.get(name) or 0.0) / 20))
+        for name in stems
+    }
     tag = hashlib.sha256(json.dumps(sorted(linear.items())).encode()).hexdigest()[:16]
     dst = derived_dir / key / f"mix-{tag}.{fmt}"
     _make_once(dst, lambda: mix_to(dst, stems, linear, fmt))
@@ -135,7 +142,7 @@ def _prune_mixes(directory: Path, keep: int, spare: Path) -> None:
             continue
     found.sort(reverse=True)
     recent = time.time() - MIX_GRACE_SECONDS
-    for used, path in found[max(1, keep):]:
+    for used, path in found[max(1, keep) :]:
         if path != spare and used < recent:
             path.unlink(missing_ok=True)  # a download already streaming keeps its open file
 

@@ -55,8 +55,20 @@ def transcode(src_wav: Path, dst: Path, fmt: str) -> Path:
         elif fmt == "flac":
             _copy_blocks(src_wav, tmp, "FLAC", "PCM_24")
         else:
-            cmd = [tool("ffmpeg"), "-nostdin", "-v", "error", "-y", *PROTOCOL_ARGS, "-i", f"file:{src_wav}",
-                   *_FFMPEG_CODECS[fmt], "-f", "mp3" if fmt == "mp3" else "ogg", f"file:{tmp}"]
+            cmd = [
+                tool("ffmpeg"),
+                "-nostdin",
+                "-v",
+                "error",
+                "-y",
+                *PROTOCOL_ARGS,
+                "-i",
+                f"file:{src_wav}",
+                *_FFMPEG_CODECS[fmt],
+                "-f",
+                "mp3" if fmt == "mp3" else "ogg",
+                f"file:{tmp}",
+            ]
             result = subprocess.run(cmd, capture_output=True, stdin=subprocess.DEVNULL)
             if result.returncode != 0:
                 raise RiffRoomError(f"encoding {fmt} failed: {result.stderr.decode(errors='replace')[-300:]}")

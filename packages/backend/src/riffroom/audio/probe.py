@@ -18,7 +18,19 @@ from .ffmpeg import PROTOCOL_ARGS, tool
 
 # ffprobe demuxer names we accept (first name of ffprobe's comma-separated format_name).
 AUDIO_DEMUXERS = {
-    "mp3", "wav", "w64", "flac", "ogg", "mov", "aiff", "matroska", "aac", "caf", "au", "wv", "ape",
+    "mp3",
+    "wav",
+    "w64",
+    "flac",
+    "ogg",
+    "mov",
+    "aiff",
+    "matroska",
+    "aac",
+    "caf",
+    "au",
+    "wv",
+    "ape",
 }
 
 _TEXT_SIGNS = (b"#EXTM3U", b"ffconcat", b"#EXT-X", b"file ", b"<html", b"<!doctype", b"<?xml", b"[playlist]")
@@ -107,16 +119,28 @@ def probe(path: Path, settings: Settings | None = None) -> AudioInfo:
         raise BadInputError(_describe_non_audio(head), code="unsupported_media")
     path = path.resolve()
     cmd = [
-        tool("ffprobe"), "-v", "error", *PROTOCOL_ARGS, "-f", demuxer,
-        "-show_format", "-show_streams", "-select_streams", "a", "-of", "json", f"file:{path}",
+        tool("ffprobe"),
+        "-v",
+        "error",
+        *PROTOCOL_ARGS,
+        "-f",
+        demuxer,
+        "-show_format",
+        "-show_streams",
+        "-select_streams",
+        "a",
+        "-of",
+        "json",
+        f"file:{path}",
     ]
     try:
         result = sandbox.run(cmd, settings, read=[path], timeout=settings.decode_timeout_seconds)
     except subprocess.TimeoutExpired as exc:
         raise BadInputError("probing the file took too long", code="unsupported_media") from exc
     if result.returncode < 0:
-        raise BadInputError(f"probing the file exceeded a resource limit (signal {-result.returncode})",
-                            code="unsupported_media")
+        raise BadInputError(
+            f"probing the file exceeded a resource limit (signal {-result.returncode})", code="unsupported_media"
+        )
     if result.returncode != 0:
         raise BadInputError(_ffmpeg_reason(result.stderr, "not a readable audio file"), code="unsupported_media")
     try:

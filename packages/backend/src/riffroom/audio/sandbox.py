@@ -59,8 +59,21 @@ def _bwrap_args(read: Sequence[Path], write: Sequence[Path], tool: str) -> list[
             args += ["--ro-bind", str(top), str(top)]
     for etc in ("/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d"):
         args += ["--ro-bind-try", etc, etc]
-    args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-             "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--chdir", "/"]
+    args += [
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/tmp",
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--chdir",
+        "/",
+    ]
     tool_dir = str(Path(tool).resolve().parent)
     if not tool_dir.startswith("/usr/"):
         args += ["--ro-bind", tool_dir, tool_dir]
@@ -81,8 +94,9 @@ def bwrap_usable() -> bool:
         true = shutil.which("true")
         if shutil.which("bwrap") and true:
             try:
-                probe = subprocess.run([*_bwrap_args([], [], true), true], capture_output=True, timeout=10,
-                                       stdin=subprocess.DEVNULL)
+                probe = subprocess.run(
+                    [*_bwrap_args([], [], true), true], capture_output=True, timeout=10, stdin=subprocess.DEVNULL
+                )
                 _bwrap_ok = probe.returncode == 0
             except (OSError, subprocess.TimeoutExpired):
                 _bwrap_ok = False
@@ -90,19 +104,22 @@ def bwrap_usable() -> bool:
 
 
 def mode(settings: Settings) -> str:
-    """"bwrap" or "rlimit": what `popen` will use with these settings."""
+    """ "bwrap" or "rlimit": what `popen` will use with these settings."""
     if settings.sandbox == "rlimit":
         return "rlimit"
     if bwrap_usable():
         return "bwrap"
     if settings.sandbox == "bwrap":
-        raise RiffRoomError("RIFFROOM_SANDBOX=bwrap but bubblewrap is missing or cannot create namespaces here "
-                            "(Debian: apt-get install bubblewrap), or set RIFFROOM_SANDBOX=rlimit")
+        raise RiffRoomError(
+            "RIFFROOM_SANDBOX=bwrap but bubblewrap is missing or cannot create namespaces here "
+            "(Debian: apt-get install bubblewrap), or set RIFFROOM_SANDBOX=rlimit"
+        )
     return "rlimit"
 
 
-def popen(cmd: list[str], settings: Settings, *, read: Sequence[Path] = (), write: Sequence[Path] = (),
-          **kw: Any) -> subprocess.Popen[bytes]:
+def popen(
+    cmd: list[str], settings: Settings, *, read: Sequence[Path] = (), write: Sequence[Path] = (), **kw: Any
+) -> subprocess.Popen[bytes]:
     """Start `cmd` sandboxed. `read`/`write`: the only files and folders it may see (bwrap mode)."""
     argv = [*_bwrap_args(read, write, cmd[0]), *cmd] if mode(settings) == "bwrap" else cmd
     kw.setdefault("stdin", subprocess.DEVNULL)
@@ -119,8 +136,9 @@ def kill(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-def run(cmd: list[str], settings: Settings, *, timeout: float, read: Sequence[Path] = (),
-        write: Sequence[Path] = ()) -> subprocess.CompletedProcess[bytes]:
+def run(
+    cmd: list[str], settings: Settings, *, timeout: float, read: Sequence[Path] = (), write: Sequence[Path] = ()
+) -> subprocess.CompletedProcess[bytes]:
     """Run to completion, capturing output; on timeout kill it all and raise TimeoutExpired."""
     proc = popen(cmd, settings, read=read, write=write, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

@@ -72,5 +72,9 @@ def open_event_source(settings: Settings, db: Database) -> EventSource:
 
 
 __all__ = [
-    "EventPublisher", "EventSource", "open_event_publisher", "open_event_source", "resolved_events_url",
+    "EventPublisher",
+    "EventSource",
+    "open_event_publisher",
+    "open_event_source",
+    "resolved_events_url",
 ]

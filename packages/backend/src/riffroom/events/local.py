@@ -38,7 +38,9 @@ class TableEventSource:
         with self.db.read() as s:
             rows = s.execute(
                 select(JobEvent.id, JobEvent.job_id, JobEvent.seq, JobEvent.type, JobEvent.payload)
-                .where(JobEvent.id > after_id).order_by(JobEvent.id).limit(BATCH)
+                .where(JobEvent.id > after_id)
+                .order_by(JobEvent.id)
+                .limit(BATCH)
             ).all()
         return [tuple(r) for r in rows]  # type: ignore[misc]
 

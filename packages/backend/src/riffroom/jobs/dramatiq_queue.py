@@ -36,7 +36,11 @@ def declare_actor(broker: Any, settings: Settings) -> Any:
     import dramatiq
 
     return dramatiq.Actor(
-        _perform, broker=broker, actor_name=ACTOR_NAME, queue_name=settings.queue_name, priority=0,
+        _perform,
+        broker=broker,
+        actor_name=ACTOR_NAME,
+        queue_name=settings.queue_name,
+        priority=0,
         options={"max_retries": 0},
     )
 
@@ -87,8 +91,9 @@ class DramatiqJobQueue:
             hosts = worker_hosts(self._redis)
         except redis.RedisError as exc:
             return {**status, "alive": 0, "wanted": 0, "hosts": [], "error": f"Redis: {type(exc).__name__}"}
-        status.update(alive=sum(h.get("alive", 0) for h in hosts), wanted=sum(h.get("wanted", 0) for h in hosts),
-                      hosts=hosts)
+        status.update(
+            alive=sum(h.get("alive", 0) for h in hosts), wanted=sum(h.get("wanted", 0) for h in hosts), hosts=hosts
+        )
         if not hosts:
             status["note"] = "no `riffroom worker` host is running: separations wait in the queue"
         return status

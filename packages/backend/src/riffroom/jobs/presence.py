@@ -38,8 +38,13 @@ class WorkerPresence(threading.Thread):
     def announce(self) -> None:
         import redis
 
-        record = {**self.status(), "node": self.node, "host": socket.gethostname(), "pid": os.getpid(),
-                  "at": round(time.time(), 3)}
+        record = {
+            **self.status(),
+            "node": self.node,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "at": round(time.time(), 3),
+        }
         record.pop("workers", None)  # per-process detail stays on the host
         ttl = self.every * 3
         try:

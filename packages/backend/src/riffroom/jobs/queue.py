@@ -1,8 +1,8 @@
 """The job queue seam. The queue carries only job ids; state lives in the database.
 
-    queue = open_job_queue(settings, db)
-    queue.start()
-    queue.enqueue(job.id)
+queue = open_job_queue(settings, db)
+queue.start()
+queue.enqueue(job.id)
 """
 
 from __future__ import annotations

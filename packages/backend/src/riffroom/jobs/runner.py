@@ -109,7 +109,11 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
             return
         last_report = now
         store.report_progress(
-            ctx.db, job_id, ctx.worker_id, progress=float(p.fraction), stage=str(p.stage),
+            ctx.db,
+            job_id,
+            ctx.worker_id,
+            progress=float(p.fraction),
+            stage=str(p.stage),
             eta=None if p.eta_seconds is None else float(p.eta_seconds),
         )
 
@@ -118,13 +122,24 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
 
         with ctx.blobs.local_path(song.blob_key) as source:
             result = separate(
-                source, engine=job.engine, model=job.model, stems=job.stems, progress=on_progress,
-                cancel=beat.cancel.is_set, settings=ctx.settings, sha256=song.sha256,
+                source,
+                engine=job.engine,
+                model=job.model,
+                stems=job.stems,
+                progress=on_progress,
+                cancel=beat.cancel.is_set,
+                settings=ctx.settings,
+                sha256=song.sha256,
             )
         if result._scratch is not None:  # the cache refused it: nothing we could serve later
             result.release()
-            store.fail(ctx.db, job_id, reason="the stems are larger than the whole cache budget",
-                       code="too_large", worker_id=ctx.worker_id)
+            store.fail(
+                ctx.db,
+                job_id,
+                reason="the stems are larger than the whole cache budget",
+                code="too_large",
+                worker_id=ctx.worker_id,
+            )
             return
         if not remote_stems.is_remote(ctx.blobs):  # same data dir as the API: render what players fetch
             _prerender(ctx.settings, result.cache_key, result.stems)
@@ -154,8 +169,13 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
         store.fail(ctx.db, job_id, reason=str(exc), code="bad_request", worker_id=ctx.worker_id)
     except Exception as exc:
         log.exception("job %s failed unexpectedly", job_id)
-        store.fail(ctx.db, job_id, reason=f"internal error: {type(exc).__name__}: {exc}",
-                   code="internal", worker_id=ctx.worker_id)
+        store.fail(
+            ctx.db,
+            job_id,
+            reason=f"internal error: {type(exc).__name__}: {exc}",
+            code="internal",
+            worker_id=ctx.worker_id,
+        )
     finally:
         beat.done.set()
         beat.join(timeout=5)

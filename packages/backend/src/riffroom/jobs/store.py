@@ -69,28 +69,42 @@ def _brief(fields: dict[str, Any]) -> str:
 
 def _progress_event(session: Session, job: Job) -> None:
     _event(
-        session, job, "progress", state=job.state, progress=round(job.progress, 4),
-        stage=job.stage, eta_seconds=job.eta_seconds,
+        session,
+        job,
+        "progress",
+        state=job.state,
+        progress=round(job.progress, 4),
+        stage=job.stage,
+        eta_seconds=job.eta_seconds,
     )
 
 
 def find_or_create(
-    db: Database, song: Song, *, engine: str, model: str | None, stems: list[str] | None,
-    max_attempts: int, timeout_seconds: float,
+    db: Database,
+    song: Song,
+    *,
+    engine: str,
+    model: str | None,
+    stems: list[str] | None,
+    max_attempts: int,
+    timeout_seconds: float,
 ) -> tuple[Job, bool]:
     """The active job for the same request, or a new queued one. Returns (job, created)."""
     key = dedupe_key(song.sha256, engine, model, stems, song.owner_id)
     for _ in range(3):
         try:
             with db.write() as s:
-                active = s.scalars(
-                    select(Job).where(Job.dedupe_key == key, Job.state.in_(ACTIVE_STATES))
-                ).first()
+                active = s.scalars(select(Job).where(Job.dedupe_key == key, Job.state.in_(ACTIVE_STATES))).first()
                 if active is not None:
                     return active, False
                 job = Job(
-                    song_id=song.id, dedupe_key=key, engine=engine, model=model, stems=stems,
-                    max_attempts=max_attempts, timeout_seconds=timeout_seconds,
+                    song_id=song.id,
+                    dedupe_key=key,
+                    engine=engine,
+                    model=model,
+                    stems=stems,
+                    max_attempts=max_attempts,
+                    timeout_seconds=timeout_seconds,
                 )
                 s.add(job)
                 s.flush()
@@ -104,8 +118,10 @@ def find_or_create(
 def latest_done(db: Database, song: Song, key: str | None = None) -> Job | None:
     """The most recent finished job for this song's content (optionally for one request key)."""
     with db.read() as s:
-        q = select(Job).join(Song, Song.id == Job.song_id).where(
-            Song.sha256 == song.sha256, Song.owner_id == song.owner_id, Job.state == JobState.done.value
+        q = (
+            select(Job)
+            .join(Song, Song.id == Job.song_id)
+            .where(Song.sha256 == song.sha256, Song.owner_id == song.owner_id, Job.state == JobState.done.value)
         )
         if key is not None:
             q = q.where(Job.dedupe_key == key)
@@ -184,9 +200,7 @@ def heartbeat(db: Database, job_id: str, worker_id: str, lease_seconds: float) -
 def cancel_requested(db: Database, job_id: str, worker_id: str) -> bool:
     """True when the job was cancelled or is no longer ours."""
     with db.read() as s:
-        row = s.execute(
-            select(Job.cancel_requested_at, Job.lease_owner, Job.state).where(Job.id == job_id)
-        ).first()
+        row = s.execute(select(Job.cancel_requested_at, Job.lease_owner, Job.state).where(Job.id == job_id)).first()
     if row is None:
         return True
     return row[0] is not None or row[1] != worker_id or row[2] != JobState.running.value
@@ -249,9 +263,7 @@ def _end(job: Job, state: JobState) -> None:
     job.lease_owner = None
 
 
-def fail(
-    db: Database, job_id: str, *, reason: str, code: str = "failed", worker_id: str | None = None
-) -> bool:
+def fail(db: Database, job_id: str, *, reason: str, code: str = "failed", worker_id: str | None = None) -> bool:
     with db.write() as s:
         job = _unfinished(s, job_id, worker_id)
         if job is None:
@@ -333,14 +345,15 @@ def take_stale_queued(db: Database, older_than_seconds: float, limit: int = 100)
     just touched, so whichever node calls this sends each id again once per period."""
     cutoff = time.time() - older_than_seconds
     with db.read() as s:
-        ids = list(s.scalars(
-            select(Job.id).where(Job.state == JobState.queued.value, Job.updated_at < cutoff).limit(limit)
-        ))
+        ids = list(
+            s.scalars(select(Job.id).where(Job.state == JobState.queued.value, Job.updated_at < cutoff).limit(limit))
+        )
     taken = []
     for job_id in ids:
         with db.write() as s:
             res = s.execute(
-                update(Job).where(Job.id == job_id, Job.state == JobState.queued.value, Job.updated_at < cutoff)
+                update(Job)
+                .where(Job.id == job_id, Job.state == JobState.queued.value, Job.updated_at < cutoff)
                 .values(updated_at=time.time())
             )
             if res.rowcount:  # type: ignore[attr-defined]

@@ -55,7 +55,11 @@ class WorkerProcess:
 
 class Supervisor:
     def __init__(
-        self, settings: Settings, db: Database, *, cluster: bool = False,
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        cluster: bool = False,
         on_requeue: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
@@ -185,7 +189,9 @@ class Supervisor:
                     owner.kill()
             elif job.started_at is not None and now > job.started_at + job.timeout_seconds:
                 store.fail(
-                    self.db, job.id, code="timeout",
+                    self.db,
+                    job.id,
+                    code="timeout",
                     reason=f"separation took longer than its {job.timeout_seconds:.0f} s limit",
                 )
                 if owner is not None:

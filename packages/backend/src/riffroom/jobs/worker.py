@@ -54,9 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parent = os.getppid()
     _die_with_parent()
     settings = Settings.model_validate_json(sys.stdin.read())
-    logging.basicConfig(
-        level=logging.INFO, format=f"%(asctime)s %(levelname)s worker {args.worker_id}: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s worker {args.worker_id}: %(message)s")
     _lower_priority(settings.worker_nice)
     shutdown = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: shutdown.set())
@@ -66,8 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     if publisher is not None:
         db.on_events = publisher.publish
     ctx = WorkerContext(
-        settings=settings, db=db, blobs=open_blob_store(settings.resolved_blob_url, settings),
-        worker_id=args.worker_id, shutdown=shutdown,
+        settings=settings,
+        db=db,
+        blobs=open_blob_store(settings.resolved_blob_url, settings),
+        worker_id=args.worker_id,
+        shutdown=shutdown,
     )
     log.info("ready (pid %d)", os.getpid())
     if not settings.queue_url.startswith("local:"):

@@ -21,9 +21,10 @@ from typing import Any
 
 def add_worker_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "worker", help="run separation jobs from the Redis queue (scale-out)",
+        "worker",
+        help="run separation jobs from the Redis queue (scale-out)",
         description="Run separation worker processes that take jobs from RIFFROOM_QUEUE_URL (redis://). "
-                    "Settings also come from RIFFROOM_* variables.",
+        "Settings also come from RIFFROOM_* variables.",
     )
     parser.add_argument("--processes", type=int, help="worker processes on this host (default: RIFFROOM_WORKERS, 1)")
     parser.add_argument("--queue-url", help="redis://host:port/db (default RIFFROOM_QUEUE_URL)")
@@ -41,17 +42,25 @@ def run_worker(args: argparse.Namespace, settings: Any = None) -> int:
     from riffroom.jobs.supervisor import Supervisor
     from riffroom.storage.db import Database
 
-    overrides = {k: v for k, v in {
-        "workers": args.processes, "queue_url": args.queue_url, "database_url": args.database_url,
-        "data_dir": args.data_dir,
-    }.items() if v is not None}
+    overrides = {
+        k: v
+        for k, v in {
+            "workers": args.processes,
+            "queue_url": args.queue_url,
+            "database_url": args.database_url,
+            "data_dir": args.data_dir,
+        }.items()
+        if v is not None
+    }
     base = settings if settings is not None else Settings()
     settings = Settings.model_validate({**base.model_dump(), **overrides})
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("riffroom.worker")
     if not settings.queue_url.startswith(("redis://", "rediss://")):
-        log.error("riffroom worker takes jobs from a Redis queue: set RIFFROOM_QUEUE_URL=redis://host:port/db "
-                  "(with the embedded local:// queue, `riffroom serve` runs the workers itself)")
+        log.error(
+            "riffroom worker takes jobs from a Redis queue: set RIFFROOM_QUEUE_URL=redis://host:port/db "
+            "(with the embedded local:// queue, `riffroom serve` runs the workers itself)"
+        )
         return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url, pool_size=2)

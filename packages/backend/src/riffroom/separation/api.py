@@ -1,8 +1,8 @@
 """The library's front door: `separate(song) -> StemSet`, used by the CLI, the workers and tests.
 
-    >>> stems = separate(Path("song.mp3"), engine="dsp")
-    >>> stems.stems["vocals"]
-    PosixPath('.../objects/<key>/vocals.wav')
+>>> stems = separate(Path("song.mp3"), engine="dsp")
+>>> stems.stems["vocals"]
+PosixPath('.../objects/<key>/vocals.wav')
 """
 
 from __future__ import annotations
@@ -116,8 +116,9 @@ def _separate_into(
         cancel=cancel,
         on_progress=lambda f: report(Progress("decoding", f * _DECODE_SHARE)),
     ) as audio:
-        eng = get_engine(choice, model_dir=settings.model_dir, device=settings.device,
-                         dsp_chunk_seconds=settings.dsp_chunk_seconds)
+        eng = get_engine(
+            choice, model_dir=settings.model_dir, device=settings.device, dsp_chunk_seconds=settings.dsp_chunk_seconds
+        )
         writers = [StemWriter(staging / f"{name}.wav") for name in eng.sources]
         started = time.monotonic()
 
@@ -139,8 +140,12 @@ def _separate_into(
         raise CancelledError("cancelled")
     report(Progress("publishing", _DECODE_SHARE + _SEPARATE_SHARE, 0.0))
     manifest = {
-        "stems": list(eng.sources), "engine": choice.engine, "model": choice.model, "sha256": sha,
-        "duration": duration, "seconds": round(time.monotonic() - started, 3),
+        "stems": list(eng.sources),
+        "engine": choice.engine,
+        "model": choice.model,
+        "sha256": sha,
+        "duration": duration,
+        "seconds": round(time.monotonic() - started, 3),
     }
     try:
         return cache.publish(key, staging, manifest), duration

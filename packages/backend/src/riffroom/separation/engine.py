@@ -31,7 +31,7 @@ class Engine(Protocol):
 
     @property
     def name(self) -> str:
-        """"demucs" | "dsp"."""
+        """ "demucs" | "dsp"."""
         ...
 
     @property

@@ -36,7 +36,7 @@ def normalize_url(url: str) -> str:
     """`postgresql://` and `postgres://` mean psycopg 3 (SQLAlchemy would pick psycopg2)."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -78,9 +78,7 @@ class Database:
             self.read_engine = _sqlite_engine(url, immediate=False, pool_size=pool_size)
             self.write_engine = _sqlite_engine(url, immediate=True, pool_size=max(2, pool_size // 2))
         else:
-            self.read_engine = self.write_engine = create_engine(
-                url, pool_size=pool_size, pool_pre_ping=True
-            )
+            self.read_engine = self.write_engine = create_engine(url, pool_size=pool_size, pool_pre_ping=True)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
 

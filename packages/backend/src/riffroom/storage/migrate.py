@@ -1,7 +1,7 @@
 """Schema migrations (Alembic) for SQLite and PostgreSQL, safe to run from several nodes at once.
 
-    upgrade(db)             # what Database.migrate() does on every server and worker start
-    revision(db, "add x")   # for developers: autogenerate a migration from the models
+upgrade(db)             # what Database.migrate() does on every server and worker start
+revision(db, "add x")   # for developers: autogenerate a migration from the models
 """
 
 from __future__ import annotations

@@ -72,8 +72,12 @@ async def login(body: LoginRequest, request: Request, response: Response, ctx: C
     wait = await run_in_threadpool(accounts.limiter.retry_after, keys)  # Redis, on several API nodes
     if wait > 0:
         seconds = max(1, int(wait + 0.999))
-        raise ApiError(429, "too_many_requests", f"too many failed logins; try again in {seconds} s",
-                       headers={"Retry-After": str(seconds)})
+        raise ApiError(
+            429,
+            "too_many_requests",
+            f"too many failed logins; try again in {seconds} s",
+            headers={"Retry-After": str(seconds)},
+        )
     user = await run_in_threadpool(security.authenticate, ctx.db, body.username, body.password)
     if user is None:
         await run_in_threadpool(accounts.limiter.failed, keys)
@@ -81,8 +85,13 @@ async def login(body: LoginRequest, request: Request, response: Response, ctx: C
     await run_in_threadpool(accounts.limiter.succeeded, user_key)
     token, _row = await run_in_threadpool(security.open_session, ctx.db, user, ctx.settings.session_ttl_seconds)
     response.set_cookie(
-        security.SESSION_COOKIE, token, max_age=int(ctx.settings.session_ttl_seconds), path="/",
-        httponly=True, samesite="lax", secure=_is_https(request, ctx),
+        security.SESSION_COOKIE,
+        token,
+        max_age=int(ctx.settings.session_ttl_seconds),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=_is_https(request, ctx),
     )
     return {"auth_required": accounts.required, "user": {"id": user.id, "username": user.username}}
 
@@ -98,8 +107,9 @@ async def logout(request: Request, ctx: CtxDep) -> Response:
             if conn.session_id == principal.session_id:
                 await hub.remove(conn, code=security.CLOSE_UNAUTHORIZED)
     response = Response(status_code=204)
-    response.delete_cookie(security.SESSION_COOKIE, path="/", httponly=True, samesite="lax",
-                           secure=_is_https(request, ctx))
+    response.delete_cookie(
+        security.SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_is_https(request, ctx)
+    )
     return response
 
 
@@ -119,8 +129,9 @@ def _account(principal: security.Principal) -> str:
     return principal.user_id
 
 
-@router.post("/tokens", response_model=TokenOut, status_code=201,
-             responses={c: {"model": ErrorOut} for c in (400, 401, 409)})
+@router.post(
+    "/tokens", response_model=TokenOut, status_code=201, responses={c: {"model": ErrorOut} for c in (400, 401, 409)}
+)
 def create_token(body: TokenRequest, principal: PrincipalDep, ctx: CtxDep) -> dict[str, Any]:
     """A new API token for scripts (`Authorization: Bearer ...`); shown once, stored hashed."""
     token, row = security.create_api_token(ctx.db, _account(principal), body.name)
@@ -132,12 +143,18 @@ def list_tokens(principal: PrincipalDep, ctx: CtxDep) -> dict[str, Any]:
     user_id = _account(principal)
     with ctx.db.read() as s:
         rows = s.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at)).all()
-    return {"tokens": [{"id": r.id, "name": r.name, "created_at": r.created_at, "last_used_at": r.last_used_at}
-                       for r in rows]}
+    return {
+        "tokens": [
+            {"id": r.id, "name": r.name, "created_at": r.created_at, "last_used_at": r.last_used_at} for r in rows
+        ]
+    }
 
 
-@router.delete("/tokens/{token_id}", status_code=204, responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut},
-                                                                  409: {"model": ErrorOut}})
+@router.delete(
+    "/tokens/{token_id}",
+    status_code=204,
+    responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+)
 def revoke_token(token_id: str, principal: PrincipalDep, ctx: CtxDep) -> Response:
     user_id = _account(principal)
     with ctx.db.write() as s:

@@ -49,7 +49,12 @@ def _stems_for(ctx: ServerContext, song: Song) -> tuple[str, dict[str, FsPath]]:
         raise ApiError(404, "no_stems", "this song has not been separated yet: POST /api/songs/{id}/separations")
     settings = ctx.settings
     job, created = store.find_or_create(
-        ctx.db, song, engine=old.engine, model=old.model, stems=old.stems, max_attempts=settings.job_max_attempts,
+        ctx.db,
+        song,
+        engine=old.engine,
+        model=old.model,
+        stems=old.stems,
+        max_attempts=settings.job_max_attempts,
         timeout_seconds=max(settings.job_timeout_min_seconds, settings.job_timeout_factor * (song.duration or 0.0)),
     )
     if created:
@@ -65,10 +70,14 @@ def _attachment(song: Song, suffix: str) -> str:
     return f"attachment; filename=\"{fallback[:150]}\"; filename*=UTF-8''{quote(name[:150], safe='')}"
 
 
-@router.get("/{song_id}/stems/{stem}", responses={**_ERRORS, 206: {"description": "partial content"}},
-            response_class=FileResponse)
-def get_stem(stem: str, song: SongDep, ctx: CtxDep, request: Request,
-             format: Annotated[Format, Query()] = "wav") -> Response:
+@router.get(
+    "/{song_id}/stems/{stem}",
+    responses={**_ERRORS, 206: {"description": "partial content"}},
+    response_class=FileResponse,
+)
+def get_stem(
+    stem: str, song: SongDep, ctx: CtxDep, request: Request, format: Annotated[Format, Query()] = "wav"
+) -> Response:
     """One stem as wav|flac|mp3|opus, with Range requests and an ETag."""
     if stem not in ALL_STEMS:
         raise ApiError(404, "not_found", f"unknown stem; stems are {', '.join(ALL_STEMS)}")
@@ -76,8 +85,12 @@ def get_stem(stem: str, song: SongDep, ctx: CtxDep, request: Request,
     if stem not in stems:
         raise ApiError(404, "not_found", f"this separation has no {stem} stem; it has {', '.join(stems)}")
     etag = f'"{key[:40]}-{stem}-{format}"'
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff",
-               "Content-Disposition": _attachment(song, f"{stem}.{format}")}
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "private, no-cache",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": _attachment(song, f"{stem}.{format}"),
+    }
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
     path = media.transcoded(ctx.derived_dir, key, stem, stems[stem], format)
@@ -85,8 +98,9 @@ def get_stem(stem: str, song: SongDep, ctx: CtxDep, request: Request,
 
 
 @router.get("/{song_id}/peaks", response_model=PeaksOut, responses=_ERRORS)
-def get_peaks(song: SongDep, ctx: CtxDep, stem: Annotated[str, Query()],
-              points: Annotated[int, Query(ge=16)] = 1000) -> dict[str, Any]:
+def get_peaks(
+    song: SongDep, ctx: CtxDep, stem: Annotated[str, Query()], points: Annotated[int, Query(ge=16)] = 1000
+) -> dict[str, Any]:
     """Waveform min/max over `points` windows of a stem; computed once and cached."""
     if stem not in ALL_STEMS:
         raise ApiError(404, "not_found", f"unknown stem; stems are {', '.join(ALL_STEMS)}")
@@ -97,8 +111,11 @@ def get_peaks(song: SongDep, ctx: CtxDep, stem: Annotated[str, Query()],
     return media.peaks(ctx.derived_dir, key, stem, stems[stem], points)
 
 
-@router.post("/{song_id}/mixes", responses={**_ERRORS, 200: {"content": {t: {} for t in _MEDIA_TYPES.values()}}},
-             response_class=FileResponse)
+@router.post(
+    "/{song_id}/mixes",
+    responses={**_ERRORS, 200: {"content": {t: {} for t in _MEDIA_TYPES.values()}}},
+    response_class=FileResponse,
+)
 async def create_mix(body: MixRequest, song: SongDep, ctx: CtxDep) -> Response:
     """Render the stems with gains in dB (null mutes one), e.g. the song minus the guitar."""
     global _mix_slots
@@ -112,8 +129,20 @@ async def create_mix(body: MixRequest, song: SongDep, ctx: CtxDep) -> Response:
         _mix_slots = asyncio.Semaphore(max(1, ctx.settings.max_concurrent_mixes))
     async with _mix_slots:
         path = await run_in_threadpool(
-            media.mix, ctx.derived_dir, key, stems, body.gains, body.format, ctx.settings.mixes_kept_per_song,
+            media.mix,
+            ctx.derived_dir,
+            key,
+            stems,
+            body.gains,
+            body.format,
+            ctx.settings.mixes_kept_per_song,
         )
-    return FileResponse(path, media_type=_MEDIA_TYPES[body.format],
-                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-cache",
-                                 "Content-Disposition": _attachment(song, f"mix.{body.format}")})
+    return FileResponse(
+        path,
+        media_type=_MEDIA_TYPES[body.format],
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-cache",
+            "Content-Disposition": _attachment(song, f"mix.{body.format}"),
+        },
+    )

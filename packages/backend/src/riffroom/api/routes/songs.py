@@ -23,15 +23,29 @@ from riffroom.storage.models import ACTIVE_STATES, Job, Song
 log = logging.getLogger("riffroom.api.songs")
 router = APIRouter(prefix="/api/songs", tags=["songs"])
 Sha256 = Annotated[str, Path(pattern=r"^[0-9a-fA-F]{64}$")]
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    c: {"model": ErrorOut} for c in (400, 401, 404, 409, 413, 415, 422, 429)
-}
+_ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorOut} for c in (400, 401, 404, 409, 413, 415, 422, 429)}
 
 
-@router.post("", response_model=SongOut, status_code=201, responses=_ERRORS,
-             openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
-                 "type": "object", "required": ["file"],
-                 "properties": {"file": {"type": "string", "format": "binary"}}}}}, "required": True}})
+@router.post(
+    "",
+    response_model=SongOut,
+    status_code=201,
+    responses=_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
+            "required": True,
+        }
+    },
+)
 async def upload_song(request: Request, response: Response, ctx: CtxDep, owner: OwnerDep) -> dict[str, Any]:
     """Upload a song (multipart field `file`). Content already in the library answers 200 with it."""
     limit = ctx.settings.max_upload_bytes
@@ -60,18 +74,27 @@ def _store_upload(ctx: Any, owner: str, upload: Any) -> tuple[Song, bool]:
     cap = ctx.settings.max_duration_seconds
     if info.duration and info.duration > cap:  # headers can lie short (decoding enforces it), not long
         label = safe_label(upload.filename) or "the upload"
-        raise ApiError(413, "too_long", f"{label}: {info.duration / 60:.0f} minutes long, over the "
-                       f"{cap / 60:.0f} minute limit")
+        raise ApiError(
+            413, "too_long", f"{label}: {info.duration / 60:.0f} minutes long, over the {cap / 60:.0f} minute limit"
+        )
     key = f"songs/{upload.sha256[:2]}/{upload.sha256}"
     if not ctx.blobs.exists(key):
         ctx.blobs.put_file(key, upload.path)
     label = safe_label(upload.filename)
     stem_of_label = label.rsplit(".", 1)[0] if "." in label else label
     song = Song(
-        owner_id=owner, sha256=upload.sha256, blob_key=key, size_bytes=upload.size,
-        name=(info.title or stem_of_label or "Untitled")[:300], original_filename=label,
-        title=info.title, artist=info.artist, format_name=info.format_name,
-        duration=float(info.duration or 0.0), sample_rate=info.sample_rate, channels=info.channels,
+        owner_id=owner,
+        sha256=upload.sha256,
+        blob_key=key,
+        size_bytes=upload.size,
+        name=(info.title or stem_of_label or "Untitled")[:300],
+        original_filename=label,
+        title=info.title,
+        artist=info.artist,
+        format_name=info.format_name,
+        duration=float(info.duration or 0.0),
+        sample_rate=info.sample_rate,
+        channels=info.channels,
     )
     try:
         with ctx.db.write() as s:
@@ -131,8 +154,12 @@ def delete_song(song: SongDep, ctx: CtxDep) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/{song_id}/separations", response_model=JobOut, status_code=202,
-             responses={**_ERRORS, 200: {"model": JobOut, "description": "already separated"}})
+@router.post(
+    "/{song_id}/separations",
+    response_model=JobOut,
+    status_code=202,
+    responses={**_ERRORS, 200: {"model": JobOut, "description": "already separated"}},
+)
 def start_separation(body: SeparationRequest, song: SongDep, ctx: CtxDep, response: Response) -> dict[str, Any]:
     """Queue a separation (202). The same request while one runs joins it; a finished one answers 200."""
     from riffroom.separation.engines import choose
@@ -158,8 +185,13 @@ def start_separation(body: SeparationRequest, song: SongDep, ctx: CtxDep, respon
     if not _joins_active(ctx, key):
         check_job_quota(ctx, song.owner_id)
     job, created = store.find_or_create(
-        ctx.db, song, engine=choice.engine, model=choice.model, stems=stems,
-        max_attempts=settings.job_max_attempts, timeout_seconds=timeout,
+        ctx.db,
+        song,
+        engine=choice.engine,
+        model=choice.model,
+        stems=stems,
+        max_attempts=settings.job_max_attempts,
+        timeout_seconds=timeout,
     )
     if created:
         ctx.queue.enqueue(job.id)

@@ -33,8 +33,13 @@ def save_model(model: Any, name: str, directory: Path) -> Path:
 
     directory.mkdir(parents=True, exist_ok=True)
     args, kwargs = model._init_args_kwargs
-    package = {"klass": model.__class__, "args": args, "kwargs": kwargs,
-               "state": get_state(model, None, half=False), "training_args": {}}
+    package = {
+        "klass": model.__class__,
+        "args": args,
+        "kwargs": kwargs,
+        "state": get_state(model, None, half=False),
+        "training_args": {},
+    }
     sig = hashlib.sha256(name.encode()).hexdigest()[:8]
     path = directory / f"{sig}.th"
     torch.save(package, path)

@@ -100,8 +100,7 @@ def fetch(name: str) -> None:
         get_hf_model(name)
     except Exception as exc:  # network errors come in many types
         raise ModelUnavailableError(
-            f"could not download {name} ({type(exc).__name__}: {str(exc)[:200]}). "
-            + _how_to_get(name, None)
+            f"could not download {name} ({type(exc).__name__}: {str(exc)[:200]}). " + _how_to_get(name, None)
         ) from exc
 
 

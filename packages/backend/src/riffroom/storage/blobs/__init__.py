@@ -25,7 +25,8 @@ def open_blob_store(url: str, settings: Settings | None = None) -> BlobStore:
         from riffroom.storage.blobs.s3 import S3BlobStore
 
         return S3BlobStore.from_url(
-            url, endpoint_url=settings.s3_endpoint_url if settings else None,
+            url,
+            endpoint_url=settings.s3_endpoint_url if settings else None,
             region=settings.s3_region if settings else None,
             access_key_id=settings.s3_access_key_id if settings else None,
             secret_access_key=settings.s3_secret_access_key if settings else None,

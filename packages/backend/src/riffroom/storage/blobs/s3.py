@@ -31,8 +31,13 @@ class S3BlobStore:
 
     @classmethod
     def from_url(
-        cls, url: str, *, endpoint_url: str | None = None, region: str | None = None,
-        access_key_id: str | None = None, secret_access_key: str | None = None,
+        cls,
+        url: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
     ) -> S3BlobStore:
         import boto3
         from botocore.config import Config
@@ -41,7 +46,10 @@ class S3BlobStore:
         if parsed.scheme != "s3" or not parsed.netloc:
             raise ValueError(f"expected s3://bucket/prefix, got {url!r}")
         client = boto3.client(
-            "s3", endpoint_url=endpoint_url, region_name=region, aws_access_key_id=access_key_id,
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id=access_key_id,
             aws_secret_access_key=secret_access_key,
             config=Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32),
         )
@@ -59,8 +67,9 @@ class S3BlobStore:
         """Copy `src` in under `key` (the local file stays)."""
         from boto3.s3.transfer import TransferConfig
 
-        self.client.upload_file(str(src), self.bucket, self._key(key),
-                                Config=TransferConfig(multipart_threshold=_MULTIPART_THRESHOLD))
+        self.client.upload_file(
+            str(src), self.bucket, self._key(key), Config=TransferConfig(multipart_threshold=_MULTIPART_THRESHOLD)
+        )
 
     def put_bytes(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
