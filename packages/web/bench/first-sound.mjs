@@ -4,6 +4,7 @@
 //   node bench/first-sound.mjs     (BENCH_SECONDS=song length, default 60; needs dist/)
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { exposeEngine } from '../e2e/engineHook.mjs';
 import { PreviewServer, RiffroomServer, ensureBuilt, serverServesApp } from '../e2e/harness.mjs';
 import { makeSong } from '../e2e/make-song.mjs';
 import { launch } from './browser.mjs';
@@ -50,13 +51,16 @@ try {
   };
 
   // Separate once (not timed).
-  const first = await (await browser.newContext()).newPage();
+  const firstContext = await browser.newContext();
+  await exposeEngine(firstContext);
+  const first = await firstContext.newPage();
   await first.goto(appUrl);
   const t = Date.now();
   await drop(first);
   console.log(`separation of a ${seconds} s song + first load: ${((Date.now() - t) / 1000).toFixed(1)} s (setup, not the benchmark)`);
 
   const ctx = await browser.newContext(); // empty IndexedDB: stems come over the network
+  await exposeEngine(ctx);
   const page = await ctx.newPage();
   await page.goto(appUrl);
   const cold = await drop(page);

@@ -7,6 +7,7 @@
 import { createServer } from 'node:http';
 import { readFileSync, existsSync } from 'node:fs';
 import { extname, join } from 'node:path';
+import { exposeEngine } from '../e2e/engineHook.mjs';
 import { webDir } from '../e2e/harness.mjs';
 import { browserPid, launch, mb, treeByType, treeRss } from './browser.mjs';
 
@@ -32,6 +33,7 @@ const url = `http://127.0.0.1:${server.address().port}/`;
 
 const browser = await launch();
 const page = await browser.newPage();
+await exposeEngine(page);
 await page.goto(url);
 await page.waitForFunction(() => window.riffroom?.engine);
 const pid = browserPid();

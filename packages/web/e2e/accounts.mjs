@@ -1,4 +1,4 @@
-// Accounts (issue 6) in the browser, against a server of their own: an account `alice` made
+// Accounts in the browser, against a server of their own: an account `alice` made
 // with `riffroom users add` before the server starts, so every /api route needs a login.
 // Each scenario builds on the previous one.
 import assert from 'node:assert/strict';

@@ -139,7 +139,7 @@ export class PreviewServer {
   }
 }
 
-/** True when the api serves the built app at `/` itself (issue 4: `riffroom serve` serves it). */
+/** True when the server serves the built app at `/` itself (`riffroom serve` does when dist/ exists). */
 export async function serverServesApp(url) {
   try {
     const res = await fetch(`${url}/`);

@@ -8,6 +8,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { exposeEngine } from './engineHook.mjs';
 import { PreviewServer, RiffroomServer, ensureBuilt, serverServesApp, webDir } from './harness.mjs';
 import { makeSong } from './make-song.mjs';
 import { tests } from './practice-room.mjs';
@@ -57,6 +58,7 @@ async function runSuite(title, suite, prepare = () => {}) {
       ],
     });
     const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
+    await exposeEngine(context);
     const page = await context.newPage();
     const consoleErrors = [];
     page.on('console', (m) => {

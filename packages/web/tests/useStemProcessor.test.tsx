@@ -271,6 +271,54 @@ describe('useStemProcessor', () => {
     unmount();
   });
 
+  it('fails the job with a readable message when the server says over the socket it has no such job', async () => {
+    const { deps } = setup();
+    session.save({ songId: 's1', jobId: 'j1' });
+    const { result, unmount } = renderHook(() => useStemProcessor(deps));
+    let run: Promise<boolean> = Promise.resolve(false);
+    act(() => {
+      run = result.current.resumeJob('j1');
+    });
+    await waitFor(() => expect(FakeSocket.all.length).toBeGreaterThan(0));
+    const ws = lastSocket();
+    act(() => {
+      ws.accept();
+      ws.serverSend({ type: 'error', code: 'not_found', message: 'no such job', job_id: 'j1' });
+    });
+    await act(async () => {
+      await run;
+    });
+    expect(result.current.state.phase).toBe('failed');
+    expect(result.current.state.error).toMatch(/no such job/i);
+    expect(session.load().jobId).toBeUndefined(); // a reload does not follow it again
+    expect(FakeSocket.open).toBe(0);
+    unmount();
+  });
+
+  it("shows the server's socket error about the connection and keeps following the job", async () => {
+    const { deps } = setup();
+    const { result, unmount } = renderHook(() => useStemProcessor(deps));
+    let done: Promise<boolean> = Promise.resolve(false);
+    act(() => {
+      done = result.current.processSong(file());
+    });
+    await waitFor(() => expect(FakeSocket.all.length).toBeGreaterThan(0));
+    const ws = lastSocket();
+    act(() => {
+      ws.accept();
+      ws.serverSend({ type: 'error', code: 'too_many_subscriptions', message: 'one connection may follow at most 100 jobs' });
+    });
+    expect(result.current.state.error).toBe('One connection may follow at most 100 jobs.');
+    expect(result.current.state.phase).not.toBe('failed');
+    await serverFinishes('done');
+    await act(async () => {
+      await done;
+    });
+    expect(result.current.state.phase).toBe('ready');
+    expect(result.current.state.error).toBeNull();
+    unmount();
+  });
+
   it('closes the socket in finally even when loading the stems throws', async () => {
     const { deps } = setup({
       stemUrl: () => {

@@ -200,6 +200,29 @@ describe('JobEventsSocket', () => {
     socket.disconnect();
   });
 
+  it("surfaces the server's error frame; a job it does not know is no longer subscribed", () => {
+    const socket = make();
+    const problems: unknown[] = [];
+    socket.on('error', (p) => problems.push(p));
+    socket.subscribe(['j1', 'gone']);
+    socket.connect();
+    let ws = lastSocket();
+    ws.accept();
+    // Exactly what riffroom.api.ws sends.
+    ws.serverSend({ type: 'error', code: 'not_found', message: 'no such job', job_id: 'gone' });
+    ws.serverSend({ type: 'error', code: 'too_many_subscriptions', message: 'one connection may follow at most 100 jobs' });
+    expect(problems).toEqual([
+      { code: 'not_found', message: 'no such job', jobId: 'gone' },
+      { code: 'too_many_subscriptions', message: 'one connection may follow at most 100 jobs', jobId: null },
+    ]);
+    ws.serverClose();
+    vi.advanceTimersByTime(100);
+    ws = lastSocket();
+    ws.accept();
+    expect(ws.sentOfType('subscribe')).toEqual([{ type: 'subscribe', jobs: ['j1'] }]);
+    socket.disconnect();
+  });
+
   it('on() returns an unsubscribe function', () => {
     const socket = make();
     const fn = vi.fn();

@@ -3,7 +3,7 @@
  * `paths` type, so a route renamed on the server breaks the build, not the app.
  */
 import type { paths } from './schema';
-import type { ApiToken, AudioFormat, Job, LoginRequest, Me, Peaks, SeparationRequest, Song, SongList, TokenList, TokenRequest } from './types';
+import type { ApiToken, AudioFormat, Job, LoginRequest, Me, SeparationRequest, Song, SongList, TokenList, TokenRequest } from './types';
 import { ApiError, NetworkError, errorFromResponse, parseRetryAfter } from './errors';
 import { Emitter } from '../services/emitter';
 
@@ -128,13 +128,6 @@ export class ApiClient {
     }
   }
 
-  renameSong(songId: string, name: string): Promise<Song> {
-    return this.json(apiPath('/api/songs/{song_id}', { song_id: songId }), {
-      method: 'PATCH',
-      body: JSON.stringify({ name }),
-    });
-  }
-
   deleteSong(songId: string): Promise<void> {
     return this.json(apiPath('/api/songs/{song_id}', { song_id: songId }), { method: 'DELETE' });
   }
@@ -160,26 +153,6 @@ export class ApiClient {
 
   peaksUrl(songId: string, stem: string, points: number): string {
     return this.url(apiPath('/api/songs/{song_id}/peaks', { song_id: songId }, { stem, points }));
-  }
-
-  getPeaks(songId: string, stem: string, points: number, signal?: AbortSignal): Promise<Peaks> {
-    return this.json(apiPath('/api/songs/{song_id}/peaks', { song_id: songId }, { stem, points }), { signal });
-  }
-
-  /** Render the song with per-stem gains (dB) on the server; resolves to the audio file. */
-  async mix(songId: string, gains: Record<string, number | null>, format: AudioFormat = 'wav'): Promise<Blob> {
-    let response: Response;
-    try {
-      response = await this.fetcher(this.url(apiPath('/api/songs/{song_id}/mixes', { song_id: songId })), {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ gains, format }),
-      });
-    } catch (err) {
-      throw new NetworkError('mixes', err);
-    }
-    if (!response.ok) throw await this.fail(response);
-    return response.blob();
   }
 
   /** Streamed multipart upload (field `file`) with progress; resolves to the stored song. */

@@ -9,15 +9,16 @@
  *   engine.play(); engine.setTempo(0.8); engine.setTranspose(-2);
  *
  * Tempo is the sources' playbackRate (one parameter, same instant for all stems, so they
- * stay aligned); two Signalsmith Stretch worklets undo the pitch change that causes and add
- * the transpose: one for pitched stems, one for drums (tempo correction only). They are
- * created only while tempo ≠ 100% or transpose ≠ 0 (at 100%/0 the stems play direct: no
- * worklet load before first sound, no stretcher latency, no stretcher CPU).
+ * stay aligned); the pitch change that causes is undone, and the transpose added, by the
+ * stretch routing (`stretchRouting.ts`), which is in the path only while tempo ≠ 100% or
+ * transpose ≠ 0.
  */
 import { Emitter } from '../services/emitter';
-import { clamp, compensatingSemitones, normaliseLoop, positionAt, type ClockAnchor, type Loop } from './clock';
-import type { Stretcher } from './stretch';
+import { clamp, normaliseLoop, positionAt, type ClockAnchor, type Loop } from './clock';
+import { StretchRouting, type StretchState } from './stretchRouting';
 import { mark } from '../services/perf';
+
+export { UNPITCHED_STEMS } from './stretchRouting';
 
 export interface StemInput {
   name: string;
@@ -42,7 +43,7 @@ export interface PlayerSnapshot {
   loopEnabled: boolean;
   stems: Record<string, StemControls>;
   /** off: not needed (100%, 0 st), stems play direct; loading: being created; on: in the path. */
-  stretch: 'off' | 'loading' | 'on' | 'unavailable';
+  stretch: StretchState;
 }
 
 type EngineEvents = { change: PlayerSnapshot; ended: void; error: unknown };
@@ -56,9 +57,6 @@ interface Track {
   source: AudioBufferSourceNode | null;
 }
 
-/** Stems whose pitch must not move when transposing. */
-export const UNPITCHED_STEMS: ReadonlySet<string> = new Set(['drums']);
-
 export const TEMPO_MIN = 0.5;
 export const TEMPO_MAX = 1.5;
 export const TRANSPOSE_LIMIT = 6;
@@ -70,15 +68,7 @@ export class PlayerEngine {
   readonly master: GainNode;
   readonly analyser: AnalyserNode;
   private readonly emitter = new Emitter<EngineEvents>();
-  private readonly pitchedBus: GainNode;
-  private readonly unpitchedBus: GainNode;
-  private stretchers: { pitched: Stretcher; unpitched: Stretcher } | null = null;
-  private stretchState: PlayerSnapshot['stretch'] = 'off';
-  /** Bumped whenever the stretchers are dropped, so a creation that finishes late is discarded. */
-  private stretchGeneration = 0;
-  private stretchPrefetch: ReturnType<typeof setTimeout> | null = null;
-  /** Seconds the sound lags the sources: the stretchers' latency while they are in the path. */
-  private heardDelay = 0;
+  private readonly stretch: StretchRouting;
   private tracks: Track[] = [];
   private anchor: ClockAnchor = { contextTime: 0, position: 0, rate: 1 };
   private pausedAt = 0;
@@ -99,98 +89,16 @@ export class PlayerEngine {
     this.master.gain.value = this.masterVolume;
     this.analyser = this.ctx.createAnalyser();
     this.analyser.fftSize = 2048;
-    this.pitchedBus = this.ctx.createGain();
-    this.unpitchedBus = this.ctx.createGain();
     this.master.connect(this.analyser);
     this.analyser.connect(this.ctx.destination);
-    // Direct until tempo or transpose need the stretchers (and if the browser lacks AudioWorklet).
-    this.pitchedBus.connect(this.master);
-    this.unpitchedBus.connect(this.master);
+    this.stretch = new StretchRouting(this.ctx, this.master, {
+      onChange: () => this.changed(),
+      onError: (err) => this.emitter.emit('error', err),
+    });
   }
 
   on<K extends keyof EngineEvents>(event: K, fn: (payload: EngineEvents[K]) => void): () => void {
     return this.emitter.on(event, fn);
-  }
-
-  private needsStretch(): boolean {
-    return this.tempo !== 1 || this.transpose !== 0;
-  }
-
-  /** Put the stretchers in the path when tempo/transpose need them; take them out when not. */
-  private updateStretch(): void {
-    if (this.disposed || this.stretchState === 'unavailable') return;
-    if (!this.needsStretch()) {
-      if (this.stretchState !== 'off') this.dropStretch();
-      return;
-    }
-    if (this.stretchState === 'on') this.applyPitch();
-    else if (this.stretchState === 'off') void this.createStretchers();
-  }
-
-  private async createStretchers(): Promise<void> {
-    const generation = ++this.stretchGeneration;
-    this.stretchState = 'loading';
-    this.changed();
-    try {
-      const { createStretch } = await import('./stretch');
-      const [pitched, unpitched] = await Promise.all([createStretch(this.ctx), createStretch(this.ctx)]);
-      const latency = await pitched.latency(); // both are alike
-      if (this.disposed || generation !== this.stretchGeneration) {
-        pitched.dispose();
-        unpitched.dispose();
-        return;
-      }
-      this.stretchers = { pitched, unpitched };
-      this.heardDelay = latency;
-      this.applyPitch();
-      this.pitchedBus.disconnect();
-      this.unpitchedBus.disconnect();
-      this.pitchedBus.connect(pitched.input);
-      this.unpitchedBus.connect(unpitched.input);
-      pitched.output.connect(this.master);
-      unpitched.output.connect(this.master);
-      this.stretchState = 'on';
-      mark('stretch-ready');
-    } catch (err) {
-      if (generation !== this.stretchGeneration) return;
-      this.stretchState = 'unavailable';
-      this.emitter.emit('error', err);
-    }
-    this.changed();
-  }
-
-  /** Back to the direct path; the stretchers are released (a disconnected worklet costs nothing). */
-  private dropStretch(): void {
-    this.stretchGeneration += 1;
-    const stretchers = this.stretchers;
-    this.stretchers = null;
-    this.stretchState = 'off';
-    this.heardDelay = 0;
-    if (stretchers) {
-      this.pitchedBus.disconnect();
-      this.unpitchedBus.disconnect();
-      this.pitchedBus.connect(this.master);
-      this.unpitchedBus.connect(this.master);
-      stretchers.pitched.dispose();
-      stretchers.unpitched.dispose();
-    }
-    this.changed();
-  }
-
-  /**
-   * Load the worklet module while the page is idle after a song opened, so the first tempo
-   * change engages the stretcher quickly; never on the way to the first sound.
-   */
-  private prefetchStretch(delayMs = 3000): void {
-    if (this.stretchPrefetch !== null || this.stretchState !== 'off') return;
-    this.stretchPrefetch = setTimeout(() => {
-      if (this.disposed) return;
-      void import('./stretch')
-        .then(({ preloadStretch }) => preloadStretch(this.ctx))
-        .catch(() => {
-          // Reported when the stretcher is really needed.
-        });
-    }, delayMs);
   }
 
   /** Decode one encoded stem (WAV, FLAC, …) to the context's rate. Detaches `bytes`. */
@@ -208,7 +116,7 @@ export class PlayerEngine {
       const gain = this.ctx.createGain();
       const panner = this.ctx.createStereoPanner();
       gain.connect(panner);
-      panner.connect(UNPITCHED_STEMS.has(name) ? this.unpitchedBus : this.pitchedBus);
+      panner.connect(this.stretch.busFor(name));
       return { name, buffer, gain, panner, controls: { volume: 1, muted: false, soloed: false, pan: 0 }, source: null };
     });
     this.pausedAt = 0;
@@ -216,7 +124,7 @@ export class PlayerEngine {
     this.loopEnabled = false;
     this.applyGains(true);
     mark('engine-loaded');
-    if (this.tracks.length > 0) this.prefetchStretch();
+    if (this.tracks.length > 0) this.stretch.prefetch();
     this.changed();
   }
 
@@ -238,11 +146,9 @@ export class PlayerEngine {
     if (this.disposed) return;
     this.unload();
     this.disposed = true;
-    this.stretchGeneration += 1;
-    if (this.stretchPrefetch !== null) clearTimeout(this.stretchPrefetch);
-    this.stretchers?.pitched.dispose();
-    this.stretchers?.unpitched.dispose();
-    this.stretchers = null;
+    this.stretch.dispose();
+    this.master.disconnect();
+    this.analyser.disconnect();
     this.emitter.clear();
     if (this.ctx.state !== 'closed') await this.ctx.close();
   }
@@ -266,7 +172,7 @@ export class PlayerEngine {
    * is `outputDelay` behind the sources, so the cursor, the time and "Set A/B" follow the sound.
    */
   get position(): number {
-    return this.positionBefore(this.heardDelay);
+    return this.positionBefore(this.stretch.latency);
   }
 
   /** Where the sources are now (ahead of `position` by the stretchers' latency while they run). */
@@ -282,7 +188,7 @@ export class PlayerEngine {
 
   /** Seconds between the sources and what is heard (0 on the direct path). */
   get outputDelay(): number {
-    return this.heardDelay;
+    return this.stretch.latency;
   }
 
   async play(): Promise<void> {
@@ -374,21 +280,14 @@ export class PlayerEngine {
       for (const t of this.tracks) t.source?.playbackRate.setValueAtTime(next, now);
     }
     this.tempo = next;
-    this.updateStretch();
+    this.stretch.update(this.tempo, this.transpose);
     this.changed();
   }
 
   setTranspose(semitones: number): void {
     this.transpose = clamp(Math.round(semitones), -TRANSPOSE_LIMIT, TRANSPOSE_LIMIT);
-    this.updateStretch();
+    this.stretch.update(this.tempo, this.transpose);
     this.changed();
-  }
-
-  private applyPitch(): void {
-    if (!this.stretchers) return;
-    const when = this.ctx.currentTime;
-    this.stretchers.pitched.setSemitones(compensatingSemitones(this.tempo, this.transpose), when);
-    this.stretchers.unpitched.setSemitones(compensatingSemitones(this.tempo, 0), when);
   }
 
   // -- mixer ----------------------------------------------------------------------------
@@ -444,17 +343,13 @@ export class PlayerEngine {
       loop: this.loop,
       loopEnabled: this.loopEnabled,
       stems,
-      stretch: this.stretchState,
+      stretch: this.stretch.state,
     };
   }
 
   /** Decoded buffers (for the offline mix render). */
   buffers(): { name: string; buffer: AudioBuffer }[] {
     return this.tracks.map((t) => ({ name: t.name, buffer: t.buffer }));
-  }
-
-  stemControls(): Record<string, StemControls> {
-    return this.snapshot().stems;
   }
 
   // -- sources ----------------------------------------------------------------------------

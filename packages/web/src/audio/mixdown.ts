@@ -4,7 +4,8 @@
  * and drums with tempo correction only), so the download sounds like what was practised.
  */
 import { compensatingSemitones } from './clock';
-import { UNPITCHED_STEMS, type StemControls } from './engine';
+import type { StemControls } from './engine';
+import { UNPITCHED_STEMS } from './stretchRouting';
 
 export interface MixTiming {
   tempo: number;

@@ -6,11 +6,16 @@ import { useEffect, useRef, useState } from 'react';
 import { PlayerEngine, type PlayerSnapshot, type StemInput } from '../audio/engine';
 import { describeError } from '../api/errors';
 
-declare global {
-  interface Window {
-    /** Debug and test handle: the live engine. */
-    riffroom?: { engine: PlayerEngine };
-  }
+/**
+ * The page announces its engine with this event on `window`: `detail` is the engine once it
+ * exists, null once it is disposed. The app itself never listens and keeps no global; it is the
+ * extension point for tools that drive a real browser (the end-to-end tests and the benches add a
+ * listener with Playwright's `addInitScript` before the page loads: e2e/engineHook.mjs).
+ */
+export const ENGINE_EVENT = 'riffroom:engine';
+
+function announce(engine: PlayerEngine | null): void {
+  window.dispatchEvent(new CustomEvent<PlayerEngine | null>(ENGINE_EVENT, { detail: engine }));
 }
 
 /** Created on first render (null without Web Audio), disposed on unmount. */
@@ -22,14 +27,14 @@ export function usePlayerEngine(): PlayerEngine | null {
   const engine = engineRef.current;
 
   useEffect(() => {
-    if (engine) window.riffroom = { engine };
+    if (engine) announce(engine);
   }, [engine]);
 
   useEffect(
     () => () => {
       const e = engineRef.current;
       engineRef.current = null;
-      if (window.riffroom?.engine === e) delete window.riffroom;
+      if (e) announce(null);
       void e?.dispose();
     },
     [],

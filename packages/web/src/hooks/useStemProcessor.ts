@@ -16,7 +16,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ApiClient } from '../api/client';
-import { ApiError, describeError } from '../api/errors';
+import { ApiError, asSentence, describeError } from '../api/errors';
 import type { AudioFormat, Job, Song } from '../api/types';
 import { isFinal, songStems, songTitle } from '../api/types';
 import type { CacheSource, StemCache } from '../services/cacheManager';
@@ -98,6 +98,14 @@ interface SongResources {
 }
 
 export const DEFAULT_STEM_FORMAT: AudioFormat = 'flac';
+
+/** The server says the job followed over the socket is not there (deleted, or another account's). */
+export class JobNotFoundError extends Error {
+  override readonly name = 'JobNotFoundError';
+  constructor(readonly jobId: string) {
+    super('The server has no such job any more (it may have been deleted).');
+  }
+}
 
 export const stemCacheKey = (songId: string, stem: string, format: string) => `stem:${songId}:${stem}:${format}`;
 
@@ -208,6 +216,14 @@ export function useStemProcessor(deps: StemProcessorDeps) {
           socket.on('final', (j) => {
             if (j.id === job.id) resolve(j);
           }),
+          socket.on('error', (problem) => {
+            if (problem.code === 'not_found' && problem.jobId === job.id) {
+              reject(new JobNotFoundError(job.id));
+            } else if (problem.jobId === null || problem.jobId === job.id) {
+              // The job is still followed by polling; say what the server said meanwhile.
+              patch({ error: asSentence(problem.message || `The server reported ${problem.code}.`) });
+            }
+          }),
         );
         const onAbort = () => reject(new DOMException('Cancelled', 'AbortError'));
         signal.addEventListener('abort', onAbort, { once: true });
@@ -273,7 +289,8 @@ export function useStemProcessor(deps: StemProcessorDeps) {
       session.save({ songId: job.song_id, jobId: job.id, fileName: song ? songTitle(song) : undefined });
       const final = await waitForJob(job, signal, res);
       mark('job-final');
-      patch({ job: final });
+      // A socket or cancel error shown while the job ran is moot once it is over.
+      patch({ job: final, error: null });
       if (final.state === 'cancelled') {
         session.save({ songId: job.song_id });
         patch({ phase: 'cancelled', etaSeconds: null });

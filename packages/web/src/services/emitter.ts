@@ -19,14 +19,6 @@ export class Emitter<Events extends Record<string, unknown>> {
     };
   }
 
-  once<K extends keyof Events>(event: K, listener: Listener<Events[K]>): () => void {
-    const off = this.on(event, (payload) => {
-      off();
-      listener(payload);
-    });
-    return off;
-  }
-
   emit<K extends keyof Events>(event: K, payload: Events[K]): void {
     const set = this.listeners.get(event);
     if (!set) return;
@@ -41,13 +33,6 @@ export class Emitter<Events extends Record<string, unknown>> {
         });
       }
     }
-  }
-
-  listenerCount(event?: keyof Events): number {
-    if (event !== undefined) return this.listeners.get(event)?.size ?? 0;
-    let n = 0;
-    for (const set of this.listeners.values()) n += set.size;
-    return n;
   }
 
   clear(): void {

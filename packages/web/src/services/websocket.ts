@@ -17,10 +17,22 @@
  * sees a refused handshake only as code 1006, so it has to ask). Either way the status becomes
  * 'unauthorized', the `unauthorized` event fires once, and only a later connect() (after a
  * login) opens the socket again, resubscribing and resuming as after any reconnect.
+ *
+ * This file is the transport (socket, reconnect, heartbeat); what each frame means for the
+ * followed jobs is the pure reducer in `jobEvents.ts`.
  */
 import { Emitter } from './emitter';
-import type { ClientMessage, FinalType, Job, ServerMessage } from '../api/types';
-import { isFinal } from '../api/types';
+import type { ClientMessage, Job } from '../api/types';
+import {
+  initialJobEventsState,
+  parseServerMessage,
+  reduceJobEvents,
+  type JobEventsInput,
+  type JobEventsState,
+  type JobSocketProblem,
+} from './jobEvents';
+
+export type { JobSocketProblem } from './jobEvents';
 
 export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed' | 'unauthorized';
 
@@ -35,6 +47,11 @@ export type JobSocketEvents = {
   status: ConnectionStatus;
   /** The server refused us for want of a login; no reconnect until connect() is called again. */
   unauthorized: void;
+  /**
+   * The server reported an error frame; `not_found` with a `jobId` means that job is not (or no
+   * longer) the caller's to follow, and it is no longer followed.
+   */
+  error: JobSocketProblem;
 };
 
 /** The part of the browser WebSocket we use; tests pass a fake. */
@@ -95,10 +112,7 @@ export class JobEventsSocket {
   /** Bumped by every connect()/disconnect(): a pending authCheck answer for an older one is ignored. */
   private generation = 0;
   private currentStatus: ConnectionStatus = 'idle';
-  private readonly subscribed = new Set<string>();
-  private readonly jobs = new Map<string, Job>();
-  private readonly lastSeq = new Map<string, number>();
-  private readonly finalized = new Set<string>();
+  private events: JobEventsState = initialJobEventsState();
 
   constructor(options: JobSocketOptions) {
     this.opts = {
@@ -130,7 +144,7 @@ export class JobEventsSocket {
   }
 
   job(id: string): Job | undefined {
-    return this.jobs.get(id);
+    return this.events.jobs.get(id);
   }
 
   connect(): void {
@@ -165,24 +179,15 @@ export class JobEventsSocket {
   destroy(): void {
     this.disconnect();
     this.emitter.clear();
-    this.subscribed.clear();
-    this.jobs.clear();
-    this.lastSeq.clear();
+    this.dispatch({ type: 'reset' });
   }
 
   subscribe(jobIds: readonly string[]): void {
-    const fresh = jobIds.filter((id) => !this.subscribed.has(id) && !this.finalized.has(id));
-    for (const id of fresh) this.subscribed.add(id);
-    if (fresh.length > 0) this.send({ type: 'subscribe', jobs: fresh });
+    this.dispatch({ type: 'subscribe', jobs: jobIds });
   }
 
   unsubscribe(jobIds: readonly string[]): void {
-    const gone = jobIds.filter((id) => this.subscribed.delete(id));
-    for (const id of gone) {
-      this.jobs.delete(id);
-      this.lastSeq.delete(id);
-    }
-    if (gone.length > 0) this.send({ type: 'unsubscribe', jobs: gone });
+    this.dispatch({ type: 'unsubscribe', jobs: jobIds });
   }
 
   // -- connection ---------------------------------------------------------------
@@ -210,18 +215,12 @@ export class JobEventsSocket {
       this.attempt = 0;
       this.setStatus('open');
       this.armHeartbeat();
-      const jobs = [...this.subscribed];
-      if (jobs.length > 0) this.send({ type: 'subscribe', jobs });
-      const after: Record<string, number> = {};
-      for (const id of jobs) {
-        const seq = this.lastSeq.get(id);
-        if (seq !== undefined) after[id] = seq;
-      }
-      if (Object.keys(after).length > 0) this.send({ type: 'resume', after });
+      this.dispatch({ type: 'opened' });
     };
     ws.onmessage = (ev: MessageEvent) => {
       this.armHeartbeat();
-      this.handle(ev.data);
+      const msg = parseServerMessage(ev.data);
+      if (msg) this.dispatch({ type: 'message', msg });
     };
     ws.onerror = () => {
       // A close event follows; reconnecting is decided there.
@@ -323,88 +322,14 @@ export class JobEventsSocket {
 
   // -- messages -------------------------------------------------------------------
 
-  private handle(raw: unknown): void {
-    if (typeof raw !== 'string') return;
-    let msg: ServerMessage;
-    try {
-      msg = JSON.parse(raw) as ServerMessage;
-    } catch {
-      return;
-    }
-    switch (msg.type) {
-      case 'ping':
-        this.send({ type: 'pong' });
-        return;
-      case 'snapshot':
-        this.onSnapshot(msg.job, msg.seq);
-        return;
-      case 'progress': {
-        const id = msg.job_id;
-        if (this.finalized.has(id) || !this.fresh(id, msg.seq)) return;
-        const prev = this.jobs.get(id) ?? blankJob(id);
-        this.update({
-          ...prev,
-          state: msg.state && !isFinal(msg.state) ? msg.state : 'running',
-          progress: msg.progress,
-          stage: msg.stage ?? prev.stage,
-          eta_seconds: msg.eta_seconds ?? null,
-        });
-        return;
-      }
-      case 'done':
-      case 'failed':
-      case 'cancelled':
-        this.onFinal(msg.type, msg.job_id, msg.seq, msg.error ?? null, msg.job);
-        return;
-      default:
-        return;
+  /** Run the reducer, keep its state, then send what it asks and tell listeners what it found. */
+  private dispatch(input: JobEventsInput): void {
+    const step = reduceJobEvents(this.events, input);
+    this.events = step.state;
+    for (const msg of step.send) this.send(msg);
+    for (const d of step.deliver) {
+      if (d.kind === 'error') this.emitter.emit('error', d.error);
+      else this.emitter.emit(d.kind, d.job);
     }
   }
-
-  private fresh(id: string, seq: number): boolean {
-    const last = this.lastSeq.get(id);
-    if (last !== undefined && seq <= last) return false;
-    this.lastSeq.set(id, seq);
-    return true;
-  }
-
-  private onSnapshot(job: Job, seq: number): void {
-    if (this.finalized.has(job.id)) return;
-    const last = this.lastSeq.get(job.id);
-    if (last !== undefined && seq < last) return;
-    this.lastSeq.set(job.id, seq);
-    if (isFinal(job.state)) this.finalize(job);
-    else this.update(job);
-  }
-
-  private onFinal(type: FinalType, id: string, seq: number, error: string | null, job?: Job): void {
-    if (this.finalized.has(id)) return;
-    this.lastSeq.set(id, Math.max(seq, this.lastSeq.get(id) ?? seq));
-    const prev = job ?? this.jobs.get(id) ?? blankJob(id);
-    this.finalize({
-      ...prev,
-      state: type,
-      progress: type === 'done' ? 1 : prev.progress,
-      eta_seconds: null,
-      error: error ?? prev.error ?? null,
-    });
-  }
-
-  private update(job: Job): void {
-    this.jobs.set(job.id, job);
-    this.emitter.emit('job', job);
-  }
-
-  private finalize(job: Job): void {
-    this.finalized.add(job.id);
-    this.subscribed.delete(job.id);
-    this.lastSeq.delete(job.id);
-    this.jobs.set(job.id, job);
-    this.emitter.emit('job', job);
-    this.emitter.emit('final', job);
-  }
-}
-
-function blankJob(id: string): Job {
-  return { id, song_id: '', state: 'queued', progress: 0, stage: 'queued', eta_seconds: null, error: null };
 }
