@@ -1,26 +1,31 @@
-"""The content cache: full-length keys, atomic publication, LRU by last use, oversized entries refused."""
+"""The stem store: full-length keys, atomic publication, LRU by last use, oversized entries refused,
+and sharing through a remote blob store so a host that did not separate a song can serve it."""
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from riffroom.separation.cache import EntryTooLargeError, StemCache, cache_key
+from riffroom.config import Settings
+from riffroom.storage.blobs import BlobStore, open_blob_store
+from riffroom.storage.stems import CacheEntry, EntryTooLargeError, StemCache, cache_key, stems_beside
 
 SHA = "ab" * 32
 
 
-def _stage(cache: StemCache, size: int) -> Path:
+def _stage(cache: StemCache, size: int, stems: tuple[str, ...] = ("vocals",)) -> Path:
     staging = cache.new_staging_dir()
-    (staging / "vocals.wav").write_bytes(os.urandom(size))
+    for name in stems:
+        (staging / f"{name}.wav").write_bytes(os.urandom(size))
     return staging
 
 
-def _put(cache: StemCache, key: str, size: int):
+def _put(cache: StemCache, key: str, size: int, stems: tuple[str, ...] = ("vocals",)) -> CacheEntry:
     """Publish, then release the short pin that protects a fresh entry until its writer has read it."""
-    entry = cache.publish(key, _stage(cache, size), {"stems": ["vocals"], "duration": 1.0})
+    entry = cache.publish(key, _stage(cache, size, stems), {"stems": list(stems), "duration": 1.0})
     cache.unpin(key)
     return entry
 
@@ -36,14 +41,24 @@ def test_key_uses_the_full_hash_and_every_parameter() -> None:
         cache_key(SHA[:16], "demucs", "htdemucs", {})
 
 
+@pytest.mark.parametrize("key", ["../" + "a" * 61, "A" * 64, "a" * 63, "g" * 64, ""])
+def test_keys_that_are_not_stem_keys_are_refused(tmp_path: Path, key: str) -> None:
+    cache = StemCache(tmp_path, 10_000)
+    with pytest.raises(ValueError, match="invalid stem key"):
+        cache.lookup(key)
+    with pytest.raises(ValueError, match="invalid stem key"):
+        cache.publish(key, _stage(cache, 10), {"stems": ["vocals"]})
+
+
 def test_unpublished_entries_are_invisible(tmp_path: Path) -> None:
     cache = StemCache(tmp_path, 10_000)
+    key = "e" * 64
     _stage(cache, 100)
-    assert cache.lookup("k" * 64) is None
-    entry = _put(cache, "k" * 64, 100)
-    assert cache.lookup("k" * 64) == entry
-    assert (entry.directory / "manifest.json").is_file()
-    assert len(list(cache.tmp.iterdir())) == 1  # only the abandoned staging dir; the published one moved
+    assert cache.lookup(key) is None and not cache.is_published(key)
+    entry = _put(cache, key, 100)
+    assert cache.lookup(key) == entry and cache.is_published(key)
+    assert (tmp_path / "objects" / key / "manifest.json").is_file()
+    assert len(list((tmp_path / "tmp").iterdir())) == 1  # only the abandoned staging dir; the published one moved
 
 
 def test_lru_evicts_least_recently_used_and_really_frees_bytes(tmp_path: Path) -> None:
@@ -51,14 +66,14 @@ def test_lru_evicts_least_recently_used_and_really_frees_bytes(tmp_path: Path) -
     for name in "abc":
         _put(cache, name * 64, 1000)  # c's arrival evicts a (the oldest)
         time.sleep(0.01)
-    assert cache.lookup("a" * 64) is None and not (cache.objects / ("a" * 64)).exists()
+    assert cache.lookup("a" * 64) is None and not (tmp_path / "objects" / ("a" * 64)).exists()
     cache.lookup("b" * 64)  # b is now the most recently used
     time.sleep(0.01)
     _put(cache, "d" * 64, 1000)
-    assert cache.lookup("c" * 64) is None and not (cache.objects / ("c" * 64)).exists()
+    assert cache.lookup("c" * 64) is None and not (tmp_path / "objects" / ("c" * 64)).exists()
     assert cache.lookup("b" * 64) is not None
     assert cache.total_bytes() <= 2500
-    on_disk = sum(f.stat().st_size for f in cache.objects.rglob("*.wav"))
+    on_disk = sum(f.stat().st_size for f in (tmp_path / "objects").rglob("*.wav"))
     assert on_disk == cache.total_bytes() - 0  # the index agrees with the disk
 
 
@@ -74,9 +89,9 @@ def test_entry_larger_than_budget_is_refused_and_evicts_nothing(tmp_path: Path) 
     cache = StemCache(tmp_path, 1500)
     _put(cache, "a" * 64, 1000)
     with pytest.raises(EntryTooLargeError):
-        _put(cache, "z" * 64, 5000)
+        _put(cache, "f" * 64, 5000)
     assert cache.lookup("a" * 64) is not None
-    assert cache.lookup("z" * 64) is None
+    assert cache.lookup("f" * 64) is None
 
 
 def test_sizes_come_from_the_index_not_a_directory_walk(tmp_path: Path) -> None:
@@ -86,3 +101,70 @@ def test_sizes_come_from_the_index_not_a_directory_walk(tmp_path: Path) -> None:
     started = time.perf_counter()
     assert cache.total_bytes() == 50 * 10 + 0
     assert time.perf_counter() - started < 0.5
+
+
+def test_missing_here_names_what_this_cache_does_not_hold(tmp_path: Path) -> None:
+    cache = StemCache(tmp_path, 10_000)
+    _put(cache, "a" * 64, 10)
+    _put(cache, "b" * 64, 10)
+    cache.budget_bytes = 0
+    cache.unpin("b" * 64)
+    assert cache.evict(keep="a" * 64) == ["b" * 64]
+    assert cache.missing_here(["a" * 64, "b" * 64, "c" * 64, "not-a-key"]) == ["b" * 64, "c" * 64, "not-a-key"]
+
+
+def test_stems_beside_lists_every_stem_of_an_entry_or_a_refused_staging_dir(tmp_path: Path) -> None:
+    cache = StemCache(tmp_path, 10_000)
+    entry = _put(cache, "a" * 64, 10, stems=("vocals", "drums", "bass"))
+    assert stems_beside(entry.stems["drums"]) == entry.stems
+    assert sorted(entry.stems) == ["bass", "drums", "vocals"]
+    staging = _stage(cache, 10, stems=("vocals", "other"))  # never published: no manifest
+    assert stems_beside(staging / "vocals.wav") == {"other": staging / "other.wav", "vocals": staging / "vocals.wav"}
+
+
+def test_a_file_blob_store_shares_the_cache_itself_and_copies_nothing(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    blobs = open_blob_store(settings.resolved_blob_url, settings)
+    cache = StemCache(tmp_path / "cache", 10_000, blobs)
+    _put(cache, "a" * 64, 10)
+    assert cache.share("a" * 64) is False
+    assert not (tmp_path / "data" / "blobs" / "stems").exists()
+
+
+def test_stems_published_on_one_host_are_served_by_another(s3_store: Callable[[], BlobStore], tmp_path: Path) -> None:
+    worker = StemCache(tmp_path / "worker", 10**6, s3_store())
+    api = StemCache(tmp_path / "api", 10**6, s3_store())
+    key = cache_key(SHA, "dsp", "dsp", {})
+    made = _put(worker, key, 1000, stems=("vocals", "drums"))
+    assert not api.is_published(key) and api.lookup(key) is None  # nothing copied out yet
+
+    assert worker.share(key) is True
+    assert worker.share(key) is True  # already there: left alone
+    assert api.is_published(key)
+    assert api.missing_here([key]) == [key]  # published, but not yet on this host
+    fetched = api.lookup(key, pin_seconds=60)
+    assert fetched is not None and fetched.directory == tmp_path / "api" / "objects" / key
+    assert {n: p.read_bytes() for n, p in fetched.stems.items()} == {n: p.read_bytes() for n, p in made.stems.items()}
+    assert fetched.manifest["duration"] == 1.0 and fetched.manifest["key"] == key
+    assert api.missing_here([key]) == []
+    assert api.total_bytes() == worker.total_bytes() == 2000
+
+
+def test_a_half_copied_entry_is_never_used(s3_store: Callable[[], BlobStore], tmp_path: Path) -> None:
+    blobs = s3_store()
+    api = StemCache(tmp_path / "api", 10**6, blobs)
+    key = "c" * 64
+    wav = tmp_path / "vocals.wav"
+    wav.write_bytes(b"x" * 100)
+    blobs.upload(f"stems/{key}/vocals.wav", wav)  # a worker that died before the manifest
+    assert not api.is_published(key)
+    assert api.lookup(key) is None
+    assert not list((tmp_path / "api" / "tmp").iterdir())
+
+
+def test_sharing_an_entry_this_host_does_not_hold_is_an_error(
+    s3_store: Callable[[], BlobStore], tmp_path: Path
+) -> None:
+    worker = StemCache(tmp_path / "worker", 10**6, s3_store())
+    with pytest.raises(FileNotFoundError, match="not published on this host"):
+        worker.share("d" * 64)

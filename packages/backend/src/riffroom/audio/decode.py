@@ -20,13 +20,12 @@ import numpy as np
 
 from ..config import Settings, get_settings
 from ..errors import BadInputError, CancelledError, CapExceededError
-from ..separation.engine import SAMPLE_RATE, MixStats
 from . import sandbox
 from .ffmpeg import PROTOCOL_ARGS, tool
+from .format import CHANNELS, SAMPLE_RATE, MixStats
 from .integrity import check_wav_complete
 from .probe import AudioInfo, _ffmpeg_reason, probe
 
-CHANNELS = 2
 _FRAME_BYTES = CHANNELS * 4
 _READ_FRAMES = 65536
 SILENCE_PEAK = 1e-4  # below -80 dBFS everywhere: nothing to separate

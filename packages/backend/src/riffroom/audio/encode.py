@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from ..errors import RiffRoomError
-from ..separation.engine import SAMPLE_RATE
 from .ffmpeg import PROTOCOL_ARGS, tool
+from .format import CHANNELS, SAMPLE_RATE
 
 FORMATS = ("wav", "flac", "mp3", "opus")
 _FFMPEG_CODECS = {"mp3": ["-c:a", "libmp3lame", "-q:a", "2"], "opus": ["-c:a", "libopus", "-b:a", "160k"]}
@@ -23,7 +24,9 @@ class StemWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._file = sf.SoundFile(path, mode="w", samplerate=SAMPLE_RATE, channels=2, format="WAV", subtype="FLOAT")
+        self._file = sf.SoundFile(
+            path, mode="w", samplerate=SAMPLE_RATE, channels=CHANNELS, format="WAV", subtype="FLOAT"
+        )
 
     def write(self, block: np.ndarray) -> None:
         self._file.write(np.ascontiguousarray(block.T, dtype=np.float32))
@@ -34,7 +37,7 @@ class StemWriter:
             self._file.close()
 
 
-def iter_blocks(path: Path, block_frames: int = _BLOCK_FRAMES):
+def iter_blocks(path: Path, block_frames: int = _BLOCK_FRAMES) -> Iterator[np.ndarray]:
     """Yield [2, n] float32 blocks of a stem file without loading it whole."""
     with sf.SoundFile(path) as f:
         while True:
@@ -79,7 +82,7 @@ def transcode(src_wav: Path, dst: Path, fmt: str) -> Path:
 
 
 def _copy_blocks(src: Path, dst: Path, fmt: str, subtype: str) -> None:
-    with sf.SoundFile(dst, mode="w", samplerate=SAMPLE_RATE, channels=2, format=fmt, subtype=subtype) as out:
+    with sf.SoundFile(dst, mode="w", samplerate=SAMPLE_RATE, channels=CHANNELS, format=fmt, subtype=subtype) as out:
         for block in iter_blocks(src):
             if subtype.startswith("PCM"):
                 block = np.clip(block, -1.0, 1.0)
@@ -94,8 +97,8 @@ def mix_to(dst: Path, stems: dict[str, Path], gains: dict[str, float], fmt: str)
         readers = {name: iter_blocks(path) for name, path in stems.items() if gains.get(name, 0.0) != 0.0}
         if not readers:  # everything muted: silence as long as the song
             first = next(iter(stems.values()))
-            for block in iter_blocks(first):
-                writer.write(np.zeros_like(block))
+            for shape_of in iter_blocks(first):
+                writer.write(np.zeros_like(shape_of))
         while readers:
             total: np.ndarray | None = None
             for name in list(readers):

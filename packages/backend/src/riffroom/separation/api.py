@@ -1,8 +1,11 @@
 """The library's front door: `separate(song) -> StemSet`, used by the CLI, the workers and tests.
 
+Stems are written into a staging dir of the stem store (`storage/stems.py`) and handed to it to
+publish; a second request for the same content and settings is served from the store.
+
 >>> stems = separate(Path("song.mp3"), engine="dsp")
->>> stems.stems["vocals"]
-PosixPath('.../objects/<key>/vocals.wav')
+>>> stems.stems["vocals"]  # a float WAV in the stem store
+PosixPath('...')
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from ..audio.encode import StemWriter
 from ..audio.hashing import sha256_file
 from ..config import Settings, get_settings
 from ..errors import CancelledError
-from .cache import CacheEntry, EntryTooLargeError, StemCache, cache_key
+from ..storage.stems import CacheEntry, EntryTooLargeError, StemCache, cache_key, open_stem_store
 from .engines import EngineChoice, choose, get_engine
 from .runner import ChunkProgress, run_chunked
 
@@ -57,7 +60,7 @@ class StemSet:
 
 
 def _cache(settings: Settings) -> StemCache:
-    return StemCache(settings.resolved_cache_dir, settings.cache_budget_bytes)
+    return open_stem_store(settings)
 
 
 def separate(

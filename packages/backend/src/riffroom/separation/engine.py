@@ -7,23 +7,15 @@ progress and cancellation, so an engine stays a pure function of its window.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-SAMPLE_RATE = 44100
+from ..audio.format import SAMPLE_RATE, MixStats
+
+__all__ = ["ALL_STEMS", "SAMPLE_RATE", "Engine", "MixStats"]
+
 ALL_STEMS = ("vocals", "drums", "bass", "guitar", "piano", "other")
-
-
-@dataclass(frozen=True)
-class MixStats:
-    """Whole-song statistics of the mono mix, gathered while decoding (demucs normalises by them)."""
-
-    mean: float
-    std: float
-    peak: float
-    frames: int
 
 
 class Engine(Protocol):

@@ -1,7 +1,4 @@
-"""State and bytes: the database (songs, jobs, job events, accounts) and the blob store."""
+"""State and bytes: the database (songs, jobs, job events, accounts), the blob store and the stem store.
 
-from riffroom.storage import auth_models  # noqa: F401  (registers the account tables on Base)
-from riffroom.storage.db import Database
-from riffroom.storage.models import Base, Job, JobEvent, JobState, Song
-
-__all__ = ["Base", "Database", "Job", "JobEvent", "JobState", "Song"]
+Nothing is imported here, so the stem store and the blob store load without SQLAlchemy.
+"""

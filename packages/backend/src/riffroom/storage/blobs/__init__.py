@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 __all__ = ["BlobStore", "check_key", "open_blob_store"]
 
 
-def open_blob_store(url: str, settings: Settings | None = None) -> BlobStore:
-    """`file:///abs/dir` -> FileBlobStore; `s3://bucket/prefix` -> S3BlobStore (endpoint from settings)."""
+def open_blob_store(url: str, settings: Settings) -> BlobStore:
+    """`file:///abs/dir` -> FileBlobStore; `s3://bucket/prefix` -> S3BlobStore (endpoint and keys from settings)."""
     parsed = urlparse(url)
     if parsed.scheme == "file":
         from riffroom.storage.blobs.file import FileBlobStore
@@ -26,9 +26,9 @@ def open_blob_store(url: str, settings: Settings | None = None) -> BlobStore:
 
         return S3BlobStore.from_url(
             url,
-            endpoint_url=settings.s3_endpoint_url if settings else None,
-            region=settings.s3_region if settings else None,
-            access_key_id=settings.s3_access_key_id if settings else None,
-            secret_access_key=settings.s3_secret_access_key if settings else None,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=settings.s3_secret_access_key,
         )
     raise ValueError(f"unsupported blob store URL {url!r}: expected file:///path or s3://bucket/prefix")

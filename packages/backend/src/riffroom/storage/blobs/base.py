@@ -1,9 +1,12 @@
-"""The blob store protocol: content-addressed bytes under validated keys."""
+"""The blob store protocol: bytes under validated keys, on this host's disk or in a remote service.
+
+Everything above this seam (uploads, the workers, the stem store) uses only what is declared
+here, so it never needs to know which backend it was given.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -19,8 +22,21 @@ def check_key(key: str) -> str:
 
 
 class BlobStore(Protocol):
+    @property
+    def remote(self) -> bool:
+        """True when the blobs live off this host, so other hosts cannot read this host's files."""
+        ...
+
     def put_file(self, key: str, src: Path) -> None:
         """Move `src` in under `key`, atomically (a reader sees all of it or nothing)."""
+        ...
+
+    def upload(self, key: str, src: Path) -> None:
+        """Copy `src` in under `key`, atomically; `src` stays where it is."""
+        ...
+
+    def download(self, key: str, dst: Path) -> None:
+        """Write the blob to the local file `dst`; FileNotFoundError when there is no such blob."""
         ...
 
     def exists(self, key: str) -> bool: ...
@@ -35,8 +51,4 @@ class BlobStore(Protocol):
 
     def local_path(self, key: str) -> AbstractContextManager[Path]:
         """A local file holding the blob for the duration of the context (download for remote stores)."""
-        ...
-
-    def keys(self, prefix: str) -> Iterator[str]:
-        """For offline garbage collection only; never called while serving a request."""
         ...

@@ -13,6 +13,8 @@ from riffroom.storage.blobs.base import check_key
 
 
 class FileBlobStore:
+    remote = False  # the blobs are files on this host (and on every host sharing its data dir)
+
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
@@ -24,19 +26,46 @@ class FileBlobStore:
             raise ValueError(f"blob key {key!r} escapes the store")
         return path
 
+    def _temp(self) -> Path:
+        return self.root / ".tmp" / f"{os.getpid()}-{os.urandom(6).hex()}"
+
     def put_file(self, key: str, src: Path) -> None:
         dst = self._path(key)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / ".tmp" / f"{os.getpid()}-{os.urandom(6).hex()}"
+        tmp = self._temp()
         shutil.move(str(src), tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, dst)
+        self._commit(tmp, dst)
+
+    def upload(self, key: str, src: Path) -> None:
+        dst = self._path(key)
+        tmp = self._temp()
+        try:
+            shutil.copyfile(src, tmp)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        self._commit(tmp, dst)
+
+    def _commit(self, tmp: Path, dst: Path) -> None:
+        """fsync the finished temp file, rename it into place, fsync the directory."""
+        try:
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, dst)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         dir_fd = os.open(dst.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+    def download(self, key: str, dst: Path) -> None:
+        src = self._path(key)
+        if not src.is_file():
+            raise FileNotFoundError(f"blob {key!r} is missing")
+        shutil.copyfile(src, dst)
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -56,9 +85,3 @@ class FileBlobStore:
         if not path.is_file():
             raise FileNotFoundError(f"blob {key!r} is missing")
         yield path
-
-    def keys(self, prefix: str) -> Iterator[str]:
-        base = self._path(prefix) if prefix else self.root
-        for path in base.rglob("*"):
-            if path.is_file() and ".tmp" not in path.relative_to(self.root).parts:
-                yield path.relative_to(self.root).as_posix()

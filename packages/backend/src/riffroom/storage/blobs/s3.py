@@ -22,7 +22,7 @@ _MULTIPART_THRESHOLD = 64 * 1024**2
 
 
 class S3BlobStore:
-    remote = True  # blobs are not on this host's filesystem
+    remote = True  # the blobs are not on this host's filesystem
 
     def __init__(self, bucket: str, prefix: str, client: Any) -> None:
         self.bucket = bucket
@@ -70,9 +70,6 @@ class S3BlobStore:
         self.client.upload_file(
             str(src), self.bucket, self._key(key), Config=TransferConfig(multipart_threshold=_MULTIPART_THRESHOLD)
         )
-
-    def put_bytes(self, key: str, data: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
 
     def _head(self, key: str) -> dict[str, Any] | None:
         from botocore.exceptions import ClientError
@@ -126,10 +123,3 @@ class S3BlobStore:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
                 raise FileNotFoundError(f"blob {key!r} is missing") from None
             raise
-
-    def keys(self, prefix: str) -> Iterator[str]:
-        full = self._key(prefix) if prefix else self.prefix
-        strip = len(self.prefix) + 1 if self.prefix else 0
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=full):
-            for item in page.get("Contents", []):
-                yield str(item["Key"])[strip:]
