@@ -31,4 +31,6 @@ fi
 echo
 echo "== test summary =="
 printf '%s\n' "${summary[@]}"
+# .ci/run gathers the summaries of the tests and the linters into its last lines.
+[ -z "${RIFFROOM_CI_SUMMARY:-}" ] || printf '%s\n' "${summary[@]}" >> "$RIFFROOM_CI_SUMMARY"
 exit $status

@@ -42,7 +42,7 @@ class TableEventSource:
                 .order_by(JobEvent.id)
                 .limit(BATCH)
             ).all()
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [tuple(r) for r in rows]
 
     async def _loop(self, dispatch: Dispatch) -> None:
         while True:

@@ -81,7 +81,7 @@ class WorkerPresence(threading.Thread):
 def _redis_now(client: Any) -> float:
     """Redis's clock, so hosts whose clocks disagree still agree on what has run out."""
     seconds, micros = client.time()
-    return float(seconds) + micros / 1e6
+    return float(seconds) + float(micros) / 1e6
 
 
 def worker_hosts(client: Any) -> list[dict[str, Any]]:

@@ -63,7 +63,8 @@ def _normalized(window: np.ndarray, start: int, total: int, stats: MixStats) -> 
 def crossfade_weight(segment: int) -> np.ndarray:
     """apply_model's triangle: 1..L/2 then down to 1, scaled to a maximum of 1."""
     weight = np.concatenate([np.arange(1, segment // 2 + 1), np.arange(segment - segment // 2, 0, -1)])
-    return (weight / weight.max()).astype(np.float32)
+    scaled: np.ndarray = (weight / weight.max()).astype(np.float32)
+    return scaled
 
 
 def run_chunked(

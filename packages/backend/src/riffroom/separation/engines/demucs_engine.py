@@ -75,4 +75,6 @@ class DemucsEngine:
                 out = out * torch.from_numpy(weights)[:, None, None].to(out.device)
                 total = out if total is None else total + out
         assert total is not None
-        return (total / torch.from_numpy(self._weights.sum(axis=0))[:, None, None].to(total.device)).cpu().numpy()
+        mean = total / torch.from_numpy(self._weights.sum(axis=0))[:, None, None].to(total.device)
+        result: np.ndarray = mean.cpu().numpy()
+        return result

@@ -17,7 +17,9 @@ import yaml
 HTDEMUCS_KWARGS: dict[str, Any] = {"bottom_channels": 512, "segment": Fraction(39, 5), "dconv_mode": 3}
 
 
-def random_htdemucs(sources: tuple[str, ...] = ("drums", "bass", "other", "vocals"), seed: int = 0, **overrides: Any):
+def random_htdemucs(
+    sources: tuple[str, ...] = ("drums", "bass", "other", "vocals"), seed: int = 0, **overrides: Any
+) -> Any:
     """An untrained HTDemucs of the published shape (speed and memory match the real one)."""
     import torch
     from demucs.htdemucs import HTDemucs
@@ -37,7 +39,7 @@ def save_model(model: Any, name: str, directory: Path) -> Path:
         "klass": model.__class__,
         "args": args,
         "kwargs": kwargs,
-        "state": get_state(model, None, half=False),
+        "state": get_state(model, None, half=False),  # type: ignore[no-untyped-call]  # demucs has no types
         "training_args": {},
     }
     sig = hashlib.sha256(name.encode()).hexdigest()[:8]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -72,7 +73,7 @@ def weights_present(name: str, model_dir: Path | None) -> bool:
     return _hf_cached(name)
 
 
-def load(name: str, model_dir: Path | None):  # -> demucs.apply.Model | BagOfModels
+def load(name: str, model_dir: Path | None) -> Any:  # demucs.apply.Model | BagOfModels (demucs has no types)
     """Load a Demucs model (heavy: imports torch and demucs)."""
     if not weights_present(name, model_dir):
         raise ModelUnavailableError(_how_to_get(name, model_dir))
