@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import httpx
 from riffroom.api.app import collect_derived
-from riffroom.separation.cache import StemCache
+from riffroom.storage.stems import StemCache
 
 from tests.api.harness import run_server, upload, wait_job
 from tests.api.songfiles import make_song

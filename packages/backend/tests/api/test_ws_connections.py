@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from riffroom.api.ws_messages import ErrorMessage, PingMessage, server_messages
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.api.harness import ServerProcess, run_server, wait_until
@@ -40,19 +41,19 @@ def test_origin_is_checked_before_accept(ws_server: ServerProcess) -> None:
     assert err.value.response.status_code == 403
     with ws_connect(ws_server.ws_url, origin="http://allowed.example") as ws:
         ws.send(json.dumps({"type": "subscribe", "jobs": ["0" * 32]}))
-        assert recv_json(ws)["code"] == "not_found"
+        error = server_messages.validate_python(recv_json(ws))
+        assert isinstance(error, ErrorMessage) and error.code == "not_found"
     with ws_connect(ws_server.ws_url, origin=ws_server.base_url) as ws:  # same origin
         ws.send(json.dumps({"type": "pong"}))
 
 
 def test_heartbeat_pings_and_drops_a_silent_peer(ws_server: ServerProcess) -> None:
     with ws_connect(ws_server.ws_url) as ws:
-        assert json.loads(ws.recv(timeout=5))["type"] == "ping"
+        assert isinstance(server_messages.validate_json(ws.recv(timeout=5)), PingMessage)
         # Answering keeps the connection through several dead-peer periods.
         deadline = time.time() + 3.5
         while time.time() < deadline:
-            msg = json.loads(ws.recv(timeout=2))
-            if msg["type"] == "ping":
+            if isinstance(server_messages.validate_json(ws.recv(timeout=2)), PingMessage):
                 ws.send('{"type": "pong"}')
         assert _ws_count(ws_server) == 1
     silent = RawWebSocket("127.0.0.1", ws_server.port)

@@ -1,5 +1,6 @@
 """The WebSocket hub in process, where the races are made to happen on purpose: a snapshot is never
-overtaken by a live event, and the one cleanup task outlives a failing login re-check."""
+overtaken by a live event, and the one cleanup task outlives a failing login re-check. Every frame
+the hub sends here is checked against the protocol's `ServerMessage` model."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ import pytest
 from riffroom.api.context import ServerContext
 from riffroom.api.security import CLOSE_UNAUTHORIZED
 from riffroom.api.ws import Connection, EventHub
+from riffroom.api.ws_messages import PingMessage, server_messages
 from riffroom.config import Settings
 from riffroom.jobs import store
+from riffroom.storage.models import JobEvent
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from starlette.websockets import WebSocketState
 
@@ -71,7 +75,8 @@ def test_cleanup_survives_a_failing_recheck(tmp_path: Path, monkeypatch: pytest.
 
     asyncio.run(scenario())
     assert failures == 3
-    assert conn.outbox.messages.count('{"type": "ping"}') >= 2  # heartbeats went on through the failures
+    frames = [server_messages.validate_json(text) for text in conn.outbox.messages]
+    assert sum(isinstance(f, PingMessage) for f in frames) >= 2  # heartbeats went on through the failures
     assert conn.closed and peer.closed_with == CLOSE_UNAUTHORIZED  # and the re-check did its job once it could
 
 
@@ -97,7 +102,8 @@ def test_a_live_event_never_overtakes_the_snapshot(tmp_path: Path, when: str) ->
             store.report_progress(ctx.db, job.id, "w1", progress=0.5, stage="separating", eta=None)
             with ctx.db.read() as s:
                 seq = s.get(type(job), job.id).seq  # type: ignore[union-attr]
-            payload = {"type": "progress", "job_id": job.id, "seq": seq, "progress": 0.5}
+                payload = s.scalar(select(JobEvent.payload).where(JobEvent.job_id == job.id, JobEvent.seq == seq))
+            assert payload is not None and payload["type"] == "progress"  # what the event bus carries
 
             async def deliver() -> None:
                 hub.dispatch(job.id, seq, "progress", payload)
@@ -120,6 +126,8 @@ def test_a_live_event_never_overtakes_the_snapshot(tmp_path: Path, when: str) ->
 
     asyncio.run(scenario())
     sent = peer.sent
+    for message in sent:  # raises on a frame the published protocol does not allow
+        server_messages.validate_python(message)
     assert sent[0]["type"] == "snapshot", [m["type"] for m in sent]
     seqs = [m["seq"] for m in sent]
     assert seqs == sorted(set(seqs)), seqs  # nothing twice, nothing out of order

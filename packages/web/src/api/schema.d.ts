@@ -187,7 +187,10 @@ export interface paths {
         get: operations["get_song_api_songs__song_id__get"];
         put?: never;
         post?: never;
-        /** Delete Song */
+        /**
+         * Delete Song
+         * @description Cancel the song's jobs and delete it; its file goes when no other song uses it.
+         */
         delete: operations["delete_song_api_songs__song_id__delete"];
         options?: never;
         head?: never;
@@ -207,6 +210,9 @@ export interface paths {
         /**
          * Start Separation
          * @description Queue a separation (202). The same request while one runs joins it; a finished one answers 200.
+         *
+         *     Only names are checked here: the worker that runs the job resolves `auto` with its own
+         *     weights (the job's `engine_used` says what ran), and fails a `demucs` job it has no weights for.
          */
         post: operations["start_separation_api_songs__song_id__separations_post"];
         delete?: never;
@@ -353,10 +359,26 @@ export interface components {
             error: string | null;
             /** Error Code */
             error_code?: string | null;
-            /** Engine */
+            /**
+             * Engine
+             * @description the request as asked: "auto", "demucs" or "dsp"
+             */
             engine: string;
-            /** Model */
+            /**
+             * Model
+             * @description the model asked for (the server's default when none was)
+             */
             model: string | null;
+            /**
+             * Engine Used
+             * @description "demucs" or "dsp": what the worker running it chose (`auto` resolved there); null until then
+             */
+            engine_used?: string | null;
+            /**
+             * Model Used
+             * @description the model that worker runs
+             */
+            model_used?: string | null;
             /** Stems */
             stems: string[] | null;
             /** Attempts */
@@ -365,6 +387,14 @@ export interface components {
             created_at: number;
             /** Seq */
             seq: number;
+        };
+        /** LiveOut */
+        LiveOut: {
+            /**
+             * Status
+             * @constant
+             */
+            status: "ok";
         };
         /** LoginRequest */
         LoginRequest: {
@@ -407,6 +437,42 @@ export interface components {
             min: number[];
             /** Max */
             max: number[];
+        };
+        /** ReadyChecks */
+        ReadyChecks: {
+            /**
+             * Database
+             * @description "ok", or "error: <exception type>"
+             */
+            database: string;
+            /**
+             * Websockets
+             * @description open WebSocket connections on this node
+             */
+            websockets: number;
+            /**
+             * Workers
+             * @description the job queue's own report: alive and wanted workers, restarts
+             */
+            workers: {
+                [key: string]: unknown;
+            };
+            /** Free Disk Bytes */
+            free_disk_bytes: number;
+            /**
+             * Disk
+             * @description present only when free space is below the floor
+             */
+            disk?: string | null;
+        };
+        /** ReadyOut */
+        ReadyOut: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ready" | "not_ready";
+            checks: components["schemas"]["ReadyChecks"];
         };
         /** SeparationRequest */
         SeparationRequest: {
@@ -511,6 +577,203 @@ export interface components {
             /** Context */
             ctx?: Record<string, never>;
         };
+        /** CancelledMessage */
+        CancelledMessage: {
+            /** Job Id */
+            job_id: string;
+            /**
+             * Seq
+             * @description grows by one per event of this job; never repeats on a connection
+             */
+            seq: number;
+            /**
+             * At
+             * @description unix time of the event
+             */
+            at: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "cancelled";
+            job: components["schemas"]["JobOut"];
+        };
+        /** DoneMessage */
+        DoneMessage: {
+            /** Job Id */
+            job_id: string;
+            /**
+             * Seq
+             * @description grows by one per event of this job; never repeats on a connection
+             */
+            seq: number;
+            /**
+             * At
+             * @description unix time of the event
+             */
+            at: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "done";
+            job: components["schemas"]["JobOut"];
+        };
+        /** ErrorMessage */
+        ErrorMessage: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "error";
+            /**
+             * Code
+             * @enum {string}
+             */
+            code: "bad_message" | "not_found" | "too_many_subscriptions";
+            /** Message */
+            message: string;
+            /**
+             * Job Id
+             * @description the job a subscribe or resume named, when the error is about one
+             * @default null
+             */
+            job_id?: string | null;
+        };
+        /** FailedMessage */
+        FailedMessage: {
+            /** Job Id */
+            job_id: string;
+            /**
+             * Seq
+             * @description grows by one per event of this job; never repeats on a connection
+             */
+            seq: number;
+            /**
+             * At
+             * @description unix time of the event
+             */
+            at: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "failed";
+            job: components["schemas"]["JobOut"];
+            /** Error */
+            error: string | null;
+            /** Error Code */
+            error_code: string | null;
+        };
+        /**
+         * PingMessage
+         * @description The server pings every `ws_heartbeat_seconds`; a client may ping too and gets a pong.
+         */
+        PingMessage: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ping";
+        };
+        /**
+         * PongMessage
+         * @description The answer to a ping, in either direction.
+         */
+        PongMessage: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "pong";
+        };
+        /** ProgressMessage */
+        ProgressMessage: {
+            /** Job Id */
+            job_id: string;
+            /**
+             * Seq
+             * @description grows by one per event of this job; never repeats on a connection
+             */
+            seq: number;
+            /**
+             * At
+             * @description unix time of the event
+             */
+            at: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "progress";
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "queued" | "running" | "done" | "failed" | "cancelled";
+            /** Progress */
+            progress: number;
+            /** Stage */
+            stage: string;
+            /** Eta Seconds */
+            eta_seconds: number | null;
+        };
+        /** SnapshotMessage */
+        SnapshotMessage: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "snapshot";
+            job: components["schemas"]["JobOut"];
+            /**
+             * Seq
+             * @description the job's seq when it was read: later events have higher ones
+             */
+            seq: number;
+        };
+        /** ServerMessage */
+        ServerMessage: components["schemas"]["SnapshotMessage"] | components["schemas"]["ProgressMessage"] | components["schemas"]["DoneMessage"] | components["schemas"]["FailedMessage"] | components["schemas"]["CancelledMessage"] | components["schemas"]["PingMessage"] | components["schemas"]["PongMessage"] | components["schemas"]["ErrorMessage"];
+        /** ResumeMessage */
+        ResumeMessage: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "resume";
+            /**
+             * After
+             * @description job id -> the last seq the client has: the events after it (compacted), or a fresh snapshot
+             */
+            after: {
+                [key: string]: number;
+            };
+        };
+        /** SubscribeMessage */
+        SubscribeMessage: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "subscribe";
+            /**
+             * Jobs
+             * @description job ids: each answers with a snapshot, then the job's events
+             */
+            jobs: string[];
+        };
+        /** UnsubscribeMessage */
+        UnsubscribeMessage: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "unsubscribe";
+            /** Jobs */
+            jobs: string[];
+        };
+        /** ClientMessage */
+        ClientMessage: components["schemas"]["SubscribeMessage"] | components["schemas"]["ResumeMessage"] | components["schemas"]["UnsubscribeMessage"] | components["schemas"]["PongMessage"] | components["schemas"]["PingMessage"];
     };
     responses: never;
     parameters: never;
@@ -535,9 +798,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["LiveOut"];
                 };
             };
         };
@@ -557,7 +818,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ReadyOut"];
+                };
+            };
+            /** @description not ready: see `checks` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadyOut"];
                 };
             };
         };
@@ -1598,6 +1868,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     get_peaks_api_songs__song_id__peaks_get: {
@@ -1661,6 +1940,15 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1735,6 +2023,15 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -5,7 +5,7 @@ type Schemas = components['schemas'];
 
 type JobOut = Schemas['JobOut'];
 type JobCore = 'id' | 'song_id' | 'state' | 'progress' | 'stage' | 'eta_seconds' | 'error';
-/** The job fields issue 3 promises every client; the rest may be absent (e.g. built from events). */
+/** The job fields every client can count on; the rest may be absent (e.g. a job built from events). */
 export type Job = Pick<JobOut, JobCore> & Partial<Omit<JobOut, JobCore>>;
 export type JobState = Job['state'];
 export type Song = Schemas['SongOut'];
@@ -26,29 +26,16 @@ export type TokenRequest = Schemas['TokenRequest'];
 export const FINAL_STATES: ReadonlySet<JobState> = new Set(['done', 'failed', 'cancelled']);
 export const isFinal = (state: JobState): boolean => FINAL_STATES.has(state);
 
-/** WebSocket messages (issue 3, "Interface details"); not part of the OpenAPI schema. */
-export type FinalType = 'done' | 'failed' | 'cancelled';
-
-export type ServerMessage =
-  | { type: 'ping' }
-  | { type: 'snapshot'; job: Job; seq: number }
-  | {
-      type: 'progress';
-      job_id: string;
-      seq: number;
-      state?: JobState;
-      progress: number;
-      stage?: string | null;
-      eta_seconds?: number | null;
-    }
-  | { type: FinalType; job_id: string; seq: number; error?: string | null; job?: Job }
-  | { type: 'error'; error?: { code: string; message: string } };
-
-export type ClientMessage =
-  | { type: 'subscribe'; jobs: string[] }
-  | { type: 'unsubscribe'; jobs: string[] }
-  | { type: 'resume'; after: Record<string, number> }
-  | { type: 'pong' };
+/** WebSocket /api/ws frames: the server's models (api/ws_messages.py), published in its OpenAPI schema. */
+export type ServerMessage = Schemas['ServerMessage'];
+export type ClientMessage = Schemas['ClientMessage'];
+/** The one event that ends a job's stream on a connection. */
+export type FinalMessage = Schemas['DoneMessage'] | Schemas['FailedMessage'] | Schemas['CancelledMessage'];
+export type FinalType = FinalMessage['type'];
+export type ProgressMessage = Schemas['ProgressMessage'];
+export type SnapshotMessage = Schemas['SnapshotMessage'];
+/** `{"type": "error", "code", "message"}`, with `job_id` when the error is about one job. */
+export type ErrorMessage = Schemas['ErrorMessage'];
 
 /** Stem names a song has, in a stable display order. */
 export const STEM_ORDER = ['vocals', 'drums', 'bass', 'guitar', 'piano', 'other'];

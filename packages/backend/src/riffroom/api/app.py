@@ -26,6 +26,7 @@ from riffroom.api.guard import RequestGuard
 from riffroom.api.routes import auth, health, jobs, media, songs, ws
 from riffroom.api.security import Accounts
 from riffroom.api.ws import EventHub
+from riffroom.api.ws_messages import openapi_components
 from riffroom.config import Settings, get_settings
 
 log = logging.getLogger("riffroom.api")
@@ -76,12 +77,30 @@ async def _collect_derived(ctx: ServerContext) -> None:
 
 def collect_derived(ctx: ServerContext) -> int:
     """One level of `derived/` (one directory per cache key): never a walk of the cache itself."""
-    removed = 0
-    for entry in ctx.derived_dir.iterdir():
-        if entry.is_dir() and not (ctx.cache.objects / entry.name / "manifest.json").is_file():
-            shutil.rmtree(entry, ignore_errors=True)
-            removed += 1
-    return removed
+    by_key = {entry.name: entry for entry in ctx.derived_dir.iterdir() if entry.is_dir()}
+    orphans = ctx.cache.missing_here(by_key)
+    for key in orphans:
+        shutil.rmtree(by_key[key], ignore_errors=True)
+    return len(orphans)
+
+
+def publish_ws_messages(app: FastAPI) -> None:
+    """Add the WebSocket frames (`ServerMessage`, `ClientMessage`) to the OpenAPI components, which
+    list only what HTTP routes use, so the web app's generated types cover /api/ws too."""
+    build_schema = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build_schema()  # FastAPI's own, cached on the app; extended once, in place
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for name, part in openapi_components().items():
+                if name not in components:
+                    components[name] = part
+                elif set(components[name].get("properties", {})) != set(part.get("properties", {})):
+                    raise RuntimeError(f"two different models are named {name}: rename one")
+        return app.openapi_schema or build_schema()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -110,12 +129,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="RiffRoom",
         version=__version__,
-        description="Split songs into stems and practise with them.",
+        description=(
+            "Split songs into stems and practise with them. Frames of the WebSocket /api/ws are the "
+            "`ServerMessage` and `ClientMessage` schemas."
+        ),
         lifespan=lifespan,
     )
     install_error_handlers(app)
     for module in (health, auth, songs, jobs, media, ws):
         app.include_router(module.router)
+    publish_ws_messages(app)
     web_dir = settings.web_dir or _REPO_WEB_DIST
     if (web_dir / "index.html").is_file():  # mounted last: every API route wins over a file
         app.mount("/", StaticFiles(directory=web_dir, html=True), name="web")

@@ -9,9 +9,9 @@ from typing import Any
 
 from riffroom.config import Settings
 from riffroom.jobs.queue import JobQueue
-from riffroom.separation.cache import StemCache
 from riffroom.storage.blobs import BlobStore
 from riffroom.storage.db import Database
+from riffroom.storage.stems import StemCache, open_stem_store
 
 
 @dataclass
@@ -43,11 +43,12 @@ class ServerContext:
         publisher = open_event_publisher(settings)
         if publisher is not None:
             db.on_events = publisher.publish
+        blobs = open_blob_store(settings.resolved_blob_url, settings)
         return cls(
             settings=settings,
             db=db,
-            blobs=open_blob_store(settings.resolved_blob_url, settings),
-            cache=StemCache(settings.resolved_cache_dir, settings.cache_budget_bytes),
+            blobs=blobs,
+            cache=open_stem_store(settings, blobs),
             queue=open_job_queue(settings, db),
             tmp_dir=data / "tmp",
             derived_dir=settings.derived_dir,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 Format = Literal["wav", "flac", "mp3", "opus"]
+JobStateName = Literal["queued", "running", "done", "failed", "cancelled"]
 
 
 class ErrorBody(BaseModel):
@@ -21,14 +22,18 @@ class ErrorOut(BaseModel):
 class JobOut(BaseModel):
     id: str
     song_id: str
-    state: Literal["queued", "running", "done", "failed", "cancelled"]
+    state: JobStateName
     progress: float
     stage: str
     eta_seconds: float | None
     error: str | None
     error_code: str | None = None
-    engine: str
-    model: str | None
+    engine: str = Field(description='the request as asked: "auto", "demucs" or "dsp"')
+    model: str | None = Field(description="the model asked for (the server's default when none was)")
+    engine_used: str | None = Field(
+        None, description='"demucs" or "dsp": what the worker running it chose (`auto` resolved there); null until then'
+    )
+    model_used: str | None = Field(None, description="the model that worker runs")
     stems: list[str] | None
     attempts: int
     created_at: float
@@ -81,6 +86,18 @@ class PeaksOut(BaseModel):
     max: list[float]
 
 
-class HealthOut(BaseModel):
-    status: str
-    checks: dict[str, object] = Field(default_factory=dict)
+class LiveOut(BaseModel):
+    status: Literal["ok"]
+
+
+class ReadyChecks(BaseModel):
+    database: str = Field(description='"ok", or "error: <exception type>"')
+    websockets: int = Field(description="open WebSocket connections on this node")
+    workers: dict[str, Any] = Field(description="the job queue's own report: alive and wanted workers, restarts")
+    free_disk_bytes: int
+    disk: str | None = Field(None, description="present only when free space is below the floor")
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready", "not_ready"]
+    checks: ReadyChecks

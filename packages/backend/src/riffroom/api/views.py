@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 
 from riffroom.api.context import ServerContext
+from riffroom.api.schemas import JobOut, SongOut
 from riffroom.jobs.store import job_public
-from riffroom.storage import remote_stems
 from riffroom.storage.models import Job, JobState, Song
 
 
@@ -42,7 +40,7 @@ def published_stems(ctx: ServerContext, song: Song) -> PublishedStems | None:
     for job in jobs:
         result = job.result or {}
         key = str(result.get("cache_key", ""))
-        if key and ((ctx.cache.objects / key / "manifest.json").is_file() or remote_stems.published(ctx.blobs, key)):
+        if key and ctx.cache.is_published(key):
             return PublishedStems(job, key, list(result.get("stems", [])))
     return None
 
@@ -59,26 +57,27 @@ def evicted_job(ctx: ServerContext, song: Song) -> Job | None:
         ).first()
 
 
-def song_public(ctx: ServerContext, song: Song) -> dict[str, Any]:
+def job_out(job: Job) -> JobOut:
+    """The public job, from the one shape the job events also carry (`job_public`)."""
+    return JobOut.model_validate(job_public(job))
+
+
+def song_public(ctx: ServerContext, song: Song) -> SongOut:
     stems = published_stems(ctx, song)
     job = latest_job(ctx, song)
-    return {
-        "id": song.id,
-        "name": song.name,
-        "title": song.title,
-        "artist": song.artist,
-        "original_filename": song.original_filename,
-        "format": song.format_name,
-        "duration": song.duration,
-        "sample_rate": song.sample_rate,
-        "channels": song.channels,
-        "size_bytes": song.size_bytes,
-        "sha256": song.sha256,
-        "created_at": song.created_at,
-        "stems": stems.names if stems else [],
-        "job": job_public(job) if job else None,
-    }
-
-
-def entry_dir(ctx: ServerContext, key: str) -> Path:
-    return ctx.cache.objects / key
+    return SongOut(
+        id=song.id,
+        name=song.name,
+        title=song.title,
+        artist=song.artist,
+        original_filename=song.original_filename,
+        format=song.format_name,
+        duration=song.duration,
+        sample_rate=song.sample_rate,
+        channels=song.channels,
+        size_bytes=song.size_bytes,
+        sha256=song.sha256,
+        created_at=song.created_at,
+        stems=stems.names if stems else [],
+        job=job_out(job) if job else None,
+    )

@@ -1,15 +1,14 @@
 """Live job events over WebSocket: the connection hub and per-connection outboxes; events come from
 the event bus seam (`riffroom.events`: the job_events table, or Redis pub/sub).
 
-Protocol (client -> server):
-    {"type": "subscribe", "jobs": [id, ...]}    -> one `snapshot` per job, then its events
-    {"type": "resume", "after": {id: seq, ...}} -> the events after `seq` (compacted to the latest
-                                                   progress and the final event), or a fresh
-                                                   `snapshot` when they cannot be replayed
-    {"type": "unsubscribe", "jobs": [id, ...]}
-    {"type": "pong"}                            -> answer to the server's {"type": "ping"}
-Server -> client: snapshot {job, seq}; progress {job_id, seq, progress, stage, eta_seconds};
-exactly one of done | failed | cancelled {job_id, seq, job}; ping; error {code, message}.
+Protocol: the models in `api/ws_messages.py` (also published in the OpenAPI schema).
+    subscribe {jobs: [id, ...]}    -> one `snapshot` per job, then its events
+    resume {after: {id: seq, ...}} -> the events after `seq` (compacted to the latest progress and
+                                      the final event), or a fresh `snapshot` when they cannot be replayed
+    unsubscribe {jobs: [id, ...]}
+    pong                           -> answer to the server's ping
+Server -> client: snapshot, then progress and exactly one of done | failed | cancelled per job;
+ping; error {code, message}.
 
 Per job, `seq` only grows on a connection: an event at or below what a connection already has
 is never sent again, so a client that resumes with its last seen numbers gets each final event
@@ -20,25 +19,49 @@ that never reads cannot grow server memory: when its sends stall it is dropped.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import time
 from collections import deque
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.websockets import WebSocket, WebSocketState
 
 from riffroom.api.context import ServerContext
 from riffroom.api.security import CLOSE_UNAUTHORIZED, LOCAL_OWNER
+from riffroom.api.views import job_out
+from riffroom.api.ws_messages import (
+    PING_FRAME,
+    PONG_FRAME,
+    ErrorCode,
+    ErrorMessage,
+    PingMessage,
+    PongMessage,
+    ResumeMessage,
+    SnapshotMessage,
+    SubscribeMessage,
+    UnsubscribeMessage,
+    client_messages,
+    frame,
+    job_events,
+)
 from riffroom.events import open_event_source
-from riffroom.jobs.store import job_public
 from riffroom.storage.auth_models import AuthSession, User
 from riffroom.storage.models import FINAL_STATES, Job, JobEvent, Song
 
 log = logging.getLogger("riffroom.ws")
 _ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _event_frame(payload: dict[str, Any]) -> str | None:
+    """A job event as the protocol's frame; None (and a loud log) for one that does not fit it."""
+    try:
+        return frame(job_events.validate_python(payload))
+    except ValidationError as exc:
+        log.error("job event %r does not match the WebSocket protocol; not sent: %s", payload, exc)
+        return None
 
 
 class Outbox:
@@ -212,28 +235,25 @@ class EventHub:
     async def handle(self, conn: Connection, raw: str) -> None:
         conn.last_seen = time.monotonic()
         try:
-            msg = json.loads(raw)
-            kind = msg.get("type") if isinstance(msg, dict) else None
-        except ValueError:
-            kind = None
-        if kind == "pong":
+            msg = client_messages.validate_json(raw)
+        except ValidationError:
+            self._error(conn, "bad_message", "expected subscribe, resume, unsubscribe or pong")
             return
-        if kind == "ping":
-            conn.outbox.put('{"type": "pong"}')
-        elif kind == "subscribe" and isinstance(msg.get("jobs"), list):
-            await self.subscribe(conn, {str(j): None for j in msg["jobs"]})
-        elif kind == "resume" and isinstance(msg.get("after"), dict):
-            after = {str(j): (s if isinstance(s, int) else None) for j, s in msg["after"].items()}
-            await self.subscribe(conn, after)
-        elif kind == "unsubscribe" and isinstance(msg.get("jobs"), list):
-            for job_id in map(str, msg["jobs"]):
+        if isinstance(msg, PongMessage):
+            return
+        if isinstance(msg, PingMessage):
+            conn.outbox.put(PONG_FRAME)
+        elif isinstance(msg, SubscribeMessage):
+            await self.subscribe(conn, {job_id: None for job_id in msg.jobs})
+        elif isinstance(msg, ResumeMessage):
+            await self.subscribe(conn, {job_id: seq for job_id, seq in msg.after.items()})
+        elif isinstance(msg, UnsubscribeMessage):
+            for job_id in msg.jobs:
                 conn.jobs.discard(job_id)
                 self.by_job.get(job_id, set()).discard(conn)
-        else:
-            self._error(conn, "bad_message", "expected subscribe, resume, unsubscribe or pong")
 
-    def _error(self, conn: Connection, code: str, message: str, **extra: Any) -> None:
-        conn.outbox.put(json.dumps({"type": "error", "code": code, "message": message, **extra}))
+    def _error(self, conn: Connection, code: ErrorCode, message: str, job_id: str | None = None) -> None:
+        conn.outbox.put(frame(ErrorMessage(code=code, message=message, job_id=job_id)))
 
     async def subscribe(self, conn: Connection, after: dict[str, int | None]) -> None:
         for job_id, seq in after.items():
@@ -272,11 +292,12 @@ class EventHub:
                 self._error(conn, "not_found", "no such job", job_id=job_id)
                 continue
             if replay is None:
-                snap = {"type": "snapshot", "job": job_public(job), "seq": job.seq}
-                conn.outbox.put_snapshot(job_id, job.seq, json.dumps(snap))
+                snapshot = SnapshotMessage(job=job_out(job), seq=job.seq)
+                conn.outbox.put_snapshot(job_id, job.seq, frame(snapshot))
                 conn.outbox.release(job_id)
             else:
-                conn.outbox.release(job_id, [(p["seq"], p["type"], json.dumps(p)) for p in replay])
+                frames = ((p["seq"], p["type"], _event_frame(p)) for p in replay)
+                conn.outbox.release(job_id, [(seq, kind, text) for seq, kind, text in frames if text is not None])
 
     def _owns(self, job_id: str, owner: str) -> bool:
         with self.ctx.db.read() as s:
@@ -319,7 +340,9 @@ class EventHub:
         subs = self.by_job.get(job_id)
         if not subs:
             return
-        text = json.dumps(payload)
+        text = _event_frame(payload)
+        if text is None:
+            return
         for conn in list(subs):
             conn.outbox.put_event(job_id, seq, kind, text)
         self.events_dispatched += 1
@@ -352,7 +375,7 @@ class EventHub:
                     await self.remove(conn, code=1001)
                 elif now - conn.last_ping >= beat:
                     conn.last_ping = now
-                    conn.outbox.put('{"type": "ping"}')
+                    conn.outbox.put(PING_FRAME)
 
     async def _drop_revoked(self) -> None:
         """Close sockets whose user was removed or whose session ended (logout elsewhere, expiry, CLI)."""

@@ -62,7 +62,7 @@ def _is_https(request: Request, ctx: Any) -> bool:
 
 
 @router.post("/login", response_model=MeOut, responses={c: {"model": ErrorOut} for c in (400, 401, 429)})
-async def login(body: LoginRequest, request: Request, response: Response, ctx: CtxDep) -> dict[str, Any]:
+async def login(body: LoginRequest, request: Request, response: Response, ctx: CtxDep) -> MeOut:
     """Check the password and set the session cookie (HttpOnly, SameSite=Lax, Secure over HTTPS)."""
     accounts = ctx.accounts
     limit = ctx.settings.login_max_failures
@@ -93,7 +93,7 @@ async def login(body: LoginRequest, request: Request, response: Response, ctx: C
         samesite="lax",
         secure=_is_https(request, ctx),
     )
-    return {"auth_required": accounts.required, "user": {"id": user.id, "username": user.username}}
+    return MeOut(auth_required=accounts.required, user=UserOut(id=user.id, username=user.username))
 
 
 @router.post("/logout", status_code=204, responses={401: {"model": ErrorOut}})
@@ -114,13 +114,13 @@ async def logout(request: Request, ctx: CtxDep) -> Response:
 
 
 @router.get("/me", response_model=MeOut)
-def me(request: Request, ctx: CtxDep) -> dict[str, Any]:
+def me(request: Request, ctx: CtxDep) -> MeOut:
     """Whether login is required, and who is logged in (null when nobody): the web app's first call."""
     principal = ctx.accounts.principal(request.cookies, request.headers)
     user = None
     if principal is not None and principal.via != "local":
-        user = {"id": principal.user_id, "username": principal.username}
-    return {"auth_required": ctx.accounts.required, "user": user}
+        user = UserOut(id=principal.user_id, username=principal.username)
+    return MeOut(auth_required=ctx.accounts.required, user=user)
 
 
 def _account(principal: security.Principal) -> str:
@@ -132,22 +132,20 @@ def _account(principal: security.Principal) -> str:
 @router.post(
     "/tokens", response_model=TokenOut, status_code=201, responses={c: {"model": ErrorOut} for c in (400, 401, 409)}
 )
-def create_token(body: TokenRequest, principal: PrincipalDep, ctx: CtxDep) -> dict[str, Any]:
+def create_token(body: TokenRequest, principal: PrincipalDep, ctx: CtxDep) -> TokenOut:
     """A new API token for scripts (`Authorization: Bearer ...`); shown once, stored hashed."""
     token, row = security.create_api_token(ctx.db, _account(principal), body.name)
-    return {"id": row.id, "name": row.name, "created_at": row.created_at, "token": token}
+    return TokenOut(id=row.id, name=row.name, created_at=row.created_at, token=token)
 
 
 @router.get("/tokens", response_model=TokenList, responses={401: {"model": ErrorOut}, 409: {"model": ErrorOut}})
-def list_tokens(principal: PrincipalDep, ctx: CtxDep) -> dict[str, Any]:
+def list_tokens(principal: PrincipalDep, ctx: CtxDep) -> TokenList:
     user_id = _account(principal)
     with ctx.db.read() as s:
         rows = s.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at)).all()
-    return {
-        "tokens": [
-            {"id": r.id, "name": r.name, "created_at": r.created_at, "last_used_at": r.last_used_at} for r in rows
-        ]
-    }
+    return TokenList(
+        tokens=[TokenOut(id=r.id, name=r.name, created_at=r.created_at, last_used_at=r.last_used_at) for r in rows]
+    )
 
 
 @router.delete(

@@ -3,46 +3,56 @@
 from __future__ import annotations
 
 import shutil
-from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 
+from riffroom.api.context import ServerContext
 from riffroom.api.deps import CtxDep
+from riffroom.api.schemas import LiveOut, ReadyChecks, ReadyOut
 
 router = APIRouter(prefix="/health", tags=["health"])
 
 
-@router.get("/live")
-async def live() -> dict[str, str]:
-    return {"status": "ok"}
+@router.get("/live", response_model=LiveOut)
+async def live() -> LiveOut:
+    return LiveOut(status="ok")
 
 
-def _checks(ctx: Any) -> tuple[bool, dict[str, Any]]:
-    checks: dict[str, Any] = {}
+def _checks(ctx: ServerContext) -> tuple[bool, ReadyChecks]:
     ok = True
     try:
         ctx.db.ping()
-        checks["database"] = "ok"
+        database = "ok"
     except Exception as exc:
         ok = False
-        checks["database"] = f"error: {type(exc).__name__}"
-    hub = getattr(ctx, "hub", None)
-    checks["websockets"] = len(hub.connections) if hub is not None else 0
+        database = f"error: {type(exc).__name__}"
+    hub = ctx.hub
     workers = ctx.queue.status()
-    checks["workers"] = workers
     if workers.get("required", True) and workers.get("alive", 0) < min(1, workers.get("wanted", 0)):
         ok = False
     free = shutil.disk_usage(ctx.settings.data_dir).free
-    checks["free_disk_bytes"] = free
+    disk = None
     if free < ctx.settings.min_free_disk_bytes:
         ok = False
-        checks["disk"] = f"free space below the {ctx.settings.min_free_disk_bytes} byte floor"
+        disk = f"free space below the {ctx.settings.min_free_disk_bytes} byte floor"
+    checks = ReadyChecks(
+        database=database,
+        websockets=len(hub.connections) if hub is not None else 0,
+        workers=workers,
+        free_disk_bytes=free,
+        disk=disk,
+    )
     return ok, checks
 
 
-@router.get("/ready")
-async def ready(ctx: CtxDep) -> JSONResponse:
+@router.get(
+    "/ready",
+    response_model=ReadyOut,
+    response_model_exclude_none=True,  # `disk` appears only when it is the problem
+    responses={503: {"model": ReadyOut, "description": "not ready: see `checks`"}},
+)
+async def ready(ctx: CtxDep, response: Response) -> ReadyOut:
     ok, checks = await run_in_threadpool(_checks, ctx)
-    return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
+    response.status_code = 200 if ok else 503
+    return ReadyOut(status="ready" if ok else "not_ready", checks=checks)
