@@ -120,10 +120,10 @@ def _write_minus(result, stem: str, out_dir: Path, fmt: str, mix_to: Callable) -
 
 
 def _all_stems(result) -> dict[str, Path]:
-    directory = next(iter(result.stems.values())).parent
-    manifest = json.loads((directory / "manifest.json").read_text()) if (directory / "manifest.json").exists() else None
-    names = manifest["stems"] if manifest else [p.stem for p in directory.glob("*.wav")]
-    return {name: directory / f"{name}.wav" for name in names}
+    """Every stem the engine made, not only those asked for."""
+    from .storage.stems import stems_beside
+
+    return stems_beside(next(iter(result.stems.values())))
 
 
 def cmd_models(args: argparse.Namespace, settings: Settings) -> int:

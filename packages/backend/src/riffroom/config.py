@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     ws_queue_size: int = 256
     ws_access_recheck_seconds: float = 30.0  # how soon a removed user's or ended session's socket closes
 
-    # Server seams and internals (server issue); URLs choose the backends.
+    # Server seams and internals; URLs choose the backends.
     database_url: str | None = None  # default sqlite:///<data_dir>/riffroom.db
     queue_url: str = "local://"  # local:// = durable jobs in the database, supervised workers
     blob_url: str | None = None  # default file://<data_dir>/blobs
@@ -70,7 +70,6 @@ class Settings(BaseSettings):
     max_peaks_points: int = 20000
     max_concurrent_mixes: int = 1
     mixes_kept_per_song: int = 4  # custom mixes kept on disk per song, most recently used first
-    worker_fault: str = ""  # testing only: "crash" (exit at job start) or "hang"
     web_dir: Path | None = None  # the built web app served at /; default: packages/web/dist when present
 
     # Scale-out (queue_url=redis://…, database_url=postgresql://…, blob_url=s3://bucket/prefix).
@@ -83,7 +82,7 @@ class Settings(BaseSettings):
     s3_access_key_id: str | None = None  # None: boto3's usual chain (env, ~/.aws, instance role)
     s3_secret_access_key: str | None = None  # passed to worker subprocesses on stdin, never argv
 
-    # Accounts and limits (security issue). "auto": login required when listening on a
+    # Accounts and limits. "auto": login required when listening on a
     # non-loopback address or once any user exists; "required": always.
     auth: Literal["auto", "required"] = "auto"
     session_ttl_seconds: float = 30 * 24 * 3600.0

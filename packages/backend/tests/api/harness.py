@@ -22,6 +22,7 @@ import httpx
 import psutil
 
 SRC = Path(__file__).resolve().parents[2] / "src"
+BACKEND = SRC.parent  # on the path too, so a test can launch a module of its own (`tests.…`)
 
 
 def _die_with_parent() -> None:
@@ -39,8 +40,10 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, root: Path, workers: int = 1, **settings: Any) -> None:
+    def __init__(self, root: Path, workers: int = 1, *, launcher: tuple[str, ...] = (), **settings: Any) -> None:
+        """`launcher`: `-m MODULE ARGS...` to run instead of `-m riffroom.cli` (before `serve ...`)."""
         self.root = root
+        self.launcher = launcher or ("riffroom.cli",)
         self.data_dir = root / "data"
         self.workers = workers
         self.settings = settings
@@ -52,7 +55,7 @@ class ServerProcess:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RIFFROOM_")}
-        env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        env["PYTHONPATH"] = os.pathsep.join([str(SRC), str(BACKEND), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         env["RIFFROOM_CACHE_DIR"] = str(self.root / "cache")
         env["RIFFROOM_MIN_FREE_DISK_BYTES"] = "1"
         for key, value in self.settings.items():
@@ -63,7 +66,7 @@ class ServerProcess:
         cmd = [
             sys.executable,
             "-m",
-            "riffroom.cli",
+            *self.launcher,
             "serve",
             "--port",
             str(self.port),

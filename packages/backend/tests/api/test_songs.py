@@ -47,6 +47,39 @@ def test_by_hash_get_list_rename_delete(server: ServerProcess, songs_dir: Path) 
         assert c.get(f"/api/songs/by-hash/{sha}").status_code == 404
 
 
+def test_separation_names_are_checked_by_the_api_and_the_job_keeps_the_request(
+    server: ServerProcess, songs_dir: Path
+) -> None:
+    """The API checks names only (no weights are looked for there); the worker says what ran."""
+    from riffroom.separation.engines import DSP_MODEL
+
+    from tests.api.harness import wait_job
+    from tests.api.songfiles import make_song
+
+    with server.client() as c:
+        song = upload(c, make_song(songs_dir, 2.0, "wav", seed=12)).json()
+        url = f"/api/songs/{song['id']}/separations"
+        for body, says in (
+            ({"engine": "auto", "model": "nope"}, "unknown model 'nope'"),
+            ({"engine": "demucs", "model": "htdemucs", "stems": ["guitar"]}, "htdemucs has no guitar stem"),
+            ({"engine": "dsp", "stems": ["piano"]}, "has no piano stem"),
+        ):
+            r = c.post(url, json=body)
+            assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request", r.text
+            assert says in r.json()["error"]["message"]
+        assert c.post(url, json={"engine": "gpu"}).status_code == 422
+        job = c.post(url, json={"engine": "dsp", "stems": ["vocals", "drums", "vocals"]}).json()
+        assert (job["engine"], job["model"], job["stems"], job["engine_used"]) == (
+            "dsp",
+            DSP_MODEL,
+            ["drums", "vocals"],
+            None,
+        )
+        done = wait_job(c, job["id"])
+        assert (done["state"], done["engine_used"], done["model_used"]) == ("done", "dsp", DSP_MODEL), done
+        assert sorted(c.get(f"/api/songs/{song['id']}").json()["stems"]) == ["drums", "vocals"]
+
+
 def test_errors_are_json_with_code_and_message(server: ServerProcess) -> None:
     with server.client() as c:
         for method, url, kw in [

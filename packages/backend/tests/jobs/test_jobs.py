@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.api.harness import ServerProcess, run_server, upload, wait_job, wait_until
+from tests.jobs import faulty_workers
 from tests.jobs.dbpeek import query
 
 DSP = {"engine": "dsp"}
@@ -154,7 +155,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_job_that_always_crashes_fails_after_max_attempts(tmp_path: Path, short_mp3: Path) -> None:
-    with run_server(tmp_path / "srv", workers=1, worker_fault="crash", job_max_attempts=3) as srv:
+    with run_server(tmp_path / "srv", workers=1, launcher=faulty_workers.launcher("crash"), job_max_attempts=3) as srv:
         song_id = _new_song(srv, short_mp3, tmp_path, b"crash")
         job = _start(srv, song_id)
         with srv.client() as c:
@@ -170,7 +171,7 @@ def test_stuck_worker_is_killed_and_replaced(tmp_path: Path, short_mp3: Path, ca
     with run_server(
         tmp_path / "srv",
         workers=1,
-        worker_fault="hang",
+        launcher=faulty_workers.launcher("hang"),
         job_timeout_min_seconds=4,
         job_timeout_factor=0,
         cancel_grace_seconds=1,

@@ -9,12 +9,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from riffroom.storage.db import Database
 from riffroom.storage.models import Base
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 try:  # accounts' tables (if present) must come with a migration too
     import riffroom.storage.auth_models  # noqa: F401
 except ImportError:
     pass
+
+
+AFTER_BASELINE = {"jobs": ("engine_used", "model_used")}  # columns that revisions after 0001 add
 
 
 def _diff(db: Database) -> list[object]:
@@ -55,8 +58,41 @@ def test_database_made_by_create_all_is_adopted(tmp_path: Path) -> None:
     Base.metadata.tables["songs"].create(old.write_engine)
     Base.metadata.tables["jobs"].create(old.write_engine)
     Base.metadata.tables["job_events"].create(old.write_engine)
+    with old.write_engine.begin() as conn:  # the baseline's jobs table: without later revisions' columns
+        for column in AFTER_BASELINE["jobs"]:
+            conn.execute(text(f"ALTER TABLE jobs DROP COLUMN {column}"))
     old.dispose()
     db = Database(url)
     db.migrate()
     assert _diff(db) == []
+    db.dispose()
+
+
+def test_jobs_from_before_engine_used_say_what_ran(db_url: str) -> None:
+    """Before 0003 the API stored the engine it had resolved: finished jobs keep it as what ran."""
+    from riffroom.storage.migrate import upgrade
+
+    db = Database(db_url)
+    upgrade(db, "0002")
+    with db.write_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO songs (id, owner_id, sha256, blob_key, size_bytes, name, original_filename, format_name,"
+                " duration, sample_rate, channels, created_at)"
+                " VALUES ('s1', 'local', 'ab', 'k', 1, 'n', '', '', 1, 1, 2, 0)"
+            )
+        )
+        for job_id, state in (("done1", "done"), ("queued1", "queued")):
+            conn.execute(
+                text(
+                    "INSERT INTO jobs (id, song_id, dedupe_key, engine, model, state, progress, stage, attempts,"
+                    " max_attempts, timeout_seconds, seq, created_at, updated_at)"
+                    " VALUES (:id, 's1', :id, 'dsp', 'dsp-v6', :state, 0, :state, 0, 3, 60, 0, 0, 0)"
+                ),
+                {"id": job_id, "state": state},
+            )
+    db.migrate()
+    with db.write_engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT id, engine_used || '/' || model_used FROM jobs")).all())
+    assert rows == {"done1": "dsp/dsp-v6", "queued1": None}
     db.dispose()

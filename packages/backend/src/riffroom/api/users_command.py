@@ -44,30 +44,17 @@ def _read_password(name: str) -> str:
 
 
 def _remove_songs(settings: Any, db: Any, user_id: str) -> int:
-    from sqlalchemy import delete, func, select
+    from sqlalchemy import select
 
-    from riffroom.jobs import store
+    from riffroom.api.library import delete_song
     from riffroom.storage.blobs import open_blob_store
-    from riffroom.storage.models import ACTIVE_STATES, Job, Song
+    from riffroom.storage.models import Song
 
     with db.read() as s:
         songs = list(s.scalars(select(Song).where(Song.owner_id == user_id)))
-        active = list(
-            s.scalars(
-                select(Job.id)
-                .join(Song, Song.id == Job.song_id)
-                .where(Song.owner_id == user_id, Job.state.in_(ACTIVE_STATES))
-            )
-        )
-    for job_id in active:
-        store.request_cancel(db, job_id)
-    blobs = open_blob_store(settings.resolved_blob_url)
+    blobs = open_blob_store(settings.resolved_blob_url, settings)
     for song in songs:
-        with db.write() as s:
-            s.execute(delete(Song).where(Song.id == song.id))
-            used = s.scalar(select(func.count()).select_from(Song).where(Song.blob_key == song.blob_key))
-        if not used:
-            blobs.delete(song.blob_key)
+        delete_song(db, blobs, song)
     return len(songs)
 
 
@@ -89,6 +76,7 @@ def adopt_local_songs(db: Any, username: str) -> tuple[int, int]:
     from sqlalchemy import select
 
     from riffroom.api.security import LOCAL_OWNER, AccountError
+    from riffroom.jobs.store import dedupe_key
     from riffroom.storage.auth_models import User
     from riffroom.storage.models import Job, Song
 
@@ -104,9 +92,8 @@ def adopt_local_songs(db: Any, username: str) -> tuple[int, int]:
                 continue
             song.owner_id = user.id
             for job in s.scalars(select(Job).where(Job.song_id == song.id)):
-                # the owner is part of the key that joins identical requests (store.dedupe_key)
-                if job.dedupe_key.startswith(f"{LOCAL_OWNER}/"):
-                    job.dedupe_key = f"{user.id}/{job.dedupe_key[len(LOCAL_OWNER) + 1 :]}"
+                # the owner is part of the key that joins identical requests
+                job.dedupe_key = dedupe_key(song.sha256, job.engine, job.model, job.stems, song.owner_id)
             adopted += 1
     return adopted, left
 

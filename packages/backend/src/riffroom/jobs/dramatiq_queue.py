@@ -1,7 +1,8 @@
 """Scale-out queue backend: Dramatiq on Redis. Messages carry job ids only; state is in the database.
 
-The API nodes only send (`DramatiqJobQueue.enqueue`); `riffroom worker` runs the consumers:
-each worker subprocess runs one Dramatiq worker thread with prefetch 1 and hands every id to the
+The API nodes only send (`DramatiqJobQueue.enqueue`); `riffroom worker` (`DramatiqWorkerHost`)
+supervises the worker subprocesses and announces itself in Redis; each subprocess
+(`DramatiqJobConsumer`) runs one Dramatiq worker thread with prefetch 1 and hands every id to the
 same `runner.run_job` the embedded workers use. Dramatiq's defaults that fight long jobs are off:
 no TimeLimit middleware (our supervisor kills a job past its timeout, even inside torch kernels
 that hold no GIL), `max_retries=0` (a lost job comes back from its expired lease, not a retry).
@@ -18,10 +19,11 @@ from typing import Any
 from riffroom.config import Settings
 from riffroom.jobs import store
 from riffroom.jobs.runner import WorkerContext, run_job
+from riffroom.storage.db import Database
 
 log = logging.getLogger("riffroom.dramatiq")
 ACTOR_NAME = "riffroom_separate"
-_context: WorkerContext | None = None  # set in worker processes by consume()
+_context: WorkerContext | None = None  # set in worker processes by DramatiqJobConsumer.consume()
 
 
 def make_broker(settings: Settings) -> Any:
@@ -29,7 +31,9 @@ def make_broker(settings: Settings) -> Any:
     from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications
 
     middleware = [AgeLimit(), ShutdownNotifications(), Callbacks(), Pipelines(), Retries(max_retries=0)]
-    return RedisBroker(url=settings.queue_url, middleware=middleware, namespace="riffroom")
+    return RedisBroker(  # type: ignore[no-untyped-call]  # dramatiq ships no annotations here
+        url=settings.queue_url, middleware=middleware, namespace="riffroom"
+    )
 
 
 def declare_actor(broker: Any, settings: Settings) -> Any:
@@ -99,24 +103,54 @@ class DramatiqJobQueue:
         return status
 
 
-def consume(ctx: WorkerContext) -> None:
-    """Run jobs from the queue in this process, one at a time, until `ctx.shutdown` is set."""
-    from dramatiq import Worker
+class DramatiqJobConsumer:
+    """A worker process's side: one Dramatiq worker thread, one job at a time."""
 
-    global _context
-    broker = make_broker(ctx.settings)
-    actor = declare_actor(broker, ctx.settings)
-    ctx.on_requeue = actor.send
-    _context = ctx
-    worker = Worker(broker, worker_threads=1, worker_timeout=max(10, int(ctx.settings.queue_poll_seconds * 1000)))
-    worker.queue_prefetch = 1  # one job at a time: never hold a second id another worker could run
-    worker.start()
-    parent = os.getppid()
-    try:
-        while not ctx.shutdown.wait(0.5):
-            if os.getppid() != parent:
-                break
-    finally:
-        ctx.shutdown.set()
-        worker.stop(timeout=int(ctx.settings.cancel_grace_seconds * 1000))
-        broker.close()
+    def consume(self, ctx: WorkerContext) -> None:
+        """Run jobs from the queue in this process until `ctx.shutdown` is set or the parent is gone."""
+        from dramatiq import Worker
+
+        global _context
+        broker = make_broker(ctx.settings)
+        actor = declare_actor(broker, ctx.settings)
+        ctx.on_requeue = actor.send
+        _context = ctx
+        poll_ms = max(10, int(ctx.settings.queue_poll_seconds * 1000))
+        worker = Worker(broker, worker_threads=1, worker_timeout=poll_ms)
+        worker.queue_prefetch = 1  # one job at a time: never hold a second id another worker could run
+        worker.start()
+        parent = os.getppid()
+        try:
+            while not ctx.shutdown.wait(0.5):
+                if os.getppid() != parent:
+                    break
+        finally:
+            ctx.shutdown.set()
+            worker.stop(timeout=int(ctx.settings.cancel_grace_seconds * 1000))
+            broker.close()
+
+
+class DramatiqWorkerHost:
+    """`riffroom worker`: this host's supervised worker processes, announced in Redis so the API
+    nodes' readiness check sees them (jobs/presence.py). A lease no host renews is taken back by
+    any host's supervisor, and re-queued jobs are sent to the queue again."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        from riffroom.jobs.presence import WorkerPresence
+        from riffroom.jobs.supervisor import Supervisor
+
+        self.queue = DramatiqJobQueue(settings)
+        self.supervisor = Supervisor(settings, db, cluster=True, on_requeue=self.queue.enqueue)
+        self.node = self.supervisor.node
+        self.presence = WorkerPresence(
+            settings.queue_url, self.node, self.supervisor.status, settings.worker_presence_seconds
+        )
+
+    def start(self) -> None:
+        self.supervisor.start()
+        self.presence.start()
+
+    def stop(self) -> None:
+        self.presence.stop()
+        self.supervisor.stop()
+        self.queue.stop()

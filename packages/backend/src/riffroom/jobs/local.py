@@ -1,10 +1,18 @@
-"""Embedded queue backend: jobs wait in the database; supervised worker subprocesses claim them."""
+"""Embedded queue backend: jobs wait in the database; supervised worker subprocesses claim them.
+
+The API side (`LocalJobQueue`) runs the supervisor, which spawns the workers; each worker's
+`LocalJobConsumer` polls the database for the next queued job (store.claim_next, owners taking
+turns) and runs it. Nothing is sent: the row is the queue.
+"""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from riffroom.config import Settings
+from riffroom.jobs import store
+from riffroom.jobs.runner import WorkerContext, run_job
 from riffroom.jobs.supervisor import Supervisor
 from riffroom.storage.db import Database
 
@@ -25,3 +33,19 @@ class LocalJobQueue:
 
     def status(self) -> dict[str, Any]:
         return self.supervisor.status()
+
+
+class LocalJobConsumer:
+    """Claim the next queued job, run it, look again; idle, wait `worker_poll_seconds`."""
+
+    def consume(self, ctx: WorkerContext) -> None:
+        parent = os.getppid()
+        settings = ctx.settings
+        while not ctx.shutdown.is_set():
+            if os.getppid() != parent:
+                break
+            job = store.claim_next(ctx.db, ctx.worker_id, settings.lease_seconds)
+            if job is None:
+                ctx.shutdown.wait(settings.worker_poll_seconds)
+                continue
+            run_job(job.id, ctx)

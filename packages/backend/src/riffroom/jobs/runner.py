@@ -19,10 +19,10 @@ from typing import Any
 from riffroom.config import Settings
 from riffroom.errors import CancelledError, RiffRoomError
 from riffroom.jobs import store
-from riffroom.storage import remote_stems
 from riffroom.storage.blobs import BlobStore
 from riffroom.storage.db import Database
 from riffroom.storage.models import Job, Song
+from riffroom.storage.stems import open_stem_store
 
 log = logging.getLogger("riffroom.runner")
 
@@ -68,14 +68,6 @@ class _Heartbeat(threading.Thread):
                 log.exception("heartbeat for job %s failed", self.job_id)
 
 
-def _inject_fault(settings: Settings) -> None:
-    if settings.worker_fault == "crash":
-        os._exit(70)
-    if settings.worker_fault == "hang":
-        while True:
-            time.sleep(1)
-
-
 def _prerender(settings: Settings, key: str, stems: dict[str, Any]) -> None:
     """Transcode fresh stems to the formats the web player asks for (FLAC), before `done` is sent."""
     from riffroom.audio.derived import transcoded
@@ -88,6 +80,11 @@ def _prerender(settings: Settings, key: str, stems: dict[str, Any]) -> None:
                 log.exception("pre-rendering %s as %s failed", stem, fmt)
 
 
+def _song_exists(db: Database, song_id: str) -> bool:
+    with db.read() as s:
+        return s.get(Song, song_id) is not None
+
+
 def run_job(job_id: str, ctx: WorkerContext) -> None:
     with ctx.db.read() as s:
         job = s.get(Job, job_id)
@@ -98,7 +95,6 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
         return
     beat = _Heartbeat(ctx, job_id)
     beat.start()
-    _inject_fault(ctx.settings)
     last_report = 0.0
     min_interval = ctx.settings.progress_min_interval_seconds
 
@@ -119,12 +115,17 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
 
     try:
         from riffroom.separation.api import separate
+        from riffroom.separation.engines import choose
 
+        # `auto` becomes an engine here, with this worker's weights; the job row says which.
+        choice = choose(job.engine, job.model or ctx.settings.default_model, ctx.settings.model_dir)
+        store.record_engine(ctx.db, job_id, ctx.worker_id, engine=choice.engine, model=choice.model)
+        log.info("job %s runs %s %s (%s)", job_id, choice.engine, choice.model, choice.reason)
         with ctx.blobs.local_path(song.blob_key) as source:
             result = separate(
                 source,
-                engine=job.engine,
-                model=job.model,
+                engine=choice.engine,
+                model=choice.model,
                 stems=job.stems,
                 progress=on_progress,
                 cancel=beat.cancel.is_set,
@@ -141,11 +142,10 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
                 worker_id=ctx.worker_id,
             )
             return
-        if not remote_stems.is_remote(ctx.blobs):  # same data dir as the API: render what players fetch
+        # Other hosts serve these stems: they are copied out first. Otherwise the API reads this
+        # very cache, so render what players fetch.
+        if not open_stem_store(ctx.settings, ctx.blobs).share(result.cache_key):
             _prerender(ctx.settings, result.cache_key, result.stems)
-        else:  # other hosts serve these stems: copy them out first
-            entry_dir = ctx.settings.resolved_cache_dir / "objects" / result.cache_key
-            remote_stems.upload_entry(ctx.blobs, entry_dir, result.cache_key)
         manifest = {
             "cache_key": result.cache_key,
             "engine": result.engine,
@@ -168,6 +168,10 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
     except ValueError as exc:  # a request the engine refuses (unknown model or stem)
         store.fail(ctx.db, job_id, reason=str(exc), code="bad_request", worker_id=ctx.worker_id)
     except Exception as exc:
+        if not _song_exists(ctx.db, song.id):  # deleted while it ran: its upload went with it
+            log.info("job %s stopped: its song was deleted (%s)", job_id, type(exc).__name__)
+            store.fail(ctx.db, job_id, reason="the song was deleted", code="not_found", worker_id=ctx.worker_id)
+            return
         log.exception("job %s failed unexpectedly", job_id)
         store.fail(
             ctx.db,

@@ -13,10 +13,11 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import Select, case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from riffroom.config import Settings
 from riffroom.storage.db import Database
 from riffroom.storage.models import ACTIVE_STATES, FINAL_STATES, Job, JobEvent, JobState, Song
 
@@ -24,7 +25,7 @@ log = logging.getLogger("riffroom.jobs")
 
 
 def job_public(job: Job) -> dict[str, Any]:
-    """The job JSON every client speaks (see the server issue's interface details)."""
+    """The job JSON every client speaks (api/schemas.py's JobOut documents each field)."""
     return {
         "id": job.id,
         "song_id": job.song_id,
@@ -36,6 +37,8 @@ def job_public(job: Job) -> dict[str, Any]:
         "error_code": job.error_code,
         "engine": job.engine,
         "model": job.model,
+        "engine_used": job.engine_used,
+        "model_used": job.model_used,
         "stems": job.stems,
         "attempts": job.attempts,
         "created_at": job.created_at,
@@ -44,9 +47,19 @@ def job_public(job: Job) -> dict[str, Any]:
 
 
 def dedupe_key(sha256: str, engine: str, model: str | None, stems: list[str] | None, owner: str = "") -> str:
-    """Same owner, content and request => one job. Owners never share jobs (the stem cache is shared)."""
+    """Same owner, content and request => one job. Owners never share jobs (the stem cache is shared).
+
+    The request is taken as asked: `auto` is part of the key unresolved, since which engine it
+    becomes depends on the worker that runs it. So `auto` joins `auto` (and a finished `auto`
+    answers the next one, whichever engine ran), while an explicit `demucs` or `dsp` is a job
+    of its own; their stems still meet in the content cache when the same engine runs."""
     key = f"{sha256}:{engine}:{model or ''}:{','.join(sorted(stems)) if stems else '*'}"
     return f"{owner}/{key}" if owner else key
+
+
+def job_timeout_seconds(settings: Settings, duration: float | None) -> float:
+    """The hard limit of one separation: proportional to the song's length, with a floor."""
+    return max(settings.job_timeout_min_seconds, settings.job_timeout_factor * (duration or 0.0))
 
 
 def _event(session: Session, job: Job, kind: str, **fields: Any) -> dict[str, Any]:
@@ -128,7 +141,7 @@ def latest_done(db: Database, song: Song, key: str | None = None) -> Job | None:
         return s.scalars(q.order_by(Job.finished_at.desc()).limit(1)).first()
 
 
-def _fair_order() -> Any:
+def _fair_order() -> Select[tuple[Job]]:
     """The next queued job, fairest first: owners with fewer running jobs, then owners served
     least recently, then the oldest job. One owner's hundred queued jobs take turns with another
     owner's single job instead of starving it."""
@@ -183,7 +196,18 @@ def _lease(s: Session, job: Job, worker_id: str, expires_at: float) -> None:
     job.started_at = time.time()
     job.stage = "starting"
     job.progress = 0.0
+    job.engine_used = job.model_used = None  # this attempt's worker records its own (record_engine)
     _progress_event(s, job)
+
+
+def record_engine(db: Database, job_id: str, worker_id: str, *, engine: str, model: str) -> bool:
+    """Note which engine and model this job's worker runs (what `auto` became there)."""
+    with db.write() as s:
+        job = _owned(s, job_id, worker_id)
+        if job is None:
+            return False
+        job.engine_used, job.model_used = engine, model
+        return True
 
 
 def heartbeat(db: Database, job_id: str, worker_id: str, lease_seconds: float) -> bool:

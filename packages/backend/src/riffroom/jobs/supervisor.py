@@ -32,6 +32,7 @@ log = logging.getLogger("riffroom.supervisor")
 TICK_SECONDS = 0.5
 RESEND_AFTER_SECONDS = 300.0  # cluster: a job queued this long without news is sent again
 STOP_GRACE_SECONDS = 5.0
+WORKER_MODULE = "riffroom.jobs.worker"  # run as `python -m WORKER_MODULE --worker-id ID`, settings on stdin
 
 
 @dataclass
@@ -127,7 +128,7 @@ class Supervisor:
         self._generation += 1
         worker_id = f"{self.node}-{slot}-{self._generation}"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "riffroom.jobs.worker", "--worker-id", worker_id],
+            [sys.executable, "-m", WORKER_MODULE, "--worker-id", worker_id],
             stdin=subprocess.PIPE,
             env=os.environ.copy(),
             close_fds=True,

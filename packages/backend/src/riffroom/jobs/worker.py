@@ -1,8 +1,8 @@
 """A worker process: `python -m riffroom.jobs.worker --worker-id ID`, settings JSON on stdin.
 
-Claims one job at a time (polling the database, or from Dramatiq when the queue is on Redis) and
-runs it with runner.run_job. Runs at lower CPU priority than the
-API, dies with its parent, and on SIGTERM hands its job back to the queue before exiting.
+Takes one job at a time from the queue backend's consumer (jobs/queue.py, open_job_consumer) and
+runs it with runner.run_job. Runs at lower CPU priority than the API, dies with its parent, and
+on SIGTERM hands its job back to the queue before exiting.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import threading
 
 from riffroom.config import Settings
 from riffroom.events import open_event_publisher
-from riffroom.jobs import store
-from riffroom.jobs.runner import WorkerContext, run_job
+from riffroom.jobs.queue import open_job_consumer
+from riffroom.jobs.runner import WorkerContext
 from riffroom.storage.blobs import open_blob_store
 from riffroom.storage.db import Database
 
@@ -51,7 +51,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="riffroom-worker")
     parser.add_argument("--worker-id", required=True)
     args = parser.parse_args(argv)
-    parent = os.getppid()
     _die_with_parent()
     settings = Settings.model_validate_json(sys.stdin.read())
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s worker {args.worker_id}: %(message)s")
@@ -70,22 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         worker_id=args.worker_id,
         shutdown=shutdown,
     )
+    consumer = open_job_consumer(settings)
     log.info("ready (pid %d)", os.getpid())
-    if not settings.queue_url.startswith("local:"):
-        from riffroom.jobs.dramatiq_queue import consume
-
-        consume(ctx)
+    try:
+        consumer.consume(ctx)
+    finally:
         db.dispose()
-        return 0
-    while not shutdown.is_set():
-        if os.getppid() != parent:
-            break
-        job = store.claim_next(db, args.worker_id, settings.lease_seconds)
-        if job is None:
-            shutdown.wait(settings.worker_poll_seconds)
-            continue
-        run_job(job.id, ctx)
-    db.dispose()
     return 0
 
 

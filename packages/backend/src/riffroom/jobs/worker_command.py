@@ -37,9 +37,7 @@ def add_worker_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_worker(args: argparse.Namespace, settings: Any = None) -> int:
     from riffroom.config import Settings
-    from riffroom.jobs.dramatiq_queue import DramatiqJobQueue
-    from riffroom.jobs.presence import WorkerPresence
-    from riffroom.jobs.supervisor import Supervisor
+    from riffroom.jobs.queue import open_worker_host
     from riffroom.storage.db import Database
 
     overrides = {
@@ -56,29 +54,23 @@ def run_worker(args: argparse.Namespace, settings: Any = None) -> int:
     settings = Settings.model_validate({**base.model_dump(), **overrides})
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("riffroom.worker")
-    if not settings.queue_url.startswith(("redis://", "rediss://")):
-        log.error(
-            "riffroom worker takes jobs from a Redis queue: set RIFFROOM_QUEUE_URL=redis://host:port/db "
-            "(with the embedded local:// queue, `riffroom serve` runs the workers itself)"
-        )
-        return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url, pool_size=2)
+    try:
+        host = open_worker_host(settings, db)
+    except ValueError as exc:  # a queue without room for other hosts' workers, or a bad URL
+        log.error("%s", exc)
+        db.dispose()
+        return 2
     db.migrate()
-    queue = DramatiqJobQueue(settings)
-    supervisor = Supervisor(settings, db, cluster=True, on_requeue=queue.enqueue)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    supervisor.start()
-    presence = WorkerPresence(settings.queue_url, supervisor.node, supervisor.status, settings.worker_presence_seconds)
-    presence.start()
-    log.info("worker host %s: %d process(es) on %s", supervisor.node, settings.workers, settings.queue_url)
+    host.start()
+    log.info("worker host %s: %d process(es) on %s", host.node, settings.workers, settings.queue_url)
     try:
         stop.wait()
     finally:
-        presence.stop()
-        supervisor.stop()
-        queue.stop()
+        host.stop()
         db.dispose()
     return 0

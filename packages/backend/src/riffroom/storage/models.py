@@ -1,7 +1,8 @@
 """SQLAlchemy 2 models: songs, separation jobs and their events.
 
-Rows are never returned by the API directly; api/schemas.py maps them to public shapes.
-`owner_id` is reserved for accounts (one local user until then).
+Rows are never returned by the API as they are: they are turned into the public shapes of
+api/schemas.py. `owner_id` is a user's id (storage/auth_models.py), or `local` for songs
+uploaded while the server had no accounts (`riffroom users adopt` gives them to a user).
 """
 
 from __future__ import annotations
@@ -61,11 +62,15 @@ class Job(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     song_id: Mapped[str] = mapped_column(ForeignKey("songs.id", ondelete="CASCADE"), index=True)
-    # Same content + engine + model + stems => same key; at most one active job per key.
+    # Same owner + content + request => same key (jobs/store.dedupe_key); one active job per key.
     dedupe_key: Mapped[str] = mapped_column(String(300), index=True)
+    # The request as asked: engine "auto" | "demucs" | "dsp", a model name, stems (None = all).
     engine: Mapped[str] = mapped_column(String(32))
     model: Mapped[str | None] = mapped_column(String(64), nullable=True)
     stems: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # What the worker running it chose ("demucs" | "dsp", and the model): `auto` resolved there.
+    engine_used: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    model_used: Mapped[str | None] = mapped_column(String(64), nullable=True)
     state: Mapped[str] = mapped_column(String(16), default=JobState.queued.value, index=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     stage: Mapped[str] = mapped_column(String(64), default="queued")
@@ -81,7 +86,8 @@ class Job(Base):
     finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     cancel_requested_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)  # last event's sequence number
-    # Manifest of the published stems, written last: {"cache_key", "engine", "model", "stems": {name: rel path}}
+    # Written last, with `done`: {"cache_key": the stem cache entry, "engine", "model": what ran,
+    # "stems": [names served], "duration": seconds, "cached": whether the cache already had them}
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[float] = mapped_column(Float, default=time.time, index=True)
     updated_at: Mapped[float] = mapped_column(Float, default=time.time)

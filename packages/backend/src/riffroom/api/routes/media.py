@@ -17,16 +17,16 @@ from riffroom.api.context import ServerContext
 from riffroom.api.deps import CtxDep, SongDep
 from riffroom.api.errors import ApiError
 from riffroom.api.schemas import ErrorOut, Format, MixRequest, PeaksOut
+from riffroom.api.separations import start_or_join
 from riffroom.api.upload import safe_label
 from riffroom.api.views import evicted_job, published_stems
 from riffroom.audio import derived as media
-from riffroom.jobs import store
 from riffroom.separation.engine import ALL_STEMS
-from riffroom.storage import remote_stems
+from riffroom.separation.engines import EngineRequest
 from riffroom.storage.models import ACTIVE_STATES, Job, Song
 
 router = APIRouter(prefix="/api/songs", tags=["stems"])
-_ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorOut} for c in (400, 401, 404, 409, 422)}
+_ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorOut} for c in (400, 401, 404, 409, 422, 429)}
 _MEDIA_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "opus": "audio/ogg"}
 PIN_SECONDS = 600.0  # a stem being read is not evicted for this long
 _mix_slots: asyncio.Semaphore | None = None
@@ -36,8 +36,6 @@ def _stems_for(ctx: ServerContext, song: Song) -> tuple[str, dict[str, FsPath]]:
     """(cache key, {stem: wav}) of the song's published stems, pinned against eviction."""
     published = published_stems(ctx, song)
     entry = ctx.cache.lookup(published.cache_key, pin_seconds=PIN_SECONDS) if published else None
-    if published is not None and entry is None and remote_stems.fetch_entry(ctx.blobs, ctx.cache, published.cache_key):
-        entry = ctx.cache.lookup(published.cache_key, pin_seconds=PIN_SECONDS)
     if published is not None and entry is not None:
         return entry.key, {name: path for name, path in entry.stems.items() if name in published.names}
     with ctx.db.read() as s:
@@ -47,18 +45,8 @@ def _stems_for(ctx: ServerContext, song: Song) -> tuple[str, dict[str, FsPath]]:
     old = evicted_job(ctx, song)
     if old is None:
         raise ApiError(404, "no_stems", "this song has not been separated yet: POST /api/songs/{id}/separations")
-    settings = ctx.settings
-    job, created = store.find_or_create(
-        ctx.db,
-        song,
-        engine=old.engine,
-        model=old.model,
-        stems=old.stems,
-        max_attempts=settings.job_max_attempts,
-        timeout_seconds=max(settings.job_timeout_min_seconds, settings.job_timeout_factor * (song.duration or 0.0)),
-    )
-    if created:
-        ctx.queue.enqueue(job.id)
+    # The request as it was first asked (quota included: 429 when the owner has no room for it).
+    job, _created = start_or_join(ctx, song, EngineRequest(old.engine, old.model or "", old.stems))
     raise ApiError(409, "not_ready", "the stems were evicted from the cache and are being recomputed", job_id=job.id)
 
 
@@ -100,7 +88,7 @@ def get_stem(
 @router.get("/{song_id}/peaks", response_model=PeaksOut, responses=_ERRORS)
 def get_peaks(
     song: SongDep, ctx: CtxDep, stem: Annotated[str, Query()], points: Annotated[int, Query(ge=16)] = 1000
-) -> dict[str, Any]:
+) -> PeaksOut:
     """Waveform min/max over `points` windows of a stem; computed once and cached."""
     if stem not in ALL_STEMS:
         raise ApiError(404, "not_found", f"unknown stem; stems are {', '.join(ALL_STEMS)}")
@@ -108,7 +96,7 @@ def get_peaks(
     key, stems = _stems_for(ctx, song)
     if stem not in stems:
         raise ApiError(404, "not_found", f"this separation has no {stem} stem")
-    return media.peaks(ctx.derived_dir, key, stem, stems[stem], points)
+    return PeaksOut.model_validate(media.peaks(ctx.derived_dir, key, stem, stems[stem], points))
 
 
 @router.post(

@@ -7,18 +7,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from riffroom.api import library
 from riffroom.api.deps import CtxDep, OwnerDep, SongDep
 from riffroom.api.errors import ApiError, riffroom_status
-from riffroom.api.quotas import check_job_quota, check_song_quota
+from riffroom.api.quotas import check_song_quota
 from riffroom.api.schemas import ErrorOut, JobOut, SeparationRequest, SongList, SongOut, SongPatch
+from riffroom.api.separations import request_key, start_or_join
 from riffroom.api.upload import receive_upload, safe_label
-from riffroom.api.views import published_stems, song_public
-from riffroom.errors import BadInputError, RiffRoomError
-from riffroom.jobs import store
-from riffroom.storage.models import ACTIVE_STATES, Job, Song
+from riffroom.api.views import job_out, published_stems, song_public
+from riffroom.errors import BadInputError
+from riffroom.separation.engines import engine_request
+from riffroom.storage.models import Song
 
 log = logging.getLogger("riffroom.api.songs")
 router = APIRouter(prefix="/api/songs", tags=["songs"])
@@ -46,7 +48,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorOut} for c in (400
         }
     },
 )
-async def upload_song(request: Request, response: Response, ctx: CtxDep, owner: OwnerDep) -> dict[str, Any]:
+async def upload_song(request: Request, response: Response, ctx: CtxDep, owner: OwnerDep) -> SongOut:
     """Upload a song (multipart field `file`). Content already in the library answers 200 with it."""
     limit = ctx.settings.max_upload_bytes
     upload = await receive_upload(request, ctx.tmp_dir, limit)
@@ -107,14 +109,14 @@ def _store_upload(ctx: Any, owner: str, upload: Any) -> tuple[Song, bool]:
 
 
 @router.get("", response_model=SongList)
-def list_songs(ctx: CtxDep, owner: OwnerDep) -> dict[str, Any]:
+def list_songs(ctx: CtxDep, owner: OwnerDep) -> SongList:
     with ctx.db.read() as s:
         songs = s.scalars(select(Song).where(Song.owner_id == owner).order_by(Song.created_at.desc())).all()
-    return {"songs": [song_public(ctx, song) for song in songs]}
+    return SongList(songs=[song_public(ctx, song) for song in songs])
 
 
 @router.get("/by-hash/{sha256}", response_model=SongOut, responses=_ERRORS)
-def song_by_hash(sha256: Sha256, ctx: CtxDep, owner: OwnerDep) -> dict[str, Any]:
+def song_by_hash(sha256: Sha256, ctx: CtxDep, owner: OwnerDep) -> SongOut:
     """The song with this content, so a client can skip uploading what the server already has."""
     with ctx.db.read() as s:
         song = s.scalars(select(Song).where(Song.owner_id == owner, Song.sha256 == sha256.lower())).first()
@@ -124,12 +126,12 @@ def song_by_hash(sha256: Sha256, ctx: CtxDep, owner: OwnerDep) -> dict[str, Any]
 
 
 @router.get("/{song_id}", response_model=SongOut, responses=_ERRORS)
-def get_song(song: SongDep, ctx: CtxDep) -> dict[str, Any]:
+def get_song(song: SongDep, ctx: CtxDep) -> SongOut:
     return song_public(ctx, song)
 
 
 @router.patch("/{song_id}", response_model=SongOut, responses=_ERRORS)
-def rename_song(body: SongPatch, song: SongDep, ctx: CtxDep) -> dict[str, Any]:
+def rename_song(body: SongPatch, song: SongDep, ctx: CtxDep) -> SongOut:
     with ctx.db.write() as s:
         row = s.get(Song, song.id)
         if row is None:
@@ -141,16 +143,9 @@ def rename_song(body: SongPatch, song: SongDep, ctx: CtxDep) -> dict[str, Any]:
 
 @router.delete("/{song_id}", status_code=204, responses=_ERRORS)
 def delete_song(song: SongDep, ctx: CtxDep) -> Response:
-    with ctx.db.read() as s:
-        active = s.scalars(select(Job.id).where(Job.song_id == song.id, Job.state.in_(ACTIVE_STATES))).all()
-    for job_id in active:
-        store.request_cancel(ctx.db, job_id)
-    with ctx.db.write() as s:
-        s.execute(delete(Song).where(Song.id == song.id))
-        still_used = s.scalar(select(func.count()).select_from(Song).where(Song.blob_key == song.blob_key))
-    if not still_used:
-        ctx.blobs.delete(song.blob_key)
-    log.info("song %s deleted (blob %s)", song.id, "kept" if still_used else "removed")
+    """Cancel the song's jobs and delete it; its file goes when no other song uses it."""
+    blob_removed = library.delete_song(ctx.db, ctx.blobs, song)
+    log.info("song %s deleted (blob %s)", song.id, "removed" if blob_removed else "kept")
     return Response(status_code=204)
 
 
@@ -160,45 +155,18 @@ def delete_song(song: SongDep, ctx: CtxDep) -> Response:
     status_code=202,
     responses={**_ERRORS, 200: {"model": JobOut, "description": "already separated"}},
 )
-def start_separation(body: SeparationRequest, song: SongDep, ctx: CtxDep, response: Response) -> dict[str, Any]:
-    """Queue a separation (202). The same request while one runs joins it; a finished one answers 200."""
-    from riffroom.separation.engines import choose
+def start_separation(body: SeparationRequest, song: SongDep, ctx: CtxDep, response: Response) -> JobOut:
+    """Queue a separation (202). The same request while one runs joins it; a finished one answers 200.
 
-    settings = ctx.settings
+    Only names are checked here: the worker that runs the job resolves `auto` with its own
+    weights (the job's `engine_used` says what ran), and fails a `demucs` job it has no weights for."""
     try:
-        choice = choose(body.engine, body.model or settings.default_model, settings.model_dir)
+        request = engine_request(body.engine, body.model or ctx.settings.default_model, body.stems)
     except ValueError as exc:
         raise ApiError(422, "invalid_request", str(exc)) from None
-    except RiffRoomError as exc:
-        raise ApiError(riffroom_status(exc), exc.code, str(exc)) from None
-    stems = sorted(set(body.stems)) if body.stems else None
-    unknown = [s for s in stems or [] if s not in choice.stems]
-    if unknown:
-        have, missing = ", ".join(choice.stems), ", ".join(unknown)
-        raise ApiError(422, "invalid_request", f"{choice.engine} {choice.model} has no {missing} stem; it has {have}")
-    key = store.dedupe_key(song.sha256, choice.engine, choice.model, stems, song.owner_id)
     done = published_stems(ctx, song)
-    if done is not None and done.job.dedupe_key == key:
+    if done is not None and done.job.dedupe_key == request_key(song, request):
         response.status_code = 200
-        return store.job_public(done.job)
-    timeout = max(settings.job_timeout_min_seconds, settings.job_timeout_factor * (song.duration or 0.0))
-    if not _joins_active(ctx, key):
-        check_job_quota(ctx, song.owner_id)
-    job, created = store.find_or_create(
-        ctx.db,
-        song,
-        engine=choice.engine,
-        model=choice.model,
-        stems=stems,
-        max_attempts=settings.job_max_attempts,
-        timeout_seconds=timeout,
-    )
-    if created:
-        ctx.queue.enqueue(job.id)
-    return store.job_public(job)
-
-
-def _joins_active(ctx: Any, key: str) -> bool:
-    """Whether this request would join a separation already queued or running (no new quota used)."""
-    with ctx.db.read() as s:
-        return s.scalar(select(Job.id).where(Job.dedupe_key == key, Job.state.in_(ACTIVE_STATES)).limit(1)) is not None
+        return job_out(done.job)
+    job, _created = start_or_join(ctx, song, request)
+    return job_out(job)

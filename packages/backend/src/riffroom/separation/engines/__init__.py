@@ -1,8 +1,14 @@
-"""Engine selection: `auto` picks demucs when its weights are here, else the weight-free dsp engine."""
+"""Engine requests and selection.
+
+`engine_request` checks a request's names only (the API does this: it may have no weights);
+`choose` resolves `auto` where the job runs: demucs when its weights are there, else the
+weight-free dsp engine.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,12 +35,40 @@ class EngineChoice:
         return DSP_STEMS if self.engine == "dsp" else models.MODELS[self.model].stems
 
 
-def choose(engine: str, model: str, model_dir: Path | None) -> EngineChoice:
-    """Resolve `auto` and check that the request can run at all."""
+@dataclass(frozen=True)
+class EngineRequest:
+    """A separation as asked, names checked and nothing resolved: `auto` stays `auto`."""
+
+    engine: str  # "auto" | "demucs" | "dsp"
+    model: str  # the model asked for (DSP_MODEL for the dsp engine)
+    stems: list[str] | None  # sorted, no repeats; None = every stem
+
+
+def _check_names(engine: str, model: str) -> None:
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if engine != "dsp" and model not in models.MODELS:
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(models.MODELS)}")
+
+
+def engine_request(engine: str, model: str, stems: Sequence[str] | None = None) -> EngineRequest:
+    """Check names only, never weights: where the job runs decides what `auto` becomes.
+
+    Stems are checked against the model asked for; an `auto` request that falls back to dsp on
+    a worker without weights fails there when it asks for a stem dsp does not make."""
+    _check_names(engine, model)
+    model = DSP_MODEL if engine == "dsp" else model
+    offered = DSP_STEMS if engine == "dsp" else models.MODELS[model].stems
+    wanted = sorted(set(stems)) if stems else None
+    unknown = [s for s in wanted or [] if s not in offered]
+    if unknown:
+        raise ValueError(f"{engine} {model} has no {', '.join(unknown)} stem; it has {', '.join(offered)}")
+    return EngineRequest(engine, model, wanted)
+
+
+def choose(engine: str, model: str, model_dir: Path | None) -> EngineChoice:
+    """Resolve `auto` with the weights in `model_dir` and check that the request can run here."""
+    _check_names(engine, model)
     if engine == "dsp":
         return EngineChoice("dsp", DSP_MODEL, "dsp engine requested")
     present = models.weights_present(model, model_dir)
