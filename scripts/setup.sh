@@ -83,7 +83,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     "${pip[@]}" uninstall -q -y torch
   fi
   "${pip[@]}" install -q "${torch_from[@]}" "torch==$torch_want"
-  "${pip[@]}" install -q -e "packages/backend[demucs,server,scale,test]"
+  "${pip[@]}" install -q -e "packages/backend[demucs,server,scale,test,analysis]"
   echo "$want" > "$stamp"
 fi
 
