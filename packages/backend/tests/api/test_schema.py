@@ -19,9 +19,6 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 _RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (?P<level>[A-Z]+) ")  # "%(asctime)s %(levelname)s ..."
 # One record per request from api/app.py's AccessLog: "<time> INFO riffroom.access: GET /path 200 1.2ms".
 _ACCESS = re.compile(r" riffroom\.access: (?P<method>[A-Z]+) (?P<path>.*) (?P<status>\d+) [0-9.]+ms$")
-# The one failure this run may log: a song deleted while its separation runs takes the upload
-# blob away from the worker, which then fails the job as an unexpected error.
-_DELETED_UNDER_A_WORKER = re.compile(r"failed unexpectedly\n(.*\n)*FileNotFoundError: blob '[^']+' is missing\s*$")
 
 
 def log_records(log: str) -> list[str]:
@@ -47,8 +44,7 @@ def server_failures(log: str) -> tuple[int, list[str]]:
             if int(access["status"]) >= 500:
                 failures.append(record)
         elif (head and head["level"] in ("ERROR", "CRITICAL")) or "Traceback (most recent call last)" in record:
-            if not _DELETED_UNDER_A_WORKER.search(record):
-                failures.append(record)
+            failures.append(record)
     return requests, failures
 
 
