@@ -1,25 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { Job } from '../src/api/types';
+import type { ServerMessage } from '../src/api/types';
 import {
   initialJobEventsState,
   parseServerMessage,
   reduceJobEvents,
   type Delivery,
-  type IncomingMessage,
   type JobEventsInput,
   type JobEventsState,
 } from '../src/services/jobEvents';
-
-const job = (over: Partial<Job> = {}): Job => ({
-  id: 'j1',
-  song_id: 's1',
-  state: 'running',
-  progress: 0.1,
-  stage: 'separating',
-  eta_seconds: 30,
-  error: null,
-  ...over,
-});
+import { finalFrame, jobOut, progressFrame, snapshotFrame } from './fakeSocket';
 
 /** Feed `inputs` in order; every delivery and every message to send, in order. */
 function run(inputs: JobEventsInput[], from: JobEventsState = initialJobEventsState()) {
@@ -35,7 +24,7 @@ function run(inputs: JobEventsInput[], from: JobEventsState = initialJobEventsSt
   return { state, deliver, send };
 }
 
-const msg = (m: IncomingMessage): JobEventsInput => ({ type: 'message', msg: m });
+const msg = (m: ServerMessage): JobEventsInput => ({ type: 'message', msg: m });
 const finals = (deliver: Delivery[]) => deliver.filter((d) => d.kind === 'final').map((d) => (d.kind === 'final' ? d.job : null));
 
 describe('reduceJobEvents', () => {
@@ -43,8 +32,8 @@ describe('reduceJobEvents', () => {
     const { state, send } = run([
       { type: 'subscribe', jobs: ['j1', 'j2'] },
       { type: 'subscribe', jobs: ['j1'] },
-      msg({ type: 'snapshot', job: job(), seq: 3 }),
-      msg({ type: 'progress', job_id: 'j1', seq: 4, progress: 0.4 }),
+      msg(snapshotFrame({}, 3)),
+      msg(progressFrame(4, 0.4)),
     ]);
     expect(send).toEqual([{ type: 'subscribe', jobs: ['j1', 'j2'] }]);
     expect(reduceJobEvents(state, { type: 'opened' }).send).toEqual([
@@ -57,32 +46,34 @@ describe('reduceJobEvents', () => {
   it('delivers progress in order and drops replays and stale events', () => {
     const { deliver, state } = run([
       { type: 'subscribe', jobs: ['j1'] },
-      msg({ type: 'snapshot', job: job({ progress: 0.2 }), seq: 2 }),
-      msg({ type: 'progress', job_id: 'j1', seq: 2, progress: 0.2 }),
-      msg({ type: 'progress', job_id: 'j1', seq: 3, progress: 0.3, stage: null }),
-      msg({ type: 'progress', job_id: 'j1', seq: 1, progress: 0.1 }),
-      msg({ type: 'snapshot', job: job({ progress: 0.05 }), seq: 1 }),
-      msg({ type: 'progress', job_id: 'j1', seq: 4, progress: 0.4, state: 'done' }),
+      msg(snapshotFrame({ progress: 0.2 }, 2)),
+      msg(progressFrame(2, 0.2)),
+      msg(progressFrame(3, 0.3, { stage: 'mixing', eta_seconds: 12 })),
+      msg(progressFrame(1, 0.1)),
+      msg(snapshotFrame({ progress: 0.05 }, 1)),
+      msg(progressFrame(4, 0.4, { state: 'done', stage: 'writing stems' })),
     ]);
     expect(deliver.map((d) => (d.kind === 'job' ? d.job.progress : d.kind))).toEqual([0.2, 0.3, 0.4]);
     const last = state.jobs.get('j1');
-    // A progress frame never finalizes, whatever state it names; the stage is kept when absent.
-    expect(last).toMatchObject({ state: 'running', progress: 0.4, stage: 'separating' });
+    // A progress frame never finalizes, whatever state it names.
+    expect(last).toMatchObject({ state: 'running', progress: 0.4, stage: 'writing stems', eta_seconds: null });
     expect(state.lastSeq.get('j1')).toBe(4);
   });
 
   it('delivers one final (after its job event) and forgets the job for later subscriptions', () => {
     const { deliver, state, send } = run([
       { type: 'subscribe', jobs: ['j1'] },
-      msg({ type: 'snapshot', job: job(), seq: 5 }),
-      msg({ type: 'done', job_id: 'j1', seq: 6 }),
-      msg({ type: 'done', job_id: 'j1', seq: 6 }),
-      msg({ type: 'snapshot', job: job({ state: 'done', progress: 1 }), seq: 6 }),
-      msg({ type: 'progress', job_id: 'j1', seq: 9, progress: 0.5 }),
+      msg(snapshotFrame({}, 5)),
+      msg(finalFrame('done', 6)),
+      msg(finalFrame('done', 6)),
+      msg(snapshotFrame({ state: 'done', progress: 1, stage: 'done', eta_seconds: null }, 6)),
+      msg(progressFrame(9, 0.5)),
       { type: 'subscribe', jobs: ['j1'] },
     ]);
     expect(deliver.map((d) => d.kind)).toEqual(['job', 'job', 'final']);
-    expect(finals(deliver)).toEqual([expect.objectContaining({ id: 'j1', state: 'done', progress: 1, eta_seconds: null })]);
+    expect(finals(deliver)).toEqual([
+      expect.objectContaining({ id: 'j1', state: 'done', progress: 1, eta_seconds: null, stems: ['vocals', 'drums'], seq: 6 }),
+    ]);
     expect(send).toEqual([{ type: 'subscribe', jobs: ['j1'] }]);
     expect(state.subscribed.has('j1')).toBe(false);
     expect(state.lastSeq.has('j1')).toBe(false);
@@ -92,20 +83,27 @@ describe('reduceJobEvents', () => {
   it('turns a final snapshot after a missed final event into exactly one final, with its error', () => {
     const { deliver } = run([
       { type: 'subscribe', jobs: ['j1'] },
-      msg({ type: 'snapshot', job: job(), seq: 1 }),
-      msg({ type: 'snapshot', job: job({ state: 'failed', error: 'boom' }), seq: 7 }),
-      msg({ type: 'failed', job_id: 'j1', seq: 7, error: 'boom' }),
+      msg(snapshotFrame({}, 1)),
+      msg(snapshotFrame({ state: 'failed', stage: 'failed', eta_seconds: null, error: 'boom', error_code: 'failed' }, 7)),
+      msg(finalFrame('failed', 7, { error: 'boom' })),
     ]);
     expect(finals(deliver)).toEqual([expect.objectContaining({ state: 'failed', error: 'boom' })]);
   });
 
-  it('builds a failed job from the event alone, keeping the progress it had', () => {
+  it('takes the final job from the event, with its error, when no snapshot came before it', () => {
     const { deliver } = run([
       { type: 'subscribe', jobs: ['j1'] },
-      msg({ type: 'progress', job_id: 'j1', seq: 2, progress: 0.6 }),
-      msg({ type: 'failed', job_id: 'j1', seq: 3, error: 'worker crashed' }),
+      msg(progressFrame(2, 0.6)),
+      msg(finalFrame('failed', 3, { progress: 0.6, error: 'worker crashed', error_code: 'worker_crashed' })),
     ]);
-    expect(finals(deliver)).toEqual([expect.objectContaining({ id: 'j1', state: 'failed', progress: 0.6, error: 'worker crashed' })]);
+    expect(finals(deliver)).toEqual([
+      expect.objectContaining({ id: 'j1', state: 'failed', progress: 0.6, error: 'worker crashed', error_code: 'worker_crashed', seq: 3 }),
+    ]);
+  });
+
+  it('ends a cancelled job with the progress it had', () => {
+    const { deliver } = run([{ type: 'subscribe', jobs: ['j1'] }, msg(snapshotFrame({ progress: 0.3 }, 1)), msg(finalFrame('cancelled', 2, { progress: 0.3 }))]);
+    expect(finals(deliver)).toEqual([expect.objectContaining({ state: 'cancelled', progress: 0.3, eta_seconds: null, error: null })]);
   });
 
   it('answers ping with pong and changes nothing', () => {
@@ -116,10 +114,15 @@ describe('reduceJobEvents', () => {
     expect(step.state).toBe(before);
   });
 
+  it('takes a pong (the answer to a ping of ours) as nothing to do', () => {
+    const before = initialJobEventsState();
+    expect(reduceJobEvents(before, msg({ type: 'pong' }))).toEqual({ state: before, deliver: [], send: [] });
+  });
+
   it("reads the server's error frame; not_found stops following that job", () => {
     const { state, deliver } = run([
       { type: 'subscribe', jobs: ['j1', 'j2'] },
-      msg({ type: 'snapshot', job: job({ id: 'j2' }), seq: 1 }),
+      msg(snapshotFrame({ id: 'j2' }, 1)),
       msg({ type: 'error', code: 'not_found', message: 'no such job', job_id: 'j1' }),
       msg({ type: 'error', code: 'too_many_subscriptions', message: 'one connection may follow at most 100 jobs' }),
     ]);
@@ -137,8 +140,8 @@ describe('reduceJobEvents', () => {
   it('unsubscribes only followed jobs and forgets their numbers; reset keeps finished jobs finished', () => {
     const { state, send } = run([
       { type: 'subscribe', jobs: ['j1', 'j2'] },
-      msg({ type: 'snapshot', job: job(), seq: 3 }),
-      msg({ type: 'done', job_id: 'j2', seq: 2 }),
+      msg(snapshotFrame({}, 3)),
+      msg(finalFrame('done', 2, { id: 'j2' })),
       { type: 'unsubscribe', jobs: ['j1', 'nope'] },
     ]);
     expect(send.at(-1)).toEqual({ type: 'unsubscribe', jobs: ['j1'] });
@@ -150,26 +153,51 @@ describe('reduceJobEvents', () => {
   });
 
   it('never changes the state it is given', () => {
-    const start = run([{ type: 'subscribe', jobs: ['j1'] }, msg({ type: 'snapshot', job: job(), seq: 1 })]).state;
+    const start = run([{ type: 'subscribe', jobs: ['j1'] }, msg(snapshotFrame({}, 1))]).state;
     const copy = { subscribed: [...start.subscribed], jobs: [...start.jobs], lastSeq: [...start.lastSeq], finalized: [...start.finalized] };
-    run([msg({ type: 'progress', job_id: 'j1', seq: 2, progress: 0.5 }), msg({ type: 'done', job_id: 'j1', seq: 3 }), { type: 'reset' }], start);
+    run([msg(progressFrame(2, 0.5)), msg(finalFrame('done', 3)), { type: 'reset' }], start);
     expect({ subscribed: [...start.subscribed], jobs: [...start.jobs], lastSeq: [...start.lastSeq], finalized: [...start.finalized] }).toEqual(copy);
   });
 });
 
 describe('parseServerMessage', () => {
-  it('accepts the frames the server sends and nothing else', () => {
-    expect(parseServerMessage('{"type":"ping"}')).toEqual({ type: 'ping' });
-    expect(parseServerMessage('{"type":"error","code":"not_found","message":"no such job","job_id":"j1"}')).toEqual({
-      type: 'error',
-      code: 'not_found',
-      message: 'no such job',
-      job_id: 'j1',
-    });
+  const text = (m: unknown) => JSON.stringify(m);
+
+  it('accepts every frame the server sends', () => {
+    const frames: ServerMessage[] = [
+      { type: 'ping' },
+      { type: 'pong' },
+      snapshotFrame({}, 3),
+      progressFrame(4, 0.4),
+      finalFrame('done', 5),
+      finalFrame('failed', 5),
+      finalFrame('cancelled', 5),
+      { type: 'error', code: 'not_found', message: 'no such job', job_id: 'j1' },
+      { type: 'error', code: 'bad_message', message: 'not a message' },
+    ];
+    for (const frame of frames) expect(parseServerMessage(text(frame))).toEqual(frame);
+  });
+
+  it('tolerates fields the reducer can do without, and reads such a frame as well', () => {
+    const bare = parseServerMessage(text({ type: 'progress', job_id: 'j1', seq: 2, progress: 0.5 }));
+    expect(bare).toEqual({ type: 'progress', job_id: 'j1', seq: 2, progress: 0.5 });
+    const { state } = run([msg(snapshotFrame({}, 1)), msg(bare!)]);
+    expect(state.jobs.get('j1')).toMatchObject({ state: 'running', progress: 0.5, stage: 'separating', eta_seconds: null });
+    // The job fields a server may leave out (defaults) do not make a snapshot unreadable.
+    const { engine_used: _engine, model_used: _model, error_code: _code, ...older } = jobOut();
+    expect(parseServerMessage(text({ type: 'snapshot', job: older, seq: 1 }))).toEqual({ type: 'snapshot', job: older, seq: 1 });
+  });
+
+  it('drops what is not a frame the reducer can read', () => {
     expect(parseServerMessage('not json')).toBeNull();
     expect(parseServerMessage('[1]')).toBeNull();
     expect(parseServerMessage('null')).toBeNull();
     expect(parseServerMessage('{"type":"surprise"}')).toBeNull();
+    expect(parseServerMessage('{"type":"toString"}')).toBeNull();
     expect(parseServerMessage(new ArrayBuffer(2))).toBeNull();
+    const { job: _job, ...finalWithoutJob } = finalFrame('done', 2);
+    expect(parseServerMessage(text(finalWithoutJob))).toBeNull();
+    expect(parseServerMessage(text({ ...progressFrame(2, 0.5), seq: '2' }))).toBeNull();
+    expect(parseServerMessage(text({ type: 'snapshot', job: { id: 'j1' }, seq: 1 }))).toBeNull();
   });
 });

@@ -7,7 +7,7 @@ import type { ApiClient } from '../src/api/client';
 import type { Job, Song } from '../src/api/types';
 import { ApiError } from '../src/api/errors';
 import { session } from '../src/services/session';
-import { FakeSocket, lastSocket } from './fakeSocket';
+import { FakeSocket, finalFrame, lastSocket, snapshotFrame } from './fakeSocket';
 import { liveObjectUrls } from './setup';
 import { makeSong } from './songs';
 
@@ -75,8 +75,8 @@ async function serverFinishes(type: 'done' | 'failed' | 'cancelled' = 'done', er
   const ws = lastSocket();
   act(() => {
     ws.accept();
-    ws.serverSend({ type: 'snapshot', job: job({ state: 'running', progress: 0.5, stage: 'separating' }), seq: 1 });
-    ws.serverSend({ type, job_id: 'j1', seq: 2, error });
+    ws.serverSend(snapshotFrame({ state: 'running', progress: 0.5, stage: 'separating' }, 1));
+    ws.serverSend(finalFrame(type, 2, { progress: type === 'done' ? 1 : 0.5, ...(error ? { error } : {}) }));
   });
 }
 

@@ -1,18 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { JobEventsSocket, backoffDelay } from '../src/services/websocket';
 import type { Job } from '../src/api/types';
-import { FakeSocket, lastSocket } from './fakeSocket';
-
-const job = (over: Partial<Job> = {}): Job => ({
-  id: 'j1',
-  song_id: 's1',
-  state: 'running',
-  progress: 0.1,
-  stage: 'separating',
-  eta_seconds: 30,
-  error: null,
-  ...over,
-});
+import { FakeSocket, finalFrame, lastSocket, progressFrame, snapshotFrame } from './fakeSocket';
 
 function make(opts: Partial<ConstructorParameters<typeof JobEventsSocket>[0]> = {}) {
   return new JobEventsSocket({
@@ -125,9 +114,9 @@ describe('JobEventsSocket', () => {
     ws.accept();
     expect(ws.sentOfType('subscribe')).toEqual([{ type: 'subscribe', jobs: ['j1', 'j2'] }]);
     expect(ws.sentOfType('resume')).toEqual([]);
-    ws.serverSend({ type: 'snapshot', job: job(), seq: 3 });
-    ws.serverSend({ type: 'progress', job_id: 'j1', seq: 4, progress: 0.4, stage: 'separating', eta_seconds: 9 });
-    ws.serverSend({ type: 'snapshot', job: job({ id: 'j2', state: 'queued' }), seq: 1 });
+    ws.serverSend(snapshotFrame({}, 3));
+    ws.serverSend(progressFrame(4, 0.4, { eta_seconds: 9 }));
+    ws.serverSend(snapshotFrame({ id: 'j2', state: 'queued', progress: 0, stage: 'queued', eta_seconds: null }, 1));
     ws.serverClose();
     vi.advanceTimersByTime(100);
     ws = lastSocket();
@@ -145,11 +134,11 @@ describe('JobEventsSocket', () => {
     socket.connect();
     const ws = lastSocket();
     ws.accept();
-    ws.serverSend({ type: 'snapshot', job: job({ progress: 0.2 }), seq: 2 });
-    ws.serverSend({ type: 'progress', job_id: 'j1', seq: 2, progress: 0.2 });
-    ws.serverSend({ type: 'progress', job_id: 'j1', seq: 3, progress: 0.3 });
-    ws.serverSend({ type: 'progress', job_id: 'j1', seq: 1, progress: 0.1 });
-    ws.serverSend({ type: 'progress', job_id: 'j1', seq: 4, progress: 0.4 });
+    ws.serverSend(snapshotFrame({ progress: 0.2 }, 2));
+    ws.serverSend(progressFrame(2, 0.2));
+    ws.serverSend(progressFrame(3, 0.3));
+    ws.serverSend(progressFrame(1, 0.1));
+    ws.serverSend(progressFrame(4, 0.4));
     expect(seen).toEqual([0.2, 0.3, 0.4]);
     expect(socket.job('j1')?.progress).toBe(0.4);
     socket.disconnect();
@@ -163,17 +152,17 @@ describe('JobEventsSocket', () => {
     socket.connect();
     let ws = lastSocket();
     ws.accept();
-    ws.serverSend({ type: 'snapshot', job: job(), seq: 5 });
-    ws.serverSend({ type: 'done', job_id: 'j1', seq: 6 });
-    ws.serverSend({ type: 'done', job_id: 'j1', seq: 6 }); // duplicate delivery
+    ws.serverSend(snapshotFrame({}, 5));
+    ws.serverSend(finalFrame('done', 6));
+    ws.serverSend(finalFrame('done', 6)); // duplicate delivery
     ws.serverClose();
     vi.advanceTimersByTime(100);
     ws = lastSocket();
     ws.accept();
     // A finished job is not subscribed again; a server replaying anyway is ignored.
     expect(ws.sentOfType('subscribe')).toEqual([]);
-    ws.serverSend({ type: 'snapshot', job: job({ state: 'done', progress: 1 }), seq: 6 });
-    ws.serverSend({ type: 'done', job_id: 'j1', seq: 6 });
+    ws.serverSend(snapshotFrame({ state: 'done', progress: 1, stage: 'done', eta_seconds: null }, 6));
+    ws.serverSend(finalFrame('done', 6));
     expect(finals).toHaveLength(1);
     expect(finals[0]!.state).toBe('done');
     socket.subscribe(['j1']); // re-subscribing a finished job is a no-op
@@ -189,13 +178,13 @@ describe('JobEventsSocket', () => {
     socket.connect();
     let ws = lastSocket();
     ws.accept();
-    ws.serverSend({ type: 'snapshot', job: job(), seq: 1 });
+    ws.serverSend(snapshotFrame({}, 1));
     ws.serverClose(); // the 'failed' event is sent while we are away
     vi.advanceTimersByTime(100);
     ws = lastSocket();
     ws.accept();
-    ws.serverSend({ type: 'snapshot', job: job({ state: 'failed', error: 'boom' }), seq: 7 });
-    ws.serverSend({ type: 'failed', job_id: 'j1', seq: 7, error: 'boom' });
+    ws.serverSend(snapshotFrame({ state: 'failed', stage: 'failed', eta_seconds: null, error: 'boom', error_code: 'failed' }, 7));
+    ws.serverSend(finalFrame('failed', 7, { error: 'boom' }));
     expect(finals).toEqual(['failed']);
     socket.disconnect();
   });
@@ -230,9 +219,9 @@ describe('JobEventsSocket', () => {
     socket.subscribe(['j1']);
     socket.connect();
     lastSocket().accept();
-    lastSocket().serverSend({ type: 'snapshot', job: job(), seq: 1 });
+    lastSocket().serverSend(snapshotFrame({}, 1));
     off();
-    lastSocket().serverSend({ type: 'progress', job_id: 'j1', seq: 2, progress: 0.5 });
+    lastSocket().serverSend(progressFrame(2, 0.5));
     expect(fn).toHaveBeenCalledTimes(1);
     socket.disconnect();
   });
@@ -268,7 +257,7 @@ describe('login', () => {
     socket.subscribe(['j1']);
     socket.connect();
     lastSocket().accept();
-    lastSocket().serverSend({ type: 'snapshot', job: job(), seq: 3 });
+    lastSocket().serverSend(snapshotFrame({}, 3));
     lastSocket().serverClose(4401);
     vi.advanceTimersByTime(120_000);
     expect(FakeSocket.all).toHaveLength(1);

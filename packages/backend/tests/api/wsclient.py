@@ -10,13 +10,16 @@ import struct
 from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
+from websockets.sync.connection import Connection
 
 
 def ws_connect(url: str, **kw: Any) -> ClientConnection:
     return connect(url, open_timeout=10, max_size=2**22, **kw)
 
 
-def recv_json(ws: ClientConnection, timeout: float = 30.0, skip_pings: bool = True) -> dict[str, Any]:
+# The helpers take the base class: `with ws_connect(...) as ws` gives a `Connection`
+# (websockets types `__enter__` on it), not the `ClientConnection` that `connect` returns.
+def recv_json(ws: Connection, timeout: float = 30.0, skip_pings: bool = True) -> dict[str, Any]:
     while True:
         msg = json.loads(ws.recv(timeout=timeout))
         if skip_pings and msg.get("type") == "ping":
@@ -25,7 +28,7 @@ def recv_json(ws: ClientConnection, timeout: float = 30.0, skip_pings: bool = Tr
         return msg  # type: ignore[no-any-return]
 
 
-def collect_until_final(ws: ClientConnection, job_id: str, timeout: float = 120.0) -> list[dict[str, Any]]:
+def collect_until_final(ws: Connection, job_id: str, timeout: float = 120.0) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     while True:
         msg = recv_json(ws, timeout=timeout)

@@ -3,7 +3,8 @@ import type { components } from './schema';
 
 type Schemas = components['schemas'];
 
-type JobOut = Schemas['JobOut'];
+/** A job as the server sends it (GET /api/jobs/{id}, and in snapshot and final frames). */
+export type JobOut = Schemas['JobOut'];
 type JobCore = 'id' | 'song_id' | 'state' | 'progress' | 'stage' | 'eta_seconds' | 'error';
 /** The job fields every client can count on; the rest may be absent (e.g. a job built from events). */
 export type Job = Pick<JobOut, JobCore> & Partial<Omit<JobOut, JobCore>>;

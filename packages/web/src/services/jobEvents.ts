@@ -8,35 +8,8 @@
  *   const step = reduceJobEvents(state, { type: 'message', msg });
  *   state = step.state; // then hand step.deliver to listeners and step.send to the server
  */
-import type { ClientMessage, FinalType, Job, JobState } from '../api/types';
+import type { ClientMessage, ErrorMessage, FinalMessage, Job, ServerMessage } from '../api/types';
 import { isFinal } from '../api/types';
-
-/**
- * An error frame as the server sends it: `{"type": "error", "code", "message"}`, and `job_id`
- * when it is about one job (`not_found`).
- */
-export interface ServerErrorFrame {
-  type: 'error';
-  code: string;
-  message: string;
-  job_id?: string;
-}
-
-/** Every frame the server sends on `/api/ws`. */
-export type IncomingMessage =
-  | { type: 'ping' }
-  | { type: 'snapshot'; job: Job; seq: number }
-  | {
-      type: 'progress';
-      job_id: string;
-      seq: number;
-      state?: JobState;
-      progress: number;
-      stage?: string | null;
-      eta_seconds?: number | null;
-    }
-  | { type: FinalType; job_id: string; seq: number; error?: string | null; job?: Job }
-  | ServerErrorFrame;
 
 /** An error the server reported on the socket; `jobId` is set when it concerns one job. */
 export interface JobSocketProblem {
@@ -61,7 +34,7 @@ export type JobEventsInput =
   | { type: 'unsubscribe'; jobs: readonly string[] }
   /** A socket just opened: subscribe again and resume from the last seen numbers. */
   | { type: 'opened' }
-  | { type: 'message'; msg: IncomingMessage }
+  | { type: 'message'; msg: ServerMessage }
   /** Forget every followed job (the finished ones stay finished). */
   | { type: 'reset' };
 
@@ -82,10 +55,35 @@ export function initialJobEventsState(): JobEventsState {
   return { subscribed: new Set(), jobs: new Map(), lastSeq: new Map(), finalized: new Set() };
 }
 
-const KNOWN_TYPES = new Set(['ping', 'snapshot', 'progress', 'done', 'failed', 'cancelled', 'error']);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+/** The job fields the app reads on every job (see `Job`). */
+const isJob = (v: unknown): boolean =>
+  isObject(v) && isString(v.id) && isString(v.song_id) && isString(v.state) && isNumber(v.progress);
 
-/** A frame's text as a message, or null when it is not JSON or not a message we know. */
-export function parseServerMessage(raw: unknown): IncomingMessage | null {
+/**
+ * What each frame type must carry for the reducer to read it. Only those fields are checked:
+ * the rest (`at`, a progress frame's `state`/`stage`/`eta_seconds`, the job's other fields, an
+ * error's `job_id`) may be absent without the frame being dropped, and the reducer reads them so.
+ */
+const CHECKS: Record<ServerMessage['type'], (m: Record<string, unknown>) => boolean> = {
+  ping: () => true,
+  pong: () => true,
+  snapshot: (m) => isJob(m.job) && isNumber(m.seq),
+  progress: (m) => isString(m.job_id) && isNumber(m.seq) && isNumber(m.progress),
+  done: (m) => isFinalFrame(m),
+  failed: (m) => isFinalFrame(m),
+  cancelled: (m) => isFinalFrame(m),
+  error: () => true,
+};
+
+function isFinalFrame(m: Record<string, unknown>): boolean {
+  return isString(m.job_id) && isNumber(m.seq) && isJob(m.job);
+}
+
+/** A frame's text as a message, or null when it is not JSON or not a message the reducer can read. */
+export function parseServerMessage(raw: unknown): ServerMessage | null {
   if (typeof raw !== 'string') return null;
   let msg: unknown;
   try {
@@ -93,9 +91,8 @@ export function parseServerMessage(raw: unknown): IncomingMessage | null {
   } catch {
     return null;
   }
-  if (typeof msg !== 'object' || msg === null) return null;
-  const type = (msg as { type?: unknown }).type;
-  return typeof type === 'string' && KNOWN_TYPES.has(type) ? (msg as IncomingMessage) : null;
+  if (!isObject(msg) || !isString(msg.type) || !Object.hasOwn(CHECKS, msg.type)) return null;
+  return CHECKS[msg.type as ServerMessage['type']](msg) ? (msg as unknown as ServerMessage) : null;
 }
 
 export function reduceJobEvents(state: JobEventsState, input: JobEventsInput): JobEventsStep {
@@ -133,10 +130,13 @@ function reconnectMessages(state: JobEventsState): ClientMessage[] {
   return out;
 }
 
-function onMessage(state: JobEventsState, msg: IncomingMessage): JobEventsStep {
+function onMessage(state: JobEventsState, msg: ServerMessage): JobEventsStep {
   switch (msg.type) {
     case 'ping':
       return { state, deliver: [], send: [{ type: 'pong' }] };
+    case 'pong':
+      // The answer to a ping of ours: the socket already counts it as a sign of life.
+      return unchanged(state);
     case 'snapshot': {
       const { job, seq } = msg;
       if (state.finalized.has(job.id)) return unchanged(state);
@@ -153,6 +153,7 @@ function onMessage(state: JobEventsState, msg: IncomingMessage): JobEventsStep {
       const prev = state.jobs.get(id) ?? blankJob(id);
       return update(withSeq(state, id, msg.seq), {
         ...prev,
+        // Only a final event ends a job, whatever state a progress frame names.
         state: msg.state && !isFinal(msg.state) ? msg.state : 'running',
         progress: msg.progress,
         stage: msg.stage ?? prev.stage,
@@ -161,27 +162,32 @@ function onMessage(state: JobEventsState, msg: IncomingMessage): JobEventsStep {
     }
     case 'done':
     case 'failed':
-    case 'cancelled': {
-      const id = msg.job_id;
-      if (state.finalized.has(id)) return unchanged(state);
-      const prev = msg.job ?? state.jobs.get(id) ?? blankJob(id);
-      // The seq only matters until finalize() forgets it; kept monotonic like every other.
-      const seen = withSeq(state, id, Math.max(msg.seq, state.lastSeq.get(id) ?? msg.seq));
-      return finalize(seen, {
-        ...prev,
-        state: msg.type,
-        progress: msg.type === 'done' ? 1 : prev.progress,
-        eta_seconds: null,
-        error: msg.error ?? prev.error ?? null,
-      });
-    }
+    case 'cancelled':
+      return onFinal(state, msg);
     case 'error':
       return onError(state, msg);
   }
 }
 
+/** The job as the final event carries it, with the fields that make it final made sure of. */
+function onFinal(state: JobEventsState, msg: FinalMessage): JobEventsStep {
+  const id = msg.job_id;
+  if (state.finalized.has(id)) return unchanged(state);
+  // The seq only matters until finalize() forgets it; kept monotonic like every other.
+  const seen = withSeq(state, id, Math.max(msg.seq, state.lastSeq.get(id) ?? msg.seq));
+  const error = msg.type === 'failed' ? (msg.error ?? msg.job.error) : msg.job.error;
+  return finalize(seen, {
+    ...msg.job,
+    id,
+    state: msg.type,
+    progress: msg.type === 'done' ? 1 : msg.job.progress,
+    eta_seconds: null,
+    error: error ?? null,
+  });
+}
+
 /** A `not_found` for a followed job ends following it (a reconnect must not ask again). */
-function onError(state: JobEventsState, frame: ServerErrorFrame): JobEventsStep {
+function onError(state: JobEventsState, frame: ErrorMessage): JobEventsStep {
   const jobId = typeof frame.job_id === 'string' ? frame.job_id : null;
   const error: JobSocketProblem = {
     code: typeof frame.code === 'string' && frame.code ? frame.code : 'error',
