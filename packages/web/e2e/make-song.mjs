@@ -32,6 +32,63 @@ export function makeSong(seconds = 8, sampleRate = 44100, variant = 0) {
   return encodeWav([left, right], sampleRate);
 }
 
+/**
+ * The truth about `makeChordSong`, in the shape of the corpus's meta.json (make_corpus.py):
+ * 120 bpm 4/4 from t = 0, a bar every 2 s, one chord per bar (C, Am, F, G, twice), key C major.
+ */
+export const CHORD_SONG = (() => {
+  const seconds = 16;
+  const beat = 0.5;
+  const progression = ['C:maj', 'A:min', 'F:maj', 'G:maj'];
+  const beats = Array.from({ length: seconds / beat }, (_, i) => i * beat);
+  const downbeats = beats.filter((_, i) => i % 4 === 0);
+  const chords = downbeats.map((start, i) => ({ start, end: start + 4 * beat, label: progression[i % progression.length] }));
+  return { seconds, tempo: 120, time_signature: '4/4', key: 'C major', beats, downbeats, chords };
+})();
+
+const CHORD_NOTES = { 'C:maj': [48, 60, 64, 67], 'A:min': [45, 57, 60, 64], 'F:maj': [41, 57, 60, 65], 'G:maj': [43, 59, 62, 67] };
+const midiHz = (m) => 440 * 2 ** ((m - 69) / 12);
+
+/**
+ * A song whose beats and chords are known exactly (CHORD_SONG): a kick on every beat (harder
+ * on beat 1), a bass on the chord's root and a sustained triad, so the server's analysis has an
+ * unambiguous answer to find.
+ */
+export function makeChordSong(sampleRate = 44100) {
+  const { seconds, beats, chords } = CHORD_SONG;
+  const n = Math.round(seconds * sampleRate);
+  const left = new Float32Array(n);
+  const right = new Float32Array(n);
+  for (const [i, start] of beats.entries()) {
+    const accent = i % 4 === 0 ? 1 : 0.7;
+    const from = Math.round(start * sampleRate);
+    for (let j = 0; j < 0.25 * sampleRate && from + j < n; j++) {
+      const t = j / sampleRate;
+      const x = Math.sin(2 * Math.PI * (50 + 90 * Math.exp(-t * 35)) * t) * Math.exp(-t * 14) * 0.7 * accent;
+      left[from + j] += x;
+      right[from + j] += x;
+    }
+  }
+  for (const chord of chords) {
+    const [bass, ...triad] = CHORD_NOTES[chord.label];
+    const from = Math.round(chord.start * sampleRate);
+    const to = Math.min(n, Math.round(chord.end * sampleRate));
+    for (let i = from; i < to; i++) {
+      const t = (i - from) / sampleRate;
+      const env = Math.min(1, t * 40) * Math.min(1, (to - i) / sampleRate / 0.02);
+      const b = (Math.sin(2 * Math.PI * midiHz(bass) * t) + 0.4 * Math.sin(4 * Math.PI * midiHz(bass) * t)) * 0.22;
+      let pad = 0;
+      for (const m of triad) {
+        const f = midiHz(m);
+        pad += Math.sin(2 * Math.PI * f * t) + 0.3 * Math.sin(4 * Math.PI * f * t) + 0.12 * Math.sin(6 * Math.PI * f * t);
+      }
+      left[i] += (b + pad * 0.07) * env;
+      right[i] += (b + pad * 0.06) * env;
+    }
+  }
+  return encodeWav([left, right], sampleRate);
+}
+
 export function encodeWav(channels, sampleRate) {
   const frames = channels[0].length;
   const nch = channels.length;

@@ -4,7 +4,8 @@
 //   npm run e2e                 (E2E_SKIP_BUILD=1 to reuse dist/, E2E_HEADED=1 to watch)
 // Two servers, one after the other: the practice room without accounts (e2e/practice-room.mjs),
 // then accounts (e2e/accounts.mjs) on a server of its own with its own data dir, where
-// `riffroom users add` made a user before it started.
+// `riffroom users add` made a user before it started; then the music of a song (e2e/practice-music.mjs:
+// chord lane, click, count-in, bar-snapped loops) on a third server.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -13,6 +14,7 @@ import { PreviewServer, RiffroomServer, ensureBuilt, serverServesApp, webDir } f
 import { makeSong } from './make-song.mjs';
 import { tests } from './practice-room.mjs';
 import { PASSWORD, USER, tests as accountTests } from './accounts.mjs';
+import { tests as musicTests } from './practice-music.mjs';
 
 const results = join(webDir, 'test-results');
 const SCENARIO_TIMEOUT_MS = 180_000; // the slowest scenario takes ~6 s here
@@ -115,6 +117,8 @@ try {
   ensureBuilt();
   await runSuite('practice room (no accounts)', tests);
   await runSuite('accounts', accountTests, (server) => server.addUser(USER, PASSWORD));
+  // Needs the server's song analysis (GET /api/songs/{id}/analysis).
+  await runSuite('practice music (analysis)', musicTests);
 } catch (err) {
   failed += 1;
   log(`setup failed: ${err?.stack ?? err}`);

@@ -6,6 +6,8 @@
  * runs on their worklet node, and timers and object URLs are the real calls, counted.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ClickTrack } from '../src/audio/click';
+import { CountIn } from '../src/audio/countIn';
 import { PlayerEngine } from '../src/audio/engine';
 import {
   FAKE_STRETCH_LATENCY,
@@ -115,6 +117,47 @@ describe('PlayerEngine leak test', () => {
     expect(workletsMade()).toBeGreaterThanOrEqual(5 * 3);
     expect(modulesLoaded()).toBe(5);
     expect(timerCalls.set).toBeGreaterThan(0);
+  });
+
+  it('counts the click and the count-in too: their sources and nodes are released on pause, unload and dispose', async () => {
+    const beats = Array.from({ length: 20 }, (_, i) => i * 0.5);
+    const grid = { beats, downbeats: beats.filter((_, i) => i % 4 === 0) };
+    const countInOptions = { bars: 1, beatsPerBar: 4, songBeatSeconds: 0.5, sound: 'wood' as const, volume: 0.8 };
+    for (let cycle = 0; cycle < 3; cycle++) {
+      const { ctx, engine, stems } = await newEngine();
+      const click = new ClickTrack(engine);
+      const countIn = new CountIn(engine);
+      engine.load(stems);
+      click.setGrid(grid, 10);
+      click.setEnabled(true);
+      await countIn.play(countInOptions);
+      // Every stem, the click and the count-in's one buffer.
+      expect(openAudio().playingSources).toBe(STEMS.length + 2);
+      ctx.advance(0.5);
+      engine.setTempo(0.75);
+      await settle(() => engine.snapshot().stretch === 'on');
+      engine.seek(3);
+      engine.setLoop(2, 6);
+      click.setSound('tick');
+      expect(openAudio().playingSources).toBe(STEMS.length + 2); // one click source, never more
+      engine.pause();
+      expect(openAudio().playingSources).toBe(0); // the count-in stops with the stems
+      await countIn.play(countInOptions);
+      engine.load(stems); // the next song: the count-in ends with this one
+      expect(openAudio().playingSources).toBe(0);
+      await engine.play();
+      expect(openAudio().playingSources).toBe(STEMS.length + 1);
+      engine.unload();
+      // The engine's own graph (with the two stretchers still at 75 %), and the click's
+      // gain → panner → bus while the page keeps it.
+      expect(open()).toEqual({ ...NOTHING_OPEN, contexts: 1, connectedNodes: 4 + 2 + 2, worklets: 2, timers: 1 });
+      countIn.dispose();
+      click.dispose();
+      await engine.dispose();
+      await vi.advanceTimersByTimeAsync(10_000);
+      await settle();
+      expect(open()).toEqual(NOTHING_OPEN);
+    }
   });
 
   it('releases stretchers that arrive after they stopped being needed (tempo back to 100%)', async () => {

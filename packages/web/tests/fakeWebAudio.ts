@@ -65,9 +65,14 @@ class FakeBufferSource extends FakeAudioNode {
   onended: (() => void) | null = null;
   started = false;
   stopped = false;
-  start(): void {
+  /** The arguments of start(): context time and buffer offset. */
+  when = 0;
+  offset = 0;
+  start(when = 0, offset = 0): void {
     if (this.started) throw new DOMException('start() twice', 'InvalidStateError');
     this.started = true;
+    this.when = when;
+    this.offset = offset;
   }
   stop(): void {
     if (!this.started) throw new DOMException('stop() before start()', 'InvalidStateError');
@@ -78,15 +83,27 @@ class FakeBufferSource extends FakeAudioNode {
 }
 
 export class FakeAudioBuffer {
-  readonly numberOfChannels = 2;
+  private readonly data: Float32Array[] = [];
   constructor(
     readonly duration: number,
     readonly sampleRate: number,
+    readonly numberOfChannels = 2,
   ) {}
   get length(): number {
     return Math.round(this.duration * this.sampleRate);
   }
+  getChannelData(channel: number): Float32Array {
+    this.data[channel] ??= new Float32Array(this.length);
+    return this.data[channel];
+  }
 }
+
+/** Every buffer source made since the last resetWebAudio(), in creation order. */
+export function bufferSources(): FakeBufferSource[] {
+  return nodes.filter((n): n is FakeBufferSource => n instanceof FakeBufferSource);
+}
+
+export type { FakeBufferSource };
 
 export class FakeAudioContext {
   state: 'suspended' | 'running' | 'closed' = 'suspended';
@@ -131,6 +148,10 @@ export class FakeAudioContext {
   createAnalyser() {
     this.assertOpen();
     return Object.assign(new FakeAudioNode(this), { fftSize: 2048 });
+  }
+  createBuffer(channels: number, length: number, sampleRate: number): FakeAudioBuffer {
+    this.assertOpen();
+    return new FakeAudioBuffer(length / sampleRate, sampleRate, channels);
   }
   createBufferSource(): FakeBufferSource {
     this.assertOpen();

@@ -4,6 +4,7 @@
  */
 import type { paths } from './schema';
 import type { ApiToken, AudioFormat, Job, LoginRequest, Me, SeparationRequest, Song, SongList, TokenList, TokenRequest } from './types';
+import type { Analysis, AnalysisCorrections } from './analysis';
 import { ApiError, NetworkError, errorFromResponse, parseRetryAfter } from './errors';
 import { Emitter } from '../services/emitter';
 
@@ -145,6 +146,22 @@ export class ApiClient {
 
   cancelJob(jobId: string): Promise<Job> {
     return this.json(apiPath('/api/jobs/{job_id}/cancel', { job_id: jobId }), { method: 'POST' });
+  }
+
+  /**
+   * The song's beats, bars, key, chords and sections. 409 `not_ready` (an ApiError) while the
+   * analysis runs. The path is spelled out until the generated schema has it.
+   */
+  getAnalysis(songId: string, signal?: AbortSignal): Promise<Analysis> {
+    return this.json(`/api/songs/${encodeURIComponent(songId)}/analysis`, { signal });
+  }
+
+  /** Replace the corrections; the answer is the analysis with them applied. */
+  putAnalysisCorrections(songId: string, corrections: AnalysisCorrections): Promise<Analysis> {
+    return this.json(`/api/songs/${encodeURIComponent(songId)}/analysis/corrections`, {
+      method: 'PUT',
+      body: JSON.stringify(corrections),
+    });
   }
 
   stemUrl(songId: string, stem: string, format: AudioFormat = 'wav'): string {

@@ -16,6 +16,9 @@
 import { Emitter } from '../services/emitter';
 import { clamp, normaliseLoop, positionAt, type ClockAnchor, type Loop } from './clock';
 import { StretchRouting, type StretchState } from './stretchRouting';
+import { VoiceSet, releaseSource, startSource, type SourceTiming, type SyncedVoice } from './sources';
+
+export type { SyncedVoice } from './sources';
 import { mark } from '../services/perf';
 
 export { UNPITCHED_STEMS } from './stretchRouting';
@@ -70,6 +73,7 @@ export class PlayerEngine {
   private readonly emitter = new Emitter<EngineEvents>();
   private readonly stretch: StretchRouting;
   private tracks: Track[] = [];
+  private readonly voices: VoiceSet;
   private anchor: ClockAnchor = { contextTime: 0, position: 0, rate: 1 };
   private pausedAt = 0;
   private isPlaying = false;
@@ -91,6 +95,7 @@ export class PlayerEngine {
     this.analyser.fftSize = 2048;
     this.master.connect(this.analyser);
     this.analyser.connect(this.ctx.destination);
+    this.voices = new VoiceSet(this.ctx);
     this.stretch = new StretchRouting(this.ctx, this.master, {
       onChange: () => this.changed(),
       onError: (err) => this.emitter.emit('error', err),
@@ -146,6 +151,7 @@ export class PlayerEngine {
     if (this.disposed) return;
     this.unload();
     this.disposed = true;
+    this.voices.clear();
     this.stretch.dispose();
     this.master.disconnect();
     this.analyser.disconnect();
@@ -191,16 +197,21 @@ export class PlayerEngine {
     return this.stretch.latency;
   }
 
-  async play(): Promise<void> {
-    if (this.isPlaying || this.tracks.length === 0) return;
+  /**
+   * Start from the paused position, `lead` seconds from now (a count-in plays meanwhile; the
+   * position stays put until then). Resolves to the context time the sources start, or null.
+   */
+  async play(lead = 0): Promise<number | null> {
+    if (this.isPlaying || this.tracks.length === 0) return null;
     mark('play');
     if (this.ctx.state === 'suspended') await this.ctx.resume();
     let from = this.pausedAt >= this.duration - 0.01 ? 0 : this.pausedAt;
     const loop = this.activeLoop();
     if (loop && (from < loop.start || from >= loop.end)) from = loop.start;
-    this.startSources(from);
+    const when = this.startSources(from, lead);
     this.isPlaying = true;
     this.changed();
+    return when;
   }
 
   pause(): void {
@@ -211,8 +222,37 @@ export class PlayerEngine {
     this.changed();
   }
 
-  toggle(): Promise<void> | void {
+  toggle(): Promise<unknown> | void {
     return this.isPlaying ? this.pause() : this.play();
+  }
+
+  // -- voices that play along (the click) ----------------------------------------------------
+
+  /** Play `voice` with the stems from now on (joins at once when playing); returns its removal. */
+  addVoice(voice: SyncedVoice): () => void {
+    if (!this.disposed && !this.voices.has(voice)) {
+      this.voices.add(voice);
+      this.refreshVoice(voice);
+    }
+    return () => this.voices.remove(voice);
+  }
+
+  /** Its buffer changed: while playing, restart its source where the stems are. */
+  refreshVoice(voice: SyncedVoice): void {
+    if (!this.isPlaying) return this.voices.restart(voice, null);
+    const when = Math.max(this.ctx.currentTime + START_LOOKAHEAD, this.anchor.contextTime);
+    const offset = positionAt(this.anchor, when, this.activeLoop(), this.duration);
+    this.voices.restart(voice, { when, offset, rate: this.tempo, loop: this.activeLoop() });
+  }
+
+  /** Seconds of song per second of sound (the practice tempo). */
+  get rate(): number {
+    return this.tempo;
+  }
+
+  /** The bus that corrects tempo without transposing (where the click connects). */
+  get tempoOnlyInput(): AudioNode {
+    return this.stretch.tempoOnlyInput;
   }
 
   seek(seconds: number): void {
@@ -278,6 +318,7 @@ export class PlayerEngine {
       const now = this.ctx.currentTime;
       this.anchor = { contextTime: now, position: this.sourcePosition, rate: next };
       for (const t of this.tracks) t.source?.playbackRate.setValueAtTime(next, now);
+      this.voices.setRate(next, now);
     }
     this.tempo = next;
     this.stretch.update(this.tempo, this.transpose);
@@ -354,22 +395,15 @@ export class PlayerEngine {
 
   // -- sources ----------------------------------------------------------------------------
 
-  private startSources(offset: number): void {
-    const when = this.ctx.currentTime + START_LOOKAHEAD;
-    const loop = this.activeLoop();
+  private startSources(offset: number, lead = 0): number {
+    const when = this.ctx.currentTime + START_LOOKAHEAD + Math.max(0, lead);
     const generation = this.generation;
     this.anchor = { contextTime: when, position: offset, rate: this.tempo };
+    const timing: SourceTiming = { when, offset, rate: this.tempo, loop: this.activeLoop() };
     let first = true;
     for (const t of this.tracks) {
-      const source = this.ctx.createBufferSource();
-      source.buffer = t.buffer;
-      source.playbackRate.value = this.tempo;
-      if (loop) {
-        source.loop = true;
-        source.loopStart = loop.start;
-        source.loopEnd = loop.end;
-      }
-      source.connect(t.gain);
+      // One `when` for every stem: sample-aligned by construction.
+      const source = startSource(this.ctx, t.buffer, t.gain, timing);
       if (first) {
         first = false;
         source.onended = () => {
@@ -382,25 +416,18 @@ export class PlayerEngine {
           }
         };
       }
-      // One `when` for every stem: sample-aligned by construction.
-      source.start(when, offset);
       t.source = source;
     }
+    this.voices.startAll(timing);
+    return when;
   }
 
   private stopSources(): void {
     for (const t of this.tracks) {
-      const source = t.source;
+      releaseSource(t.source);
       t.source = null;
-      if (!source) continue;
-      source.onended = null;
-      try {
-        source.stop();
-      } catch {
-        // Already stopped.
-      }
-      source.disconnect();
     }
+    this.voices.stopAll();
   }
 
   private changed(): void {

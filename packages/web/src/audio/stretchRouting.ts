@@ -59,6 +59,11 @@ export class StretchRouting {
     return this.delay;
   }
 
+  /** The tempo-only bus (the drums'): the click goes here, so it keeps its pitch and the stems' latency. */
+  get tempoOnlyInput(): AudioNode {
+    return this.unpitchedBus;
+  }
+
   /** Where a stem's chain connects. */
   busFor(stem: string): AudioNode {
     return UNPITCHED_STEMS.has(stem) ? this.unpitchedBus : this.pitchedBus;

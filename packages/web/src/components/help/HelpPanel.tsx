@@ -16,7 +16,10 @@ export function HelpPanel({ open, onClose }: { open: boolean; onClose: () => voi
           </div>
         ))}
       </dl>
-      <p className="muted">Drag across a waveform to loop that part; click it to jump there.</p>
+      <p className="muted">
+        Drag across a waveform to loop that part (it snaps to beats and bars when the song has a steady beat); click it to jump
+        there. Click a section over the waveforms to loop it, and a chord in the chord lane to correct it.
+      </p>
       <button type="button" className="btn primary" onClick={onClose} autoFocus>
         Close
       </button>

@@ -9,6 +9,11 @@ import { stemCacheKey, type Phase, type StemAsset } from '../../hooks/useStemPro
 import { usePlayer } from '../../hooks/usePlayer';
 import type { AppServices } from '../../services/appServices';
 import { extensionOf, saveFile } from '../../services/download';
+import { AnalysisPanel } from '../analysis/AnalysisPanel';
+import { BarRuler } from '../analysis/BarRuler';
+import { useAnalysis } from '../analysis/useAnalysis';
+import { usePracticeAudio } from '../analysis/usePracticeAudio';
+import { gridFromAnalysis, snapLoop } from '../../music/grid';
 import { StemRow } from './StemRow';
 import { usePeaks } from './usePeaks';
 import { useShortcuts } from './useShortcuts';
@@ -44,9 +49,23 @@ export function Player({ services, engine, song, stems, phase }: PlayerProps) {
     }),
     [],
   );
-  useShortcuts(engine, loopMarks);
-
   const duration = snapshot?.duration ?? 0;
+  const { state: analysisState, analysis, replace: replaceAnalysis } = useAnalysis(services.api, song?.id ?? null);
+  const grid = useMemo(() => gridFromAnalysis(analysis), [analysis]);
+  const practice = usePracticeAudio(engine, grid, duration);
+  const gridRef = useRef(grid);
+  gridRef.current = grid;
+  const music = useMemo(
+    () => ({
+      get grid() {
+        return gridRef.current;
+      },
+      toggle: practice.toggle,
+    }),
+    [practice.toggle],
+  );
+  useShortcuts(engine, loopMarks, music);
+
   const loaded = Boolean(snapshot?.loaded);
 
   // The playhead follows the audio clock every frame without re-rendering React.
@@ -67,7 +86,15 @@ export function Player({ services, engine, song, stems, phase }: PlayerProps) {
 
   const onStemChange = useCallback((name: string, update: Partial<StemControls>) => engine?.updateStem(name, update), [engine]);
   const onSeek = useCallback((t: number) => engine?.seek(t), [engine]);
-  const onLoop = useCallback((a: number, b: number) => engine?.setLoop(a, b), [engine]);
+  // A dragged loop snaps to the beats (to the bar line when close) when the song has a grid.
+  const onLoop = useCallback(
+    (a: number, b: number) => {
+      const snapped = gridRef.current ? snapLoop(gridRef.current, a, b) : null;
+      engine?.setLoop(snapped?.start ?? a, snapped?.end ?? b);
+    },
+    [engine],
+  );
+  const onLoopRange = useCallback((loop: { start: number; end: number }) => engine?.setLoop(loop.start, loop.end), [engine]);
 
   const downloadMix = async () => {
     if (!engine || !song) return;
@@ -158,7 +185,7 @@ export function Player({ services, engine, song, stems, phase }: PlayerProps) {
         <button
           type="button"
           className="btn play"
-          onClick={() => void engine?.toggle()}
+          onClick={() => void practice.toggle()}
           disabled={!loaded}
           aria-label={snapshot?.playing ? 'Pause' : 'Play'}
           data-testid="play"
@@ -271,10 +298,23 @@ export function Player({ services, engine, song, stems, phase }: PlayerProps) {
           />
         </div>
       </div>
+      <AnalysisPanel
+        api={services.api}
+        songId={song.id}
+        engine={engine}
+        state={analysisState}
+        grid={grid}
+        transpose={transpose}
+        click={practice.settings}
+        onClickChange={practice.update}
+        onLoop={onLoopRange}
+        onAnalysis={replaceAnalysis}
+      />
       {snapshot?.stretch === 'unavailable' && (
         <p className="notice">This browser cannot run the time-stretcher: tempo changes will also change the pitch.</p>
       )}
 
+      {analysis && <BarRuler engine={engine} grid={grid} sections={analysis.sections} duration={duration || song.duration} onLoopSection={onLoopRange} />}
       <ul className="stems" aria-label="Stems">
         {stems.map((stem) => (
           <StemRow

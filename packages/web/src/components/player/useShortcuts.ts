@@ -1,5 +1,6 @@
 import { useEffect } from 'react';
 import type { PlayerEngine } from '../../audio/engine';
+import { moveLoop, type BeatGrid } from '../../music/grid';
 import { isTyping } from '../common/keyboard';
 
 export const SHORTCUTS: { keys: string; action: string }[] = [
@@ -8,14 +9,22 @@ export const SHORTCUTS: { keys: string; action: string }[] = [
   { keys: 'Home', action: 'Go to the start (or the loop start)' },
   { keys: 'A / B', action: 'Set loop start / end at the playhead' },
   { keys: 'L', action: 'Loop on / off' },
+  { keys: ', / .', action: 'Move the loop a bar earlier / later' },
+  { keys: '< / >', action: 'Move the loop by its length earlier / later' },
   { keys: '[ / ]', action: 'Slower / faster (5%)' },
   { keys: '- / =', action: 'Transpose down / up a semitone' },
   { keys: 'M / S', action: 'Mute / solo the focused stem' },
   { keys: '?', action: 'Show / hide this help' },
 ];
 
+/** What the song's analysis adds: its beat grid (null without one) and play with the count-in. */
+export interface MusicShortcuts {
+  readonly grid: BeatGrid | null;
+  toggle: () => unknown;
+}
+
 /** Global player shortcuts; ignored while typing in a text field. */
-export function useShortcuts(engine: PlayerEngine | null, loopMarks: { a: number | null; setA: (t: number | null) => void }) {
+export function useShortcuts(engine: PlayerEngine | null, loopMarks: { a: number | null; setA: (t: number | null) => void }, music?: MusicShortcuts) {
   useEffect(() => {
     if (!engine) return;
     const onKey = (e: KeyboardEvent) => {
@@ -28,8 +37,20 @@ export function useShortcuts(engine: PlayerEngine | null, loopMarks: { a: number
       let handled = true;
       switch (e.key) {
         case ' ':
-          void engine.toggle();
+          void (music ? music.toggle() : engine.toggle());
           break;
+        case ',':
+        case '.':
+        case '<':
+        case '>': {
+          if (!snap.loop) return;
+          const by = e.key === '<' || e.key === '>' ? 'length' : 'bar';
+          if (by === 'bar' && !music?.grid) return;
+          const moved = moveLoop(music?.grid ?? null, snap.loop, e.key === ',' || e.key === '<' ? -1 : 1, by);
+          if (moved.start < 0 || moved.end > snap.duration) return;
+          engine.setLoop(moved.start, moved.end);
+          break;
+        }
         case 'ArrowLeft':
         case 'ArrowRight':
           if (onSlider) return; // the slider's own arrows win
@@ -85,5 +106,5 @@ export function useShortcuts(engine: PlayerEngine | null, loopMarks: { a: number
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [engine, loopMarks]);
+  }, [engine, loopMarks, music]);
 }
