@@ -15,6 +15,8 @@ import { makeSong } from './make-song.mjs';
 import { tests } from './practice-room.mjs';
 import { PASSWORD, USER, tests as accountTests } from './accounts.mjs';
 import { tests as musicTests } from './practice-music.mjs';
+import { tests as workspaceTests } from './workspace.mjs';
+import { MEMBERS, tests as bandTests } from './band-room.mjs';
 
 const results = join(webDir, 'test-results');
 const SCENARIO_TIMEOUT_MS = 180_000; // the slowest scenario takes ~6 s here
@@ -28,6 +30,8 @@ let failed = 0;
 
 /** Start a server (after `prepare(server)`), open a fresh browser, run `suite` in order. */
 async function runSuite(title, suite, prepare = () => {}) {
+  // E2E_ONLY="band room,practice workspace" runs only the suites named.
+  if (process.env.E2E_ONLY && !process.env.E2E_ONLY.split(',').includes(title)) return;
   const server = new RiffroomServer();
   let preview = null;
   let browser = null;
@@ -119,6 +123,9 @@ try {
   await runSuite('accounts', accountTests, (server) => server.addUser(USER, PASSWORD));
   // Needs the server's song analysis (GET /api/songs/{id}/analysis).
   await runSuite('practice music (analysis)', musicTests);
+  // The saved workspace (GET/PUT /api/songs/{id}/practice), then two band members with accounts.
+  await runSuite('practice workspace', workspaceTests);
+  await runSuite('band room', bandTests, (server) => MEMBERS.forEach((m) => server.addUser(m.name, m.password)));
 } catch (err) {
   failed += 1;
   log(`setup failed: ${err?.stack ?? err}`);

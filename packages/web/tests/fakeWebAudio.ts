@@ -74,8 +74,11 @@ class FakeBufferSource extends FakeAudioNode {
     this.when = when;
     this.offset = offset;
   }
-  stop(): void {
+  /** The context time stop() was asked for (undefined: at once). */
+  stopWhen: number | undefined = undefined;
+  stop(when?: number): void {
     if (!this.started) throw new DOMException('stop() before start()', 'InvalidStateError');
+    this.stopWhen = when;
     this.stopped = true;
     // A browser fires `ended` after a stop, later.
     void Promise.resolve().then(() => this.onended?.());

@@ -5,6 +5,8 @@
 import type { paths } from './schema';
 import type { ApiToken, AudioFormat, Job, LoginRequest, Me, SeparationRequest, Song, SongList, TokenList, TokenRequest } from './types';
 import type { Analysis, AnalysisCorrections } from './analysis';
+import { normalisePracticeState, type PracticeLogIn, type PracticeLogOut, type PracticeOut, type PracticePut, type StaleRevision } from './practice';
+import type { components } from './schema';
 import { ApiError, NetworkError, errorFromResponse, parseRetryAfter } from './errors';
 import { Emitter } from '../services/emitter';
 
@@ -25,6 +27,9 @@ export function apiPath<P extends Extract<keyof paths, string>>(path: P, params:
     : '';
   return qs ? `${filled}?${qs}` : filled;
 }
+
+type Schemas = components['schemas'];
+const practicePath = (songId: string) => apiPath('/api/songs/{song_id}/practice', { song_id: songId });
 
 export interface UploadOptions {
   onProgress?: (loaded: number, total: number) => void;
@@ -162,6 +167,48 @@ export class ApiClient {
       method: 'PUT',
       body: JSON.stringify(corrections),
     });
+  }
+
+  /** The song's practice workspace for this user (revision 0 and the defaults until the first save). */
+  async getPractice(songId: string, signal?: AbortSignal): Promise<PracticeOut> {
+    const out = await this.json<Schemas['PracticeOut']>(practicePath(songId), { signal });
+    return { ...out, state: normalisePracticeState(out.state) };
+  }
+
+  /**
+   * Save the workspace on top of `body.revision`. A 409 `stale_revision` is an answer, not an
+   * error: it carries what the server has now, for the caller to merge.
+   */
+  async putPractice(songId: string, body: PracticePut): Promise<{ ok: true; saved: PracticeOut } | { ok: false; stale: StaleRevision }> {
+    const path = practicePath(songId);
+    let response: Response;
+    try {
+      response = await this.fetcher(this.url(path), {
+        method: 'PUT',
+        body: JSON.stringify(body),
+        headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+      });
+    } catch (err) {
+      throw new NetworkError(path, err);
+    }
+    if (response.status === 409) {
+      const stale = (await response.clone().json().catch(() => null)) as Schemas['StaleRevisionOut'] | null;
+      if (stale?.error?.code === 'stale_revision' && stale.state) return { ok: false, stale: { ...stale, state: normalisePracticeState(stale.state) } };
+    }
+    if (!response.ok) throw await this.fail(response);
+    const saved = (await response.json()) as Schemas['PracticeOut'];
+    return { ok: true, saved: { ...saved, state: normalisePracticeState(saved.state) } };
+  }
+
+  /** Report practised time; a session whose id the server already has is not counted again. */
+  postPracticeLog(songId: string, body: PracticeLogIn): Promise<{ added: number }> {
+    return this.json(apiPath('/api/songs/{song_id}/practice/log', { song_id: songId }), { method: 'POST', body: JSON.stringify(body) });
+  }
+
+  /** Totals per day and per loop over the last `days` days, in this browser's time zone. */
+  getPracticeLog(songId: string, days = 7, signal?: AbortSignal): Promise<PracticeLogOut> {
+    const offset = -new Date().getTimezoneOffset();
+    return this.json(apiPath('/api/songs/{song_id}/practice/log', { song_id: songId }, { days, tz_offset_minutes: offset }), { signal });
   }
 
   stemUrl(songId: string, stem: string, format: AudioFormat = 'wav'): string {

@@ -59,13 +59,38 @@ export class CountIn {
   async play(options: CountInOptions): Promise<number | null> {
     this.cancel();
     const { engine } = this;
-    const { ctx } = engine;
     if (options.bars <= 0) return engine.play();
-    const beatSeconds = options.songBeatSeconds / engine.rate;
-    const lead = options.bars * options.beatsPerBar * beatSeconds;
-    const samples = renderCountIn(options.bars, options.beatsPerBar, beatSeconds, ctx.sampleRate, options.sound);
+    const lead = this.leadOf(options);
     const when = await engine.play(lead);
-    if (when === null) return null;
+    if (when !== null) this.schedule(options, when, lead);
+    return when;
+  }
+
+  /**
+   * Count in again while playing (before another pass of a loop): the stems go on from `from`
+   * once the clicks are done. Resolves to the context time they start, or null when not playing.
+   */
+  replay(options: CountInOptions, from: number): number | null {
+    this.cancel();
+    const { engine } = this;
+    if (!engine.playing || options.bars <= 0) return null;
+    const lead = this.leadOf(options);
+    engine.seek(from, lead);
+    const when = engine.clock.anchor.contextTime;
+    this.schedule(options, when, lead);
+    return when;
+  }
+
+  /** Seconds of sound the count-in lasts at the practice tempo. */
+  private leadOf(options: CountInOptions): number {
+    return (options.bars * options.beatsPerBar * options.songBeatSeconds) / this.engine.rate;
+  }
+
+  private schedule(options: CountInOptions, when: number, lead: number): void {
+    const { engine } = this;
+    const { ctx } = engine;
+    const beatSeconds = options.songBeatSeconds / engine.rate;
+    const samples = renderCountIn(options.bars, options.beatsPerBar, beatSeconds, ctx.sampleRate, options.sound);
     const buffer = ctx.createBuffer(1, samples.length, ctx.sampleRate);
     buffer.getChannelData(0).set(samples);
     const gain = ctx.createGain();
@@ -80,11 +105,10 @@ export class CountIn {
     source.start(when - lead + engine.outputDelay);
     this.source = source;
     this.gain = gain;
-    // A pause during the count-in silences it at once.
+    // A pause during the count-in silences it at once; a seek keeps it going (the stems wait for it).
     this.offChange = engine.on('change', (snap) => {
       if (!snap.playing) this.cancel();
     });
-    return when;
   }
 
   /** Stop the clicks and release their nodes (playback itself is the engine's). */

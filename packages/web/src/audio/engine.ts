@@ -15,39 +15,17 @@
  */
 import { Emitter } from '../services/emitter';
 import { clamp, normaliseLoop, positionAt, type ClockAnchor, type Loop } from './clock';
-import { StretchRouting, type StretchState } from './stretchRouting';
-import { VoiceSet, releaseSource, startSource, type SourceTiming, type SyncedVoice } from './sources';
+import { StretchRouting } from './stretchRouting';
+import { TEMPO_MAX, TEMPO_MIN, TRANSPOSE_LIMIT, type PlayerSnapshot, type StemControls, type StemInput } from './playerTypes';
+import { VoiceSet, audibleGains, releaseSource, startSource, stopAt, type SourceTiming, type SyncedVoice } from './sources';
 
 export type { SyncedVoice } from './sources';
 import { mark } from '../services/perf';
 
 export { UNPITCHED_STEMS } from './stretchRouting';
 
-export interface StemInput {
-  name: string;
-  buffer: AudioBuffer;
-}
-
-export interface StemControls {
-  volume: number; // 0..1.5 linear
-  muted: boolean;
-  soloed: boolean;
-  pan: number; // -1..1
-}
-
-export interface PlayerSnapshot {
-  loaded: boolean;
-  playing: boolean;
-  duration: number;
-  tempo: number;
-  transpose: number;
-  masterVolume: number;
-  loop: Loop | null;
-  loopEnabled: boolean;
-  stems: Record<string, StemControls>;
-  /** off: not needed (100%, 0 st), stems play direct; loading: being created; on: in the path. */
-  stretch: StretchState;
-}
+export type { PlayerSnapshot, StemControls, StemInput } from './playerTypes';
+export { TEMPO_MAX, TEMPO_MIN, TRANSPOSE_LIMIT } from './playerTypes';
 
 type EngineEvents = { change: PlayerSnapshot; ended: void; error: unknown };
 
@@ -60,9 +38,6 @@ interface Track {
   source: AudioBufferSourceNode | null;
 }
 
-export const TEMPO_MIN = 0.5;
-export const TEMPO_MAX = 1.5;
-export const TRANSPOSE_LIMIT = 6;
 const START_LOOKAHEAD = 0.03;
 const RAMP = 0.015;
 
@@ -255,14 +230,19 @@ export class PlayerEngine {
     return this.stretch.tempoOnlyInput;
   }
 
-  seek(seconds: number): void {
+  /**
+   * Go to `seconds`. While a count-in runs (the sources start in the future) they still start
+   * when it ends, from the new place; `lead` asks for that many seconds of count-in instead.
+   */
+  seek(seconds: number, lead?: number): void {
     const target = clamp(seconds, 0, Math.max(0, this.duration - 0.001));
     const loop = this.activeLoop();
     // Seeking out of the loop means the player wants to leave it.
     if (loop && (target < loop.start || target >= loop.end)) this.loopEnabled = false;
     if (this.isPlaying) {
+      const wait = lead ?? Math.max(0, this.anchor.contextTime - this.ctx.currentTime - START_LOOKAHEAD);
       this.stopSources();
-      this.startSources(target);
+      this.startSources(target, wait);
     } else {
       this.pausedAt = target;
     }
@@ -293,6 +273,20 @@ export class PlayerEngine {
 
   private activeLoop(): Loop | null {
     return this.loopEnabled ? this.loop : null;
+  }
+
+  /** Where the sources' clock is anchored and the loop they wrap in (for loop-pass scheduling). */
+  get clock(): { anchor: ClockAnchor; loop: Loop | null; playing: boolean } {
+    return { anchor: { ...this.anchor }, loop: this.activeLoop(), playing: this.isPlaying };
+  }
+
+  /** Silence every source at context time `at` (a pass ends there; a count-in follows). */
+  endPassAt(at: number): void {
+    for (const t of this.tracks) {
+      if (t.source) t.source.onended = null; // not the end of the song
+      stopAt(t.source, at);
+    }
+    this.voices.stopAllAt(at);
   }
 
   private restartForLoop(): void {
@@ -351,13 +345,7 @@ export class PlayerEngine {
 
   /** Linear gain each stem is heard at now (mute and solo applied). */
   effectiveGains(): Record<string, number> {
-    const anySolo = this.tracks.some((t) => t.controls.soloed);
-    const out: Record<string, number> = {};
-    for (const t of this.tracks) {
-      const { muted, soloed, volume } = t.controls;
-      out[t.name] = muted || (anySolo && !soloed) ? 0 : volume;
-    }
-    return out;
+    return audibleGains(this.tracks);
   }
 
   private applyGains(immediate = false): void {

@@ -37,6 +37,15 @@ export function releaseSource(source: AudioBufferSourceNode | null): void {
   source.disconnect();
 }
 
+/** Schedule a stop at context time `at`; a source that already ended is fine. */
+export function stopAt(source: AudioBufferSourceNode | null, at: number): void {
+  try {
+    source?.stop(at);
+  } catch {
+    // Already stopped.
+  }
+}
+
 /**
  * A buffer in song time that plays along with the stems (the click): same start, offset, rate
  * and loop, so it stays sample-aligned with them. `buffer` null: silent for now.
@@ -80,6 +89,11 @@ export class VoiceSet {
     for (const voice of this.voices.keys()) this.restart(voice, null);
   }
 
+  /** Stop every voice's source at context time `at` (released on the next restart). */
+  stopAllAt(at: number): void {
+    for (const source of this.voices.values()) stopAt(source, at);
+  }
+
   setRate(rate: number, at: number): void {
     for (const source of this.voices.values()) source?.playbackRate.setValueAtTime(rate, at);
   }
@@ -88,4 +102,12 @@ export class VoiceSet {
     this.stopAll();
     this.voices.clear();
   }
+}
+
+/** Linear gain each stem is heard at (mute and solo applied): a soloed stem silences the unsoloed. */
+export function audibleGains(stems: readonly { name: string; controls: { volume: number; muted: boolean; soloed: boolean } }[]): Record<string, number> {
+  const anySolo = stems.some((t) => t.controls.soloed);
+  const out: Record<string, number> = {};
+  for (const { name, controls } of stems) out[name] = controls.muted || (anySolo && !controls.soloed) ? 0 : controls.volume;
+  return out;
 }

@@ -3,11 +3,17 @@ import { ApiClient } from '../api/client';
 import { AuthStore } from './auth';
 import { StemCache } from './cacheManager';
 import { JobEventsSocket, wsUrl, type WebSocketFactory } from './websocket';
+import { clearPracticeDb, openPracticeDb } from '../practice/practiceDb';
+import { PracticeLogOutbox } from '../practice/practiceLog';
+import { WorkspaceSync } from '../practice/workspaceSync';
 
 export interface AppServices {
   api: ApiClient;
   cache: StemCache;
   auth: AuthStore;
+  /** Each song's practice workspace, synced with the server (IndexedDB offline). */
+  practice: WorkspaceSync;
+  practiceLog: PracticeLogOutbox;
   createSocket: () => JobEventsSocket;
 }
 
@@ -16,6 +22,7 @@ export interface AppServiceOptions {
   fetcher?: typeof fetch;
   createWebSocket?: WebSocketFactory;
   cacheName?: string;
+  practiceDbName?: string;
 }
 
 export function createAppServices(options: AppServiceOptions = {}): AppServices {
@@ -27,13 +34,22 @@ export function createAppServices(options: AppServiceOptions = {}): AppServices 
     fetcher: api.fetch,
     ...(options.cacheName ? { dbName: options.cacheName } : {}),
   });
-  const auth = new AuthStore(api, { forget: () => cache.clear() });
+  const practiceDb = openPracticeDb(options.practiceDbName);
+  const practice = new WorkspaceSync(api, { db: practiceDb });
+  const practiceLog = new PracticeLogOutbox(api, { db: practiceDb });
+  const forget = async () => {
+    practice.forget();
+    await Promise.all([cache.clear(), practiceDb.then(clearPracticeDb).catch(() => undefined)]);
+  };
+  const auth = new AuthStore(api, { forget });
   // A refused handshake is a 1006 close to the browser: ask /api/auth/me whether it was the login.
   const authCheck = () => api.me().then((me) => !me.auth_required || me.user !== null);
   return {
     api,
     cache,
     auth,
+    practice,
+    practiceLog,
     createSocket: () => {
       const socket = new JobEventsSocket({
         url: wsUrl('/api/ws'),

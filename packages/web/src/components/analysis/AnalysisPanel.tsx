@@ -20,6 +20,9 @@ interface AnalysisPanelProps {
   grid: BeatGrid | null;
   transpose: number;
   click: ClickSettings;
+  /** Capo fret (saved with the workspace). */
+  capo: number;
+  onCapo: (capo: number) => void;
   onClickChange: (patch: Partial<ClickSettings>) => void;
   onLoop: (loop: Loop) => void;
   onAnalysis: (analysis: Analysis) => void;
@@ -29,8 +32,7 @@ export const CAPO_FRETS = [0, 1, 2, 3, 4, 5, 6, 7];
 
 /** The music of the song beside the player: chords and key, click and count-in, bar loops, fixes. */
 export function AnalysisPanel(props: AnalysisPanelProps) {
-  const { api, songId, engine, state, grid, transpose, click, onClickChange, onLoop, onAnalysis } = props;
-  const [capo, setCapo] = useState(0);
+  const { api, songId, engine, state, grid, transpose, click, capo, onCapo, onClickChange, onLoop, onAnalysis } = props;
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -89,7 +91,7 @@ export function AnalysisPanel(props: AnalysisPanelProps) {
         )}
         <label className="capo">
           <span className="control-label">Capo</span>{' '}
-          <select value={capo} onChange={(e) => setCapo(Number(e.target.value))} aria-label="Capo">
+          <select value={capo} onChange={(e) => onCapo(Number(e.target.value))} aria-label="Capo">
             {CAPO_FRETS.map((f) => (
               <option key={f} value={f}>
                 {f === 0 ? 'none' : `fret ${f}`}

@@ -70,6 +70,15 @@ export function ClickControls({ settings, onChange, available }: ClickControlsPr
           ))}
         </select>
       </label>
+      <label>
+        <input
+          type="checkbox"
+          checked={settings.countInEveryPass && available}
+          disabled={!available || settings.countInBars === 0}
+          onChange={(e) => onChange({ countInEveryPass: e.target.checked })}
+        />{' '}
+        before every loop pass
+      </label>
     </div>
   );
 }

@@ -15,6 +15,11 @@ import { useAnalysis } from '../analysis/useAnalysis';
 import { usePracticeAudio } from '../analysis/usePracticeAudio';
 import { gridFromAnalysis, snapLoop } from '../../music/grid';
 import { StemRow } from './StemRow';
+import type { SavedLoop } from '../../api/practice';
+import { PracticeLogChart } from '../practice/PracticeLogChart';
+import { usePracticeLog } from '../practice/usePracticeLog';
+import { useWorkspace } from '../practice/useWorkspace';
+import { WorkspacePanel } from '../practice/WorkspacePanel';
 import { usePeaks } from './usePeaks';
 import { useShortcuts } from './useShortcuts';
 
@@ -52,17 +57,32 @@ export function Player({ services, engine, song, stems, phase }: PlayerProps) {
   const duration = snapshot?.duration ?? 0;
   const { state: analysisState, analysis, replace: replaceAnalysis } = useAnalysis(services.api, song?.id ?? null);
   const grid = useMemo(() => gridFromAnalysis(analysis), [analysis]);
-  const practice = usePracticeAudio(engine, grid, duration);
+  const [activeLoop, setActiveLoop] = useState<SavedLoop | null>(null);
+  const practice = usePracticeAudio(engine, grid, duration, activeLoop);
+  const workspace = useWorkspace({ sync: services.practice, songId: song?.id ?? null, engine, snapshot, click: practice.settings, replaceClick: practice.replace });
+  const ws = workspace.state;
+  const active = ws?.loops.find((l) => l.id === ws.active_loop_id) ?? null;
+  useEffect(() => setActiveLoop(active), [active]);
+  const practiceLog = usePracticeLog(services.api, services.practiceLog, engine, song?.id ?? null, active?.id ?? null);
+  // The first sound waits for the saved workspace (mix, tempo, loop) to be applied.
+  const { whenReady } = workspace;
+  const { toggle: toggleAudio } = practice;
+  const play = useCallback(async () => {
+    if (engine && !engine.playing) await whenReady();
+    await toggleAudio();
+  }, [engine, whenReady, toggleAudio]);
   const gridRef = useRef(grid);
   gridRef.current = grid;
+  const myPart = ws?.my_part ?? null;
   const music = useMemo(
     () => ({
       get grid() {
         return gridRef.current;
       },
-      toggle: practice.toggle,
+      toggle: play,
+      myPart,
     }),
-    [practice.toggle],
+    [play, myPart],
   );
   useShortcuts(engine, loopMarks, music);
 
@@ -185,7 +205,7 @@ export function Player({ services, engine, song, stems, phase }: PlayerProps) {
         <button
           type="button"
           className="btn play"
-          onClick={() => void practice.toggle()}
+          onClick={() => void play()}
           disabled={!loaded}
           aria-label={snapshot?.playing ? 'Pause' : 'Play'}
           data-testid="play"
@@ -306,10 +326,21 @@ export function Player({ services, engine, song, stems, phase }: PlayerProps) {
         grid={grid}
         transpose={transpose}
         click={practice.settings}
+        capo={ws?.capo ?? 0}
+        onCapo={(capo) => workspace.edit((s) => ({ ...s, capo }))}
         onClickChange={practice.update}
         onLoop={onLoopRange}
         onAnalysis={replaceAnalysis}
       />
+      {workspace.error && (
+        <p className="error" role="alert">
+          {workspace.error}
+        </p>
+      )}
+      {ws && (
+        <WorkspacePanel engine={engine} snapshot={snapshot} state={ws} edit={workspace.edit} stems={stemNames} passInfo={practice.passInfo} status={workspace.status} />
+      )}
+      <PracticeLogChart log={practiceLog} />
       {snapshot?.stretch === 'unavailable' && (
         <p className="notice">This browser cannot run the time-stretcher: tempo changes will also change the pitch.</p>
       )}

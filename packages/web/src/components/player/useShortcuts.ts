@@ -14,6 +14,7 @@ export const SHORTCUTS: { keys: string; action: string }[] = [
   { keys: '[ / ]', action: 'Slower / faster (5%)' },
   { keys: '- / =', action: 'Transpose down / up a semitone' },
   { keys: 'M / S', action: 'Mute / solo the focused stem' },
+  { keys: 'P', action: 'Mute / unmute my part (chosen under Practice)' },
   { keys: '?', action: 'Show / hide this help' },
 ];
 
@@ -21,6 +22,8 @@ export const SHORTCUTS: { keys: string; action: string }[] = [
 export interface MusicShortcuts {
   readonly grid: BeatGrid | null;
   toggle: () => unknown;
+  /** The stem the user plays (the workspace's "my part"). */
+  readonly myPart?: string | null;
 }
 
 /** Global player shortcuts; ignored while typing in a text field. */
@@ -98,6 +101,11 @@ export function useShortcuts(engine: PlayerEngine | null, loopMarks: { a: number
         case 'S':
           if (!stem) return;
           engine.updateStem(stem, { soloed: !snap.stems[stem]?.soloed });
+          break;
+        case 'p':
+        case 'P':
+          if (!music?.myPart || !snap.stems[music.myPart]) return;
+          engine.updateStem(music.myPart, { muted: !snap.stems[music.myPart]?.muted });
           break;
         default:
           handled = false;
