@@ -42,6 +42,10 @@ SPLITS: dict[str, list[tuple[str, int, int, float, str, bool]]] = {
         ("tune-s101", 101, 4, 40.0, FLUID, False),
         ("tune-s102-tempo", 102, 3, 40.0, FLUID, True),
         ("tune-s103", 103, 4, 40.0, FLUID, False),
+        ("tune-s104", 104, 4, 40.0, FLUID, False),
+        ("tune-s105-timgm", 105, 4, 40.0, TIMGM, False),
+        ("tune-s106-tempo", 106, 3, 40.0, FLUID, True),
+        ("tune-s107", 107, 4, 40.0, FLUID, False),
     ],
     "evaluation": [
         ("eval-s201", 201, 5, 40.0, FLUID, False),

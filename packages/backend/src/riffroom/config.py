@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # Separation
     default_engine: str = "auto"
     default_model: str = "htdemucs"
+    # "auto": `riffroom serve` downloads the default model's weights into the HuggingFace cache in
+    # the background on start (jobs meanwhile run on the bundled engines); "never": it does not.
+    fetch_models: Literal["auto", "never"] = "auto"
     device: str = "cpu"
     torch_threads: int = 0  # 0 = torch's default
     dsp_chunk_seconds: float = 30.0
@@ -93,6 +96,9 @@ class Settings(BaseSettings):
     quota_songs: int = 500  # per user; 0 = unlimited
     quota_bytes: int = 20 * 1024**3  # uploaded bytes per user; 0 = unlimited
     quota_active_jobs: int = 10  # queued + running separations per user; 0 = unlimited
+
+    # Practice data: a song's saved workspace (mixer, loops, markers, notes) per user.
+    practice_state_max_bytes: int = 64 * 1024  # a larger PUT /api/songs/{id}/practice body gets 413
 
     # Sandbox for ffmpeg/ffprobe on untrusted files: "auto" = bubblewrap when it works, else
     # resource limits only; "rlimit" = limits only; "bwrap" = bubblewrap or refuse.

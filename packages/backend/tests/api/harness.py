@@ -40,9 +40,19 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, root: Path, workers: int = 1, *, launcher: tuple[str, ...] = (), **settings: Any) -> None:
-        """`launcher`: `-m MODULE ARGS...` to run instead of `-m riffroom.cli` (before `serve ...`)."""
+    def __init__(
+        self,
+        root: Path,
+        workers: int = 1,
+        *,
+        launcher: tuple[str, ...] = (),
+        environ: dict[str, str] | None = None,
+        **settings: Any,
+    ) -> None:
+        """`launcher`: `-m MODULE ARGS...` to run instead of `-m riffroom.cli` (before `serve ...`);
+        `environ`: other environment variables (HF_ENDPOINT, HF_HOME...)."""
         self.root = root
+        self.environ = environ or {}
         self.launcher = launcher or ("riffroom.cli",)
         self.data_dir = root / "data"
         self.workers = workers
@@ -58,6 +68,11 @@ class ServerProcess:
         env["PYTHONPATH"] = os.pathsep.join([str(SRC), str(BACKEND), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         env["RIFFROOM_CACHE_DIR"] = str(self.root / "cache")
         env["RIFFROOM_MIN_FREE_DISK_BYTES"] = "1"
+        # No test server downloads weights unless its test asks (fetch_models="auto"), and none can
+        # reach the real hub: HF_ENDPOINT is a closed loopback port unless the test names its own.
+        env["RIFFROOM_FETCH_MODELS"] = "never"
+        env["HF_ENDPOINT"] = "http://127.0.0.1:9"
+        env.update(self.environ)
         for key, value in self.settings.items():
             env[f"RIFFROOM_{key.upper()}"] = value if isinstance(value, str) else str(value)
         return env

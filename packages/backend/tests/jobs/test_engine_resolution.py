@@ -126,7 +126,7 @@ def test_auto_runs_demucs_on_a_worker_with_weights_the_api_node_lacks(
         assert (ran["state"], ran["engine"], ran["engine_used"]) == ("done", "demucs", "demucs"), ran
 
 
-def test_auto_falls_back_to_dsp_on_a_worker_without_weights_and_demucs_fails_there(
+def test_auto_falls_back_to_spleeter_on_a_worker_without_weights_and_demucs_fails_there(
     api: ServerProcess, short_mp3: Path, tmp_path: Path
 ) -> None:
     (tmp_path / "empty").mkdir()
@@ -138,10 +138,10 @@ def test_auto_falls_back_to_dsp_on_a_worker_without_weights_and_demucs_fails_the
         assert (done["state"], done["engine"], done["engine_used"], done["model_used"]) == (
             "done",
             "auto",
-            "dsp",
-            DSP_MODEL,
+            "spleeter",
+            f"4stems-v1+{DSP_MODEL}",
         ), done
-        assert c.get(f"/api/songs/{song_id}").json()["job"]["engine_used"] == "dsp"
+        assert c.get(f"/api/songs/{song_id}").json()["job"]["engine_used"] == "spleeter"
         r = c.post(f"/api/songs/{song_id}/separations", json={"engine": "demucs"})
         assert r.status_code == 202, r.text
         failed = wait_job(c, r.json()["id"], timeout=120)
@@ -149,4 +149,5 @@ def test_auto_falls_back_to_dsp_on_a_worker_without_weights_and_demucs_fails_the
         assert "weights for htdemucs are not present" in failed["error"]
         song = c.get(f"/api/songs/{song_id}").json()
         assert song["job"]["id"] == failed["id"] and song["job"]["engine_used"] is None
-        assert sorted(song["stems"]) == ["bass", "drums", "other", "vocals"], "the dsp stems stay served"
+        assert sorted(song["stems"]) == ["bass", "drums", "other", "vocals"], "the spleeter stems stay served"
+        assert song["stems_job"]["id"] == done["id"] and song["stems_job"]["engine_used"] == "spleeter"

@@ -168,3 +168,58 @@ def test_sharing_an_entry_this_host_does_not_hold_is_an_error(
     worker = StemCache(tmp_path / "worker", 10**6, s3_store())
     with pytest.raises(FileNotFoundError, match="not published on this host"):
         worker.share("d" * 64)
+
+
+def test_a_sidecar_lives_beside_the_stems_counts_in_the_size_and_goes_with_the_entry(tmp_path: Path) -> None:
+    cache = StemCache(tmp_path, 2500)
+    key = "a" * 64
+    assert cache.read_sidecar(key, "analysis-v1.json") is None
+    assert cache.put_sidecar(key, "analysis-v1.json", b"{}") is False  # no entry: nothing written
+    assert not (tmp_path / "objects" / key).exists()
+    _put(cache, key, 1000)
+    assert cache.put_sidecar(key, "analysis-v1.json", b'{"bpm": 120}') is True
+    assert cache.read_sidecar(key, "analysis-v1.json") == b'{"bpm": 120}'
+    assert cache.total_bytes() == 1000 + 12
+    assert cache.put_sidecar(key, "analysis-v1.json", b'{"bpm": 60.5}') is True  # replaced, not added
+    assert cache.read_sidecar(key, "analysis-v1.json") == b'{"bpm": 60.5}' and cache.total_bytes() == 1000 + 13
+    assert cache.read_sidecar(key, "analysis-v2.json") is None
+    assert sorted(p.name for p in (tmp_path / "objects" / key).iterdir()) == [
+        "analysis-v1.json",
+        "manifest.json",
+        "vocals.wav",
+    ]  # no temporary file left behind
+    assert sorted(cache.lookup(key).stems) == ["vocals"]  # type: ignore[union-attr]
+    time.sleep(0.01)
+    _put(cache, "b" * 64, 1000)
+    _put(cache, "c" * 64, 1000)  # over budget: the oldest entry goes, its sidecar with it
+    assert not (tmp_path / "objects" / key).exists()
+    assert cache.read_sidecar(key, "analysis-v1.json") is None
+
+
+@pytest.mark.parametrize(
+    "name", ["manifest.json", "../x.json", "vocals.wav", "a/b.json", "UP.json", ".hidden.json", ""]
+)
+def test_sidecar_names_that_could_touch_the_stems_are_refused(tmp_path: Path, name: str) -> None:
+    cache = StemCache(tmp_path, 10_000)
+    _put(cache, "a" * 64, 10)
+    with pytest.raises(ValueError, match="invalid sidecar name"):
+        cache.put_sidecar("a" * 64, name, b"{}")
+    with pytest.raises(ValueError, match="invalid sidecar name"):
+        cache.read_sidecar("a" * 64, name)
+    with pytest.raises(ValueError, match="invalid stem key"):
+        cache.read_sidecar("../" + "a" * 61, "analysis-v1.json")
+
+
+def test_a_sidecar_made_on_one_host_is_read_on_another(s3_store: Callable[[], BlobStore], tmp_path: Path) -> None:
+    worker = StemCache(tmp_path / "worker", 10**6, s3_store())
+    api = StemCache(tmp_path / "api", 10**6, s3_store())
+    key = cache_key(SHA, "dsp", "dsp", {})
+    _put(worker, key, 100)
+    assert worker.share(key) is True
+    assert worker.put_sidecar(key, "analysis-v1.json", b'{"key": "C major"}') is True
+    assert api.read_sidecar(key, "analysis-v1.json") == b'{"key": "C major"}'  # without the stems here
+    assert not (tmp_path / "api" / "objects" / key).exists()
+    assert api.lookup(key) is not None  # the stems come over; the sidecar is then kept here too
+    assert api.read_sidecar(key, "analysis-v1.json") == b'{"key": "C major"}'
+    assert (tmp_path / "api" / "objects" / key / "analysis-v1.json").read_bytes() == b'{"key": "C major"}'
+    assert api.read_sidecar(key, "analysis-v9.json") is None

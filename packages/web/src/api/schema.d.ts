@@ -142,7 +142,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Songs */
+        /**
+         * List Songs
+         * @description The caller's songs and those shared with a band the caller is in (`owned`, `bands`).
+         */
         get: operations["list_songs_api_songs_get"];
         put?: never;
         /**
@@ -213,6 +216,8 @@ export interface paths {
          *
          *     Only names are checked here: the worker that runs the job resolves `auto` with its own
          *     weights (the job's `engine_used` says what ran), and fails a `demucs` job it has no weights for.
+         *     A band member may separate a song shared with the band: the job is the song's, and counts
+         *     against its owner's quota.
          */
         post: operations["start_separation_api_songs__song_id__separations_post"];
         delete?: never;
@@ -318,10 +323,610 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Models */
+        get: operations["list_models_api_models_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/songs/{song_id}/analysis": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Analysis
+         * @description The analysis with the user's corrections applied. 409 `not_ready` with `job_id` while the
+         *     song is separated and analysed (also when it was evicted, or separated before analyses
+         *     existed: that job is started here).
+         */
+        get: operations["get_analysis_api_songs__song_id__analysis_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/songs/{song_id}/analysis/corrections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Put Corrections
+         * @description Replace the song's corrections; answers the corrected analysis. 422 for a chord label or
+         *     time signature that is not one; 409 `not_ready` (nothing saved) while there is no analysis.
+         */
+        put: operations["put_corrections_api_songs__song_id__analysis_corrections_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/songs/{song_id}/practice": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Practice
+         * @description The caller's workspace of this song (revision 0 and defaults before the first save).
+         */
+        get: operations["get_practice_api_songs__song_id__practice_get"];
+        /**
+         * Put Practice
+         * @description Save the workspace (`{"revision", "state"}`): 200 with the new revision, or 409
+         *     `stale_revision` with the current revision and state when `revision` is not the current one.
+         */
+        put: operations["put_practice_api_songs__song_id__practice_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/songs/{song_id}/practice/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Practice Log
+         * @description The caller's practice of this song: per day over `days` days, per loop, and this week.
+         */
+        get: operations["get_practice_log_api_songs__song_id__practice_log_get"];
+        put?: never;
+        /**
+         * Add Practice Log
+         * @description Report practised time in chunks (`{"sessions": [{started_at, seconds, loop_id?, tempo, id?}]}`);
+         *     a chunk resent with the same `id` is not counted twice.
+         */
+        post: operations["add_practice_log_api_songs__song_id__practice_log_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/setlists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Setlists
+         * @description The caller's setlists and those shared with a band the caller is in.
+         */
+        get: operations["list_setlists_api_setlists_get"];
+        put?: never;
+        /** Create Setlist */
+        post: operations["create_setlist_api_setlists_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/setlists/{setlist_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Setlist */
+        get: operations["get_setlist_api_setlists__setlist_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete Setlist */
+        delete: operations["delete_setlist_api_setlists__setlist_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Patch Setlist
+         * @description Rename, and/or replace the songs (in order, with their notes). The owner's only.
+         */
+        patch: operations["patch_setlist_api_setlists__setlist_id__patch"];
+        trace?: never;
+    };
+    "/api/setlists/{setlist_id}/order": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Order Setlist
+         * @description Put the setlist's songs in this order: `song_ids` lists each of them once (songs the owner
+         *     can no longer read keep their place after these).
+         */
+        put: operations["order_setlist_api_setlists__setlist_id__order_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/setlists/{setlist_id}/sheet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Setlist Sheet
+         * @description What a printed set sheet shows: per song its title, artist, key, tempo, duration and notes.
+         *     Key and tempo come from the song's analysis (with the owner's tempo correction), and are null
+         *     for a song that has none yet; reading the sheet never starts a separation.
+         */
+        get: operations["setlist_sheet_api_setlists__setlist_id__sheet_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/bands": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Bands
+         * @description The bands the caller is in, with members and what is shared.
+         */
+        get: operations["list_bands_api_bands_get"];
+        put?: never;
+        /**
+         * Create Band
+         * @description A new band with the caller as its owner (409 `accounts_required` on a server without accounts).
+         */
+        post: operations["create_band_api_bands_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/bands/{band_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Band */
+        get: operations["get_band_api_bands__band_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Band
+         * @description The owner ends the band: every share with it ends too.
+         */
+        delete: operations["delete_band_api_bands__band_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/bands/{band_id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add Member
+         * @description The owner adds an account by user name.
+         */
+        post: operations["add_member_api_bands__band_id__members_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/bands/{band_id}/members/{username}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove Member
+         * @description The owner removes a member, or a member leaves; they lose the band's songs at once.
+         */
+        delete: operations["remove_member_api_bands__band_id__members__username__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/bands/{band_id}/songs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Share Song
+         * @description Share one of the caller's songs with a band the caller is in (the stems are not copied).
+         */
+        post: operations["share_song_api_bands__band_id__songs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/bands/{band_id}/songs/{song_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unshare Song
+         * @description The song's owner (or the band's) ends the share; members' workspaces stay, out of reach.
+         */
+        delete: operations["unshare_song_api_bands__band_id__songs__song_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/bands/{band_id}/setlists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Share Setlist
+         * @description Share one of the caller's setlists, and the caller's songs in it.
+         */
+        post: operations["share_setlist_api_bands__band_id__setlists_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/bands/{band_id}/setlists/{setlist_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Unshare Setlist */
+        delete: operations["unshare_setlist_api_bands__band_id__setlists__setlist_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AnalysisCorrections
+         * @description What the user corrected; each field left at its default changes nothing.
+         */
+        AnalysisCorrections: {
+            /**
+             * First Downbeat
+             * @description seconds of the beat that becomes beat 1 of a bar (snapped to the nearest beat)
+             */
+            first_downbeat?: number | null;
+            /**
+             * Tempo Factor
+             * @description 0.5 keeps every other beat, 2 adds one between each two; bpm and tempo curve follow
+             * @default 1
+             * @enum {number}
+             */
+            tempo_factor?: 0.5 | 1 | 2;
+            /**
+             * Time Signature
+             * @description "3/4", "4/4", "6/8"...: bars of that many beats (the numerator)
+             */
+            time_signature?: string | null;
+            /**
+             * Chords
+             * @description chords that replace the analysis's over their spans
+             */
+            chords?: components["schemas"]["AnalysisSpan"][];
+        };
+        /**
+         * AnalysisOut
+         * @description A song's beats, bars, tempo, key, chords and sections, with the user's corrections applied.
+         */
+        AnalysisOut: {
+            /**
+             * Version
+             * @description the analysis version that made it
+             */
+            version: number;
+            /** Bpm */
+            bpm: number | null;
+            /** Time Signature */
+            time_signature: string | null;
+            /**
+             * Steady Beat
+             * @description false: no beat grid (free time, noise, silence); beats are empty
+             */
+            steady_beat: boolean;
+            /**
+             * Message
+             * @description why there is no beat grid, or that the analysis failed
+             */
+            message: string | null;
+            /**
+             * Beats
+             * @description seconds
+             */
+            beats: number[];
+            /**
+             * Downbeats
+             * @description seconds of every beat 1
+             */
+            downbeats: number[];
+            /** Beat Positions */
+            beat_positions: components["schemas"]["BeatPositionOut"][];
+            /**
+             * Tempo Curve
+             * @description [seconds, bpm] at each beat
+             */
+            tempo_curve: [
+                number,
+                number
+            ][];
+            /**
+             * Key
+             * @description e.g. "C# minor"
+             */
+            key: string | null;
+            /**
+             * Key Confidence
+             * @description 0..1
+             */
+            key_confidence: number;
+            /** Chords */
+            chords: components["schemas"]["AnalysisSpan"][];
+            /** Sections */
+            sections: components["schemas"]["AnalysisSpan"][];
+            corrections: components["schemas"]["AnalysisCorrections"];
+        };
+        /** AnalysisSpan */
+        AnalysisSpan: {
+            /**
+             * Start
+             * @description seconds
+             */
+            start: number;
+            /**
+             * End
+             * @description seconds
+             */
+            end: number;
+            /**
+             * Label
+             * @description a chord as a Harte label ("C#:min", "N" for none) or a section ("A", "B")
+             */
+            label: string;
+        };
+        /** BandCreate */
+        BandCreate: {
+            /** Name */
+            name: string;
+        };
+        /** BandList */
+        BandList: {
+            /** Bands */
+            bands: components["schemas"]["BandOut"][];
+        };
+        /** BandMemberIn */
+        BandMemberIn: {
+            /** Username */
+            username: string;
+        };
+        /** BandMemberOut */
+        BandMemberOut: {
+            /** Username */
+            username: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "owner" | "member";
+            /** Added At */
+            added_at: number;
+        };
+        /** BandOut */
+        BandOut: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Owner
+             * @description the owner's user name
+             */
+            owner: string;
+            /**
+             * Role
+             * @description your role in the band
+             * @enum {string}
+             */
+            role: "owner" | "member";
+            /** Members */
+            members: components["schemas"]["BandMemberOut"][];
+            /**
+             * Songs
+             * @description ids of the songs shared with the band
+             */
+            songs: string[];
+            /**
+             * Setlists
+             * @description ids of the setlists shared with the band
+             */
+            setlists: string[];
+            /** Created At */
+            created_at: number;
+        };
+        /** BandRef */
+        BandRef: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+        };
+        /** BandSetlistIn */
+        BandSetlistIn: {
+            /**
+             * Setlist Id
+             * @description a song's or setlist's id
+             */
+            setlist_id: string;
+        };
+        /** BandSongIn */
+        BandSongIn: {
+            /**
+             * Song Id
+             * @description a song's or setlist's id
+             */
+            song_id: string;
+        };
+        /** BeatPositionOut */
+        BeatPositionOut: {
+            /**
+             * Time
+             * @description seconds
+             */
+            time: number;
+            /**
+             * Bar
+             * @description from 1; 0 for a pickup before the first downbeat
+             */
+            bar: number;
+            /**
+             * Beat
+             * @description the beat within its bar, from 1
+             */
+            beat: number;
+        };
+        /** ClickSettings */
+        ClickSettings: {
+            /**
+             * Enabled
+             * @default false
+             */
+            enabled?: boolean;
+            /**
+             * Volume Db
+             * @default -6
+             */
+            volume_db?: number;
+            /**
+             * Pan
+             * @default 0
+             */
+            pan?: number;
+            /**
+             * Sound
+             * @default wood
+             * @enum {string}
+             */
+            sound?: "wood" | "beep" | "tick";
+            /**
+             * Count In Bars
+             * @default 0
+             * @enum {integer}
+             */
+            count_in_bars?: 0 | 1 | 2 | 4;
+            /**
+             * Count In Every Pass
+             * @description count in before every pass of a loop, not only the first
+             * @default false
+             */
+            count_in_every_pass?: boolean;
+        };
         /** ErrorBody */
         ErrorBody: {
             /** Code */
@@ -361,7 +966,7 @@ export interface components {
             error_code?: string | null;
             /**
              * Engine
-             * @description the request as asked: "auto", "demucs" or "dsp"
+             * @description the request as asked: "auto", "demucs", "spleeter" or "dsp"
              */
             engine: string;
             /**
@@ -371,7 +976,7 @@ export interface components {
             model: string | null;
             /**
              * Engine Used
-             * @description "demucs" or "dsp": what the worker running it chose (`auto` resolved there); null until then
+             * @description "demucs", "spleeter" or "dsp": what the worker running it chose (`auto` resolved there); null until then
              */
             engine_used?: string | null;
             /**
@@ -403,6 +1008,33 @@ export interface components {
             /** Password */
             password: string;
         };
+        /** Loop */
+        Loop: {
+            /** Id */
+            id: string;
+            /**
+             * Name
+             * @default
+             */
+            name?: string;
+            /** Start */
+            start: number;
+            /** End */
+            end: number;
+            speed_trainer?: components["schemas"]["SpeedTrainer"] | null;
+        };
+        /** Marker */
+        Marker: {
+            /** Id */
+            id: string;
+            /** Time */
+            time: number;
+            /**
+             * Label
+             * @default
+             */
+            label?: string;
+        };
         /** MeOut */
         MeOut: {
             /** Auth Required */
@@ -425,6 +1057,59 @@ export interface components {
              */
             format?: "wav" | "flac" | "mp3" | "opus";
         };
+        /** ModelFetchOut */
+        ModelFetchOut: {
+            /**
+             * State
+             * @description idle | downloading | done | failed | never
+             * @enum {string}
+             */
+            state: "idle" | "downloading" | "done" | "failed" | "never";
+            /**
+             * Model
+             * @description the model downloaded on first start (the server's default)
+             */
+            model: string;
+            /**
+             * Fraction
+             * @description of its bytes; 1 once done
+             */
+            fraction: number;
+            /**
+             * Message
+             * @description what runs now and how to add weights, in one sentence
+             */
+            message: string;
+        };
+        /** ModelRow */
+        ModelRow: {
+            /** Engine */
+            engine: string;
+            /** Model */
+            model: string;
+            /** Stems */
+            stems: string[];
+            /**
+             * Available
+             * @description its weights or package are on this node
+             */
+            available: boolean;
+            /** About */
+            about: string;
+        };
+        /** ModelsOut */
+        ModelsOut: {
+            /**
+             * Auto Engine
+             * @description what `auto` runs on this node now: "demucs", "spleeter" or "dsp"
+             */
+            auto_engine: string;
+            /** Default Model */
+            default_model: string;
+            fetch: components["schemas"]["ModelFetchOut"];
+            /** Models */
+            models: components["schemas"]["ModelRow"][];
+        };
         /** PeaksOut */
         PeaksOut: {
             /** Stem */
@@ -437,6 +1122,159 @@ export interface components {
             min: number[];
             /** Max */
             max: number[];
+        };
+        /** PracticeDay */
+        PracticeDay: {
+            /**
+             * Date
+             * @description YYYY-MM-DD in the asked time zone offset
+             */
+            date: string;
+            /** Seconds */
+            seconds: number;
+        };
+        /** PracticeLogAdded */
+        PracticeLogAdded: {
+            /**
+             * Added
+             * @description sessions stored; a resent id is not stored again
+             */
+            added: number;
+        };
+        /** PracticeLogIn */
+        PracticeLogIn: {
+            /** Sessions */
+            sessions: components["schemas"]["PracticeSession"][];
+        };
+        /** PracticeLogOut */
+        PracticeLogOut: {
+            /**
+             * Days
+             * @description every day of the window, oldest first, 0 when not practised
+             */
+            days: components["schemas"]["PracticeDay"][];
+            /** Loops */
+            loops: components["schemas"]["PracticeLoopTotal"][];
+            /**
+             * Total Seconds
+             * @description in the whole window
+             */
+            total_seconds: number;
+            /**
+             * Week Seconds
+             * @description in the last 7 days
+             */
+            week_seconds: number;
+        };
+        /** PracticeLoopTotal */
+        PracticeLoopTotal: {
+            /** Loop Id */
+            loop_id: string;
+            /**
+             * Name
+             * @description the loop's name in this user's workspace, when it is still there
+             */
+            name: string | null;
+            /** Seconds */
+            seconds: number;
+            /**
+             * First Tempo
+             * @description tempo of the first session in the window
+             */
+            first_tempo: number;
+            /**
+             * Best Tempo
+             * @description the highest tempo practised in the window
+             */
+            best_tempo: number;
+        };
+        /** PracticeOut */
+        PracticeOut: {
+            /**
+             * Revision
+             * @description 0 until the first save; each save adds one
+             */
+            revision: number;
+            state: components["schemas"]["PracticeState"];
+            /** Updated At */
+            updated_at?: number | null;
+        };
+        /**
+         * PracticeSession
+         * @description A chunk of practised time; a client reports them as it goes (and resends after being offline).
+         */
+        PracticeSession: {
+            /**
+             * Id
+             * @description client-made id: a resend is not counted twice
+             */
+            id?: string | null;
+            /**
+             * Started At
+             * @description Unix time the chunk started
+             */
+            started_at: number;
+            /** Seconds */
+            seconds: number;
+            /** Loop Id */
+            loop_id?: string | null;
+            /** Tempo */
+            tempo: number;
+        };
+        /**
+         * PracticeState
+         * @description Everything a user set up to practise one song; any device restores it before the first sound.
+         */
+        PracticeState: {
+            /**
+             * Stems
+             * @description per stem; missing = defaults
+             */
+            stems?: {
+                [key: string]: components["schemas"]["StemControls"];
+            };
+            /**
+             * Master Db
+             * @default 0
+             */
+            master_db?: number;
+            /**
+             * Tempo
+             * @description playback speed, 1.0 = as recorded
+             * @default 1
+             */
+            tempo?: number;
+            /**
+             * Transpose
+             * @description semitones
+             * @default 0
+             */
+            transpose?: number;
+            /**
+             * Capo
+             * @default 0
+             */
+            capo?: number;
+            click?: components["schemas"]["ClickSettings"];
+            /** Loops */
+            loops?: components["schemas"]["Loop"][];
+            /**
+             * Active Loop Id
+             * @description the loop playing, one of `loops`' ids
+             */
+            active_loop_id?: string | null;
+            /** Markers */
+            markers?: components["schemas"]["Marker"][];
+            /**
+             * My Part
+             * @description the stem this user plays: one key mutes it
+             */
+            my_part?: ("vocals" | "drums" | "bass" | "other" | "guitar" | "piano") | null;
+            /**
+             * Notes
+             * @default
+             */
+            notes?: string;
         };
         /** ReadyChecks */
         ReadyChecks: {
@@ -481,11 +1319,155 @@ export interface components {
              * @default auto
              * @enum {string}
              */
-            engine?: "auto" | "demucs" | "dsp";
-            /** Model */
+            engine?: "auto" | "demucs" | "spleeter" | "dsp";
+            /**
+             * Model
+             * @description a demucs model ("htdemucs", ...), or "2stems"/"4stems" with the spleeter engine
+             */
             model?: string | null;
             /** Stems */
             stems?: string[] | null;
+        };
+        /** SetSheetOut */
+        SetSheetOut: {
+            /** Title */
+            title: string;
+            /** Songs */
+            songs: components["schemas"]["SetSheetSong"][];
+            /** Total Duration */
+            total_duration: number;
+        };
+        /** SetSheetSong */
+        SetSheetSong: {
+            /**
+             * Position
+             * @description from 1, as printed
+             */
+            position: number;
+            /** Song Id */
+            song_id: string;
+            /** Title */
+            title: string;
+            /** Artist */
+            artist: string | null;
+            /**
+             * Key
+             * @description from the song's analysis; null until it has one
+             */
+            key: string | null;
+            /**
+             * Tempo Bpm
+             * @description from the song's analysis; null until it has one
+             */
+            tempo_bpm: number | null;
+            /** Duration */
+            duration: number;
+            /** Notes */
+            notes: string;
+        };
+        /** SetlistCreate */
+        SetlistCreate: {
+            /** Name */
+            name: string;
+            /** Songs */
+            songs?: components["schemas"]["SetlistEntryIn"][];
+        };
+        /** SetlistEntryIn */
+        SetlistEntryIn: {
+            /**
+             * Song Id
+             * @description a song's or setlist's id
+             */
+            song_id: string;
+            /**
+             * Notes
+             * @description the set's notes for this song (printed on the set sheet)
+             * @default
+             */
+            notes?: string;
+        };
+        /** SetlistEntryOut */
+        SetlistEntryOut: {
+            /** Song Id */
+            song_id: string;
+            /**
+             * Position
+             * @description from 0
+             */
+            position: number;
+            /** Notes */
+            notes: string;
+            /** Name */
+            name: string;
+            /** Artist */
+            artist: string | null;
+            /** Duration */
+            duration: number;
+        };
+        /** SetlistList */
+        SetlistList: {
+            /** Setlists */
+            setlists: components["schemas"]["SetlistSummary"][];
+        };
+        /** SetlistOrder */
+        SetlistOrder: {
+            /**
+             * Song Ids
+             * @description the setlist's songs, in the new order
+             */
+            song_ids: string[];
+        };
+        /** SetlistOut */
+        SetlistOut: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Owned
+             * @description false for a setlist shared with a band you are in
+             */
+            owned: boolean;
+            /** Bands */
+            bands: components["schemas"]["BandRef"][];
+            /**
+             * Songs
+             * @description in set order; songs you cannot see are left out
+             */
+            songs: components["schemas"]["SetlistEntryOut"][];
+            /** Duration */
+            duration: number;
+            /** Created At */
+            created_at: number;
+            /** Updated At */
+            updated_at: number;
+        };
+        /** SetlistPatch */
+        SetlistPatch: {
+            /** Name */
+            name?: string | null;
+            /**
+             * Songs
+             * @description replaces the list
+             */
+            songs?: components["schemas"]["SetlistEntryIn"][] | null;
+        };
+        /** SetlistSummary */
+        SetlistSummary: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Owned */
+            owned: boolean;
+            /** Bands */
+            bands: components["schemas"]["BandRef"][];
+            /** Song Count */
+            song_count: number;
+            /** Duration */
+            duration: number;
+            /** Updated At */
+            updated_at: number;
         };
         /** SongList */
         SongList: {
@@ -525,11 +1507,72 @@ export interface components {
             stems: string[];
             /** @description the song's latest separation job */
             job?: components["schemas"]["JobOut"] | null;
+            /** @description the finished job whose stems are served (its `engine_used`/`model_used` made them): while a newer separation runs, the stems of this one stay */
+            stems_job?: components["schemas"]["JobOut"] | null;
+            /**
+             * Owned
+             * @description false for a song another user shared with a band you are in
+             * @default true
+             */
+            owned?: boolean;
+            /**
+             * Bands
+             * @description the bands it is shared with (that you are in, when it is not yours)
+             */
+            bands?: components["schemas"]["BandRef"][];
         };
         /** SongPatch */
         SongPatch: {
             /** Name */
             name: string;
+        };
+        /**
+         * SpeedTrainer
+         * @description Pass n of the loop (from 0) plays at min(stop_pct, start_pct + step_pct * (n // every_passes)) %.
+         */
+        SpeedTrainer: {
+            /** Start Pct */
+            start_pct: number;
+            /** Step Pct */
+            step_pct: number;
+            /** Every Passes */
+            every_passes: number;
+            /** Stop Pct */
+            stop_pct: number;
+        };
+        /**
+         * StaleRevisionOut
+         * @description 409: the workspace changed since `revision` was read; here is what the server has now.
+         */
+        StaleRevisionOut: {
+            error: components["schemas"]["ErrorBody"];
+            /** Revision */
+            revision: number;
+            state: components["schemas"]["PracticeState"];
+        };
+        /** StemControls */
+        StemControls: {
+            /**
+             * Volume Db
+             * @description -120 is silent
+             * @default 0
+             */
+            volume_db?: number;
+            /**
+             * Muted
+             * @default false
+             */
+            muted?: boolean;
+            /**
+             * Solo
+             * @default false
+             */
+            solo?: boolean;
+            /**
+             * Pan
+             * @default 0
+             */
+            pan?: number;
         };
         /** TokenList */
         TokenList: {
@@ -1156,6 +2199,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -1243,6 +2295,15 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1344,6 +2405,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -1429,6 +2499,15 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1527,6 +2606,15 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1641,6 +2729,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -1726,6 +2823,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -1768,6 +2874,15 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2032,6 +3147,1608 @@ export interface operations {
             };
             /** @description Too Many Requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_models_api_models_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelsOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_analysis_api_songs__song_id__analysis_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                song_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnalysisOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    put_corrections_api_songs__song_id__analysis_corrections_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                song_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnalysisCorrections"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnalysisOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_practice_api_songs__song_id__practice_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                song_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PracticeOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    put_practice_api_songs__song_id__practice_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                song_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    revision: number;
+                    state: components["schemas"]["PracticeState"];
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PracticeOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description saved from an old revision */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaleRevisionOut"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_practice_log_api_songs__song_id__practice_log_get: {
+        parameters: {
+            query?: {
+                days?: number;
+                /** @description minutes east of UTC */
+                tz_offset_minutes?: number;
+            };
+            header?: never;
+            path: {
+                song_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PracticeLogOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    add_practice_log_api_songs__song_id__practice_log_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                song_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PracticeLogIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PracticeLogAdded"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_setlists_api_setlists_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetlistList"];
+                };
+            };
+        };
+    };
+    create_setlist_api_setlists_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetlistCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetlistOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_setlist_api_setlists__setlist_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                setlist_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetlistOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    delete_setlist_api_setlists__setlist_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                setlist_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    patch_setlist_api_setlists__setlist_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                setlist_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetlistPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetlistOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    order_setlist_api_setlists__setlist_id__order_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                setlist_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetlistOrder"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetlistOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    setlist_sheet_api_setlists__setlist_id__sheet_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                setlist_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetSheetOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_bands_api_bands_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BandList"];
+                };
+            };
+        };
+    };
+    create_band_api_bands_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BandCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BandOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_band_api_bands__band_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                band_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BandOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    delete_band_api_bands__band_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                band_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    add_member_api_bands__band_id__members_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                band_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BandMemberIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BandOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    remove_member_api_bands__band_id__members__username__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                band_id: string;
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    share_song_api_bands__band_id__songs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                band_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BandSongIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BandOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    unshare_song_api_bands__band_id__songs__song_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                band_id: string;
+                song_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    share_setlist_api_bands__band_id__setlists_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                band_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BandSetlistIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BandOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    unshare_setlist_api_bands__band_id__setlists__setlist_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                band_id: string;
+                setlist_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

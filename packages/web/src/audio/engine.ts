@@ -11,13 +11,15 @@
  * Tempo is the sources' playbackRate (one parameter, same instant for all stems, so they
  * stay aligned); the pitch change that causes is undone, and the transpose added, by the
  * stretch routing (`stretchRouting.ts`), which is in the path only while tempo ≠ 100% or
- * transpose ≠ 0.
+ * transpose ≠ 0. The stems' nodes and their mix (volume, mute, solo, pan) are `StemTracks`
+ * (`stemTracks.ts`); this module decides when they start, where, and at what rate.
  */
 import { Emitter } from '../services/emitter';
 import { clamp, normaliseLoop, positionAt, type ClockAnchor, type Loop } from './clock';
 import { StretchRouting } from './stretchRouting';
 import { TEMPO_MAX, TEMPO_MIN, TRANSPOSE_LIMIT, type PlayerSnapshot, type StemControls, type StemInput } from './playerTypes';
-import { VoiceSet, audibleGains, releaseSource, startSource, stopAt, type SourceTiming, type SyncedVoice } from './sources';
+import { VoiceSet, type SourceTiming, type SyncedVoice } from './sources';
+import { MIX_RAMP, StemTracks } from './stemTracks';
 
 export type { SyncedVoice } from './sources';
 import { mark } from '../services/perf';
@@ -29,17 +31,7 @@ export { TEMPO_MAX, TEMPO_MIN, TRANSPOSE_LIMIT } from './playerTypes';
 
 type EngineEvents = { change: PlayerSnapshot; ended: void; error: unknown };
 
-interface Track {
-  name: string;
-  buffer: AudioBuffer;
-  gain: GainNode;
-  panner: StereoPannerNode;
-  controls: StemControls;
-  source: AudioBufferSourceNode | null;
-}
-
 const START_LOOKAHEAD = 0.03;
-const RAMP = 0.015;
 
 export class PlayerEngine {
   readonly ctx: AudioContext;
@@ -47,7 +39,7 @@ export class PlayerEngine {
   readonly analyser: AnalyserNode;
   private readonly emitter = new Emitter<EngineEvents>();
   private readonly stretch: StretchRouting;
-  private tracks: Track[] = [];
+  private readonly tracks: StemTracks;
   private readonly voices: VoiceSet;
   private anchor: ClockAnchor = { contextTime: 0, position: 0, rate: 1 };
   private pausedAt = 0;
@@ -71,6 +63,7 @@ export class PlayerEngine {
     this.master.connect(this.analyser);
     this.analyser.connect(this.ctx.destination);
     this.voices = new VoiceSet(this.ctx);
+    this.tracks = new StemTracks(this.ctx);
     this.stretch = new StretchRouting(this.ctx, this.master, {
       onChange: () => this.changed(),
       onError: (err) => this.emitter.emit('error', err),
@@ -92,17 +85,10 @@ export class PlayerEngine {
   load(stems: readonly StemInput[]): void {
     this.unload();
     if (this.disposed) return;
-    this.tracks = stems.map(({ name, buffer }) => {
-      const gain = this.ctx.createGain();
-      const panner = this.ctx.createStereoPanner();
-      gain.connect(panner);
-      panner.connect(this.stretch.busFor(name));
-      return { name, buffer, gain, panner, controls: { volume: 1, muted: false, soloed: false, pan: 0 }, source: null };
-    });
+    this.tracks.connect(stems, (name) => this.stretch.busFor(name));
     this.pausedAt = 0;
     this.loop = null;
     this.loopEnabled = false;
-    this.applyGains(true);
     mark('engine-loaded');
     if (this.tracks.length > 0) this.stretch.prefetch();
     this.changed();
@@ -111,12 +97,8 @@ export class PlayerEngine {
   /** Stop and drop every decoded buffer and node of the current song. */
   unload(): void {
     this.generation += 1;
-    this.stopSources();
-    for (const t of this.tracks) {
-      t.gain.disconnect();
-      t.panner.disconnect();
-    }
-    this.tracks = [];
+    this.voices.stopAll();
+    this.tracks.release();
     this.isPlaying = false;
     this.pausedAt = 0;
     this.changed();
@@ -137,7 +119,7 @@ export class PlayerEngine {
   // -- transport ----------------------------------------------------------------------
 
   get duration(): number {
-    return this.tracks.reduce((d, t) => Math.max(d, t.buffer.duration), 0);
+    return this.tracks.duration;
   }
 
   get playing(): boolean {
@@ -145,7 +127,7 @@ export class PlayerEngine {
   }
 
   get stemNames(): string[] {
-    return this.tracks.map((t) => t.name);
+    return this.tracks.names;
   }
 
   /**
@@ -282,10 +264,7 @@ export class PlayerEngine {
 
   /** Silence every source at context time `at` (a pass ends there; a count-in follows). */
   endPassAt(at: number): void {
-    for (const t of this.tracks) {
-      if (t.source) t.source.onended = null; // not the end of the song
-      stopAt(t.source, at);
-    }
+    this.tracks.stopAt(at);
     this.voices.stopAllAt(at);
   }
 
@@ -311,7 +290,7 @@ export class PlayerEngine {
       // Re-anchor the clock, then change every source's rate at the same instant.
       const now = this.ctx.currentTime;
       this.anchor = { contextTime: now, position: this.sourcePosition, rate: next };
-      for (const t of this.tracks) t.source?.playbackRate.setValueAtTime(next, now);
+      this.tracks.setRate(next, now);
       this.voices.setRate(next, now);
     }
     this.tempo = next;
@@ -329,39 +308,21 @@ export class PlayerEngine {
 
   setMasterVolume(volume: number): void {
     this.masterVolume = clamp(volume, 0, 1.5);
-    this.master.gain.setTargetAtTime(this.masterVolume, this.ctx.currentTime, RAMP);
+    this.master.gain.setTargetAtTime(this.masterVolume, this.ctx.currentTime, MIX_RAMP);
     this.changed();
   }
 
   updateStem(name: string, update: Partial<StemControls>): void {
-    const track = this.tracks.find((t) => t.name === name);
-    if (!track) return;
-    track.controls = { ...track.controls, ...update };
-    track.controls.volume = clamp(track.controls.volume, 0, 1.5);
-    track.controls.pan = clamp(track.controls.pan, -1, 1);
-    this.applyGains();
-    this.changed();
+    if (this.tracks.update(name, update)) this.changed();
   }
 
   /** Linear gain each stem is heard at now (mute and solo applied). */
   effectiveGains(): Record<string, number> {
-    return audibleGains(this.tracks);
-  }
-
-  private applyGains(immediate = false): void {
-    const gains = this.effectiveGains();
-    const now = this.ctx.currentTime;
-    for (const t of this.tracks) {
-      const g = gains[t.name] ?? 0;
-      if (immediate) t.gain.gain.value = g;
-      else t.gain.gain.setTargetAtTime(g, now, RAMP);
-      t.panner.pan.setTargetAtTime(t.controls.pan, now, RAMP);
-    }
+    return this.tracks.effectiveGains();
   }
 
   snapshot(): PlayerSnapshot {
-    const stems: Record<string, StemControls> = {};
-    for (const t of this.tracks) stems[t.name] = { ...t.controls };
+    const stems = this.tracks.controls();
     return {
       loaded: this.tracks.length > 0,
       playing: this.isPlaying,
@@ -378,7 +339,7 @@ export class PlayerEngine {
 
   /** Decoded buffers (for the offline mix render). */
   buffers(): { name: string; buffer: AudioBuffer }[] {
-    return this.tracks.map((t) => ({ name: t.name, buffer: t.buffer }));
+    return this.tracks.buffers();
   }
 
   // -- sources ----------------------------------------------------------------------------
@@ -388,33 +349,22 @@ export class PlayerEngine {
     const generation = this.generation;
     this.anchor = { contextTime: when, position: offset, rate: this.tempo };
     const timing: SourceTiming = { when, offset, rate: this.tempo, loop: this.activeLoop() };
-    let first = true;
-    for (const t of this.tracks) {
-      // One `when` for every stem: sample-aligned by construction.
-      const source = startSource(this.ctx, t.buffer, t.gain, timing);
-      if (first) {
-        first = false;
-        source.onended = () => {
-          if (t.source === source && generation === this.generation && this.isPlaying) {
-            this.stopSources();
-            this.isPlaying = false;
-            this.pausedAt = this.duration;
-            this.changed();
-            this.emitter.emit('ended', undefined);
-          }
-        };
+    // One `when` for every stem: sample-aligned by construction.
+    this.tracks.start(timing, () => {
+      if (generation === this.generation && this.isPlaying) {
+        this.stopSources();
+        this.isPlaying = false;
+        this.pausedAt = this.duration;
+        this.changed();
+        this.emitter.emit('ended', undefined);
       }
-      t.source = source;
-    }
+    });
     this.voices.startAll(timing);
     return when;
   }
 
   private stopSources(): void {
-    for (const t of this.tracks) {
-      releaseSource(t.source);
-      t.source = null;
-    }
+    this.tracks.stop();
     this.voices.stopAll();
   }
 

@@ -14,7 +14,7 @@ import numpy as np
 from . import chords as chord_model
 from .beats import track_beats
 from .chroma import bass_chroma, synchronise, treble_chroma
-from .keys import PITCH_NAMES, estimate_key
+from .keys import PITCH_NAMES, ChordSpan, estimate_key
 from .meter import Meter, bar_positions, downbeat_cue, estimate_meter, harmonic_change
 from .result import Analysis, BeatPosition, Segment
 from .sections import boundaries, label_sections
@@ -86,13 +86,10 @@ def analyze(
     labels = chord_model.chord_labels()
     unit_times = bounds / FRAME_RATE
     chord_segments = _merge([(unit_times[i], unit_times[i + 1], labels[k]) for i, k in enumerate(path)])
-    key, key_conf = estimate_key(
-        treble.sum(axis=1) + 0.5 * bass.sum(axis=1),
-        [_root_quality(s) for s in chord_segments if s.label != "N"],
-    )
-    report(0.9)
-
     if not track.steady or meter is None:
+        key, key_conf = estimate_key(
+            treble.sum(axis=1), bass.sum(axis=1), [_chord_span(s) for s in chord_segments if s.label != "N"], []
+        )
         report(1.0)
         return Analysis(
             bpm=None,
@@ -112,6 +109,13 @@ def analyze(
     downbeats = [float(b) for b, (_, k) in zip(beats, positions, strict=True) if k == 1]
     curve = _tempo_curve(beats)
     sections = _sections(mono, treble, bass, downbeats, duration)
+    report(0.9)
+    key, key_conf = estimate_key(
+        treble.sum(axis=1),
+        bass.sum(axis=1),
+        [_chord_span(s) for s in chord_segments if s.label != "N"],
+        [s.start for s in sections],
+    )
     report(1.0)
     return Analysis(
         bpm=float(np.median([b for _, b in curve])),
@@ -168,9 +172,9 @@ def _merge(units: list[tuple[float, float, str]]) -> list[Segment]:
     return out
 
 
-def _root_quality(seg: Segment) -> tuple[int, str, float]:
+def _chord_span(seg: Segment) -> ChordSpan:
     root, qual = seg.label.split(":")
-    return PITCH_NAMES.index(root), qual, seg.end - seg.start
+    return ChordSpan(PITCH_NAMES.index(root), qual, seg.start, seg.end)
 
 
 def _tempo_curve(beats: np.ndarray) -> list[tuple[float, float]]:

@@ -23,7 +23,8 @@ from riffroom import __version__
 from riffroom.api.context import ServerContext
 from riffroom.api.errors import install_error_handlers
 from riffroom.api.guard import RequestGuard
-from riffroom.api.routes import auth, health, jobs, media, songs, ws
+from riffroom.api.model_fetch import ModelFetch
+from riffroom.api.routes import analysis, auth, bands, health, jobs, media, models, practice, setlists, songs, ws
 from riffroom.api.security import Accounts
 from riffroom.api.ws import EventHub
 from riffroom.api.ws_messages import openapi_components
@@ -117,6 +118,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(ctx.queue.start)
         await hub.start()
         gc_task = asyncio.create_task(_collect_derived(ctx), name="riffroom-derived-gc")
+        app.state.model_fetch = ModelFetch(settings)
+        await run_in_threadpool(app.state.model_fetch.start)  # decides at once; a download runs on a thread
         log.info("RiffRoom %s ready; data in %s", __version__, settings.data_dir)
         try:
             yield
@@ -136,7 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (health, auth, songs, jobs, media, ws):
+    for module in (health, auth, songs, jobs, media, models, analysis, practice, setlists, bands, ws):
         app.include_router(module.router)
     publish_ws_messages(app)
     web_dir = settings.web_dir or _REPO_WEB_DIST

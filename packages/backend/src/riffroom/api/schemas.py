@@ -28,16 +28,23 @@ class JobOut(BaseModel):
     eta_seconds: float | None
     error: str | None
     error_code: str | None = None
-    engine: str = Field(description='the request as asked: "auto", "demucs" or "dsp"')
+    engine: str = Field(description='the request as asked: "auto", "demucs", "spleeter" or "dsp"')
     model: str | None = Field(description="the model asked for (the server's default when none was)")
     engine_used: str | None = Field(
-        None, description='"demucs" or "dsp": what the worker running it chose (`auto` resolved there); null until then'
+        None,
+        description='"demucs", "spleeter" or "dsp": what the worker running it chose (`auto` resolved there); '
+        "null until then",
     )
     model_used: str | None = Field(None, description="the model that worker runs")
     stems: list[str] | None
     attempts: int
     created_at: float
     seq: int
+
+
+class BandRef(BaseModel):
+    id: str
+    name: str
 
 
 class SongOut(BaseModel):
@@ -55,6 +62,15 @@ class SongOut(BaseModel):
     created_at: float
     stems: list[str] = Field(description="stems that can be downloaded now")
     job: JobOut | None = Field(None, description="the song's latest separation job")
+    stems_job: JobOut | None = Field(
+        None,
+        description="the finished job whose stems are served (its `engine_used`/`model_used` made them): "
+        "while a newer separation runs, the stems of this one stay",
+    )
+    owned: bool = Field(True, description="false for a song another user shared with a band you are in")
+    bands: list[BandRef] = Field(
+        default_factory=list, description="the bands it is shared with (that you are in, when it is not yours)"
+    )
 
 
 class SongList(BaseModel):
@@ -66,8 +82,13 @@ class SongPatch(BaseModel):
 
 
 class SeparationRequest(BaseModel):
-    engine: Literal["auto", "demucs", "dsp"] = "auto"
-    model: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    engine: Literal["auto", "demucs", "spleeter", "dsp"] = "auto"
+    model: str | None = Field(
+        None,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description='a demucs model ("htdemucs", ...), or "2stems"/"4stems" with the spleeter engine',
+    )
     stems: list[str] | None = Field(None, max_length=6)
 
 
@@ -101,3 +122,53 @@ class ReadyChecks(BaseModel):
 class ReadyOut(BaseModel):
     status: Literal["ready", "not_ready"]
     checks: ReadyChecks
+
+
+class AnalysisSpan(BaseModel):
+    start: float = Field(description="seconds")
+    end: float = Field(description="seconds")
+    label: str = Field(description='a chord as a Harte label ("C#:min", "N" for none) or a section ("A", "B")')
+
+
+class BeatPositionOut(BaseModel):
+    time: float = Field(description="seconds")
+    bar: int = Field(description="from 1; 0 for a pickup before the first downbeat")
+    beat: int = Field(description="the beat within its bar, from 1")
+
+
+class AnalysisCorrections(BaseModel):
+    """What the user corrected; each field left at its default changes nothing."""
+
+    first_downbeat: float | None = Field(
+        None, description="seconds of the beat that becomes beat 1 of a bar (snapped to the nearest beat)"
+    )
+    tempo_factor: float = Field(
+        1,
+        description="0.5 keeps every other beat, 2 adds one between each two; bpm and tempo curve follow",
+        json_schema_extra={"enum": [0.5, 1, 2]},
+    )
+    time_signature: str | None = Field(
+        None, max_length=8, description='"3/4", "4/4", "6/8"...: bars of that many beats (the numerator)'
+    )
+    chords: list[AnalysisSpan] = Field(
+        default_factory=list, max_length=5000, description="chords that replace the analysis's over their spans"
+    )
+
+
+class AnalysisOut(BaseModel):
+    """A song's beats, bars, tempo, key, chords and sections, with the user's corrections applied."""
+
+    version: int = Field(description="the analysis version that made it")
+    bpm: float | None
+    time_signature: str | None
+    steady_beat: bool = Field(description="false: no beat grid (free time, noise, silence); beats are empty")
+    message: str | None = Field(description="why there is no beat grid, or that the analysis failed")
+    beats: list[float] = Field(description="seconds")
+    downbeats: list[float] = Field(description="seconds of every beat 1")
+    beat_positions: list[BeatPositionOut]
+    tempo_curve: list[tuple[float, float]] = Field(description="[seconds, bpm] at each beat")
+    key: str | None = Field(description='e.g. "C# minor"')
+    key_confidence: float = Field(description="0..1")
+    chords: list[AnalysisSpan]
+    sections: list[AnalysisSpan]
+    corrections: AnalysisCorrections

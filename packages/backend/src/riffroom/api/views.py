@@ -80,4 +80,5 @@ def song_public(ctx: ServerContext, song: Song) -> SongOut:
         created_at=song.created_at,
         stems=stems.names if stems else [],
         job=job_out(job) if job else None,
+        stems_job=job_out(stems.job) if stems else None,
     )

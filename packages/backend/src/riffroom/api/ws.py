@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.websockets import WebSocket, WebSocketState
 
+from riffroom.api import access
 from riffroom.api.context import ServerContext
 from riffroom.api.security import CLOSE_UNAUTHORIZED, LOCAL_OWNER
 from riffroom.api.views import job_out
@@ -49,7 +50,7 @@ from riffroom.api.ws_messages import (
 )
 from riffroom.events import open_event_source
 from riffroom.storage.auth_models import AuthSession, User
-from riffroom.storage.models import FINAL_STATES, Job, JobEvent, Song
+from riffroom.storage.models import FINAL_STATES, Job, JobEvent
 
 log = logging.getLogger("riffroom.ws")
 _ID = re.compile(r"^[0-9a-f]{32}$")
@@ -269,8 +270,8 @@ class EventHub:
                     f"one connection may follow at most {self.settings.ws_max_subscriptions} jobs",
                 )
                 continue
-            # Owner first: until then not one event of another user's job may reach this outbox.
-            if job_id not in conn.jobs and not await asyncio.to_thread(self._owns, job_id, conn.owner):
+            # Access first: until then not one event of a job this user may not read reaches this outbox.
+            if job_id not in conn.jobs and not await asyncio.to_thread(self._can_read, job_id, conn.owner):
                 self._error(conn, "not_found", "no such job", job_id=job_id)
                 continue
             if seq is not None:  # anything at or below `seq` the client has: never resend it
@@ -299,19 +300,16 @@ class EventHub:
                 frames = ((p["seq"], p["type"], _event_frame(p)) for p in replay)
                 conn.outbox.release(job_id, [(seq, kind, text) for seq, kind, text in frames if text is not None])
 
-    def _owns(self, job_id: str, owner: str) -> bool:
+    def _can_read(self, job_id: str, user_id: str) -> bool:
+        """The job's song is the user's, or shared with a band the user is in (`api/access.py`)."""
         with self.ctx.db.read() as s:
-            song_owner = s.scalar(select(Song.owner_id).join(Job, Job.song_id == Song.id).where(Job.id == job_id))
-        return song_owner is not None and song_owner == owner
+            return access.readable_job(s, job_id, user_id) is not None
 
     def _load(self, job_id: str, owner: str, after: int | None) -> tuple[Job | None, list[dict[str, Any]] | None]:
         """The job, and the events to replay after `after` (None: send a snapshot instead)."""
         with self.ctx.db.read() as s:
-            job = s.get(Job, job_id)
+            job = access.readable_job(s, job_id, owner)
             if job is None:
-                return None, None
-            song = s.get(Song, job.song_id)
-            if song is None or song.owner_id != owner:
                 return None, None
             if after is None or after < 0 or after > job.seq:
                 return job, None
@@ -367,6 +365,7 @@ class EventHub:
                 last_recheck = now
                 try:
                     await self._drop_revoked()
+                    await self.recheck_access()
                 except Exception:  # a busy or lost database must not end heartbeats for everyone
                     log.exception("websocket login re-check failed; trying again in %.0f s", recheck)
             for conn in list(self.connections):
@@ -389,6 +388,33 @@ class EventHub:
             if conn.owner not in live_users or (conn.session_id is not None and conn.session_id not in live_sessions):
                 log.info("websocket %s: its login is no longer valid; closing it", conn.client)
                 await self.remove(conn, code=CLOSE_UNAUTHORIZED)
+
+    async def recheck_access(self) -> None:
+        """End subscriptions to jobs whose song the user may no longer read (removed from the band,
+        song unshared or deleted): each ends with `not_found` naming the job, and no later event of
+        it is sent. Runs every `ws_access_recheck_seconds`, and at once after a band change here."""
+        followed: dict[str, set[str]] = {}
+        for conn in self.connections:
+            if conn.owner != LOCAL_OWNER and conn.jobs:
+                followed.setdefault(conn.owner, set()).update(conn.jobs)
+        if not followed:
+            return
+        lost = await asyncio.to_thread(self._unreadable, followed)
+        for conn in list(self.connections):
+            for job_id in sorted(lost.get(conn.owner, set()) & conn.jobs):
+                conn.jobs.discard(job_id)
+                conn.outbox.drop_held(job_id)
+                conn.outbox.progress.pop(job_id, None)
+                subs = self.by_job.get(job_id)
+                if subs is not None:
+                    subs.discard(conn)
+                    if not subs:
+                        del self.by_job[job_id]
+                self._error(conn, "not_found", "no such job", job_id=job_id)
+
+    def _unreadable(self, followed: dict[str, set[str]]) -> dict[str, set[str]]:
+        with self.ctx.db.read() as s:
+            return access.unreadable_jobs(s, followed)
 
     def _still_valid(self, users: set[str], sessions: set[str]) -> tuple[set[str], set[str]]:
         with self.ctx.db.read() as s:

@@ -2,8 +2,10 @@
 
 Shared by every queue backend. The lease is renewed by a heartbeat thread, which also watches
 for a cancel request; separate() checks `cancel` between chunks. Stems are published by the
-content cache (temporary name, fsync, rename, manifest last); the job's manifest row is written
-after that, so a failed or cancelled job never leaves anything served.
+content cache (temporary name, fsync, rename, manifest last); then the song is analysed (stage
+`analyzing`, unless the entry already has an analysis: jobs/analysis_stage.py), and the job's
+manifest row is written last, so a failed or cancelled job never leaves anything served. An
+analysis error never fails the job.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from riffroom.config import Settings
 from riffroom.errors import CancelledError, RiffRoomError
 from riffroom.jobs import store
+from riffroom.jobs.analysis_stage import ensure_analysis
 from riffroom.storage.blobs import BlobStore
 from riffroom.storage.db import Database
 from riffroom.storage.models import Job, Song
@@ -27,6 +30,7 @@ from riffroom.storage.stems import open_stem_store
 log = logging.getLogger("riffroom.runner")
 
 CANCEL_POLL_SECONDS = 0.5
+SEPARATION_SHARE = 0.9  # of the job's progress bar; the analysis has the rest
 
 
 @dataclass
@@ -98,20 +102,23 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
     last_report = 0.0
     min_interval = ctx.settings.progress_min_interval_seconds
 
-    def on_progress(p: Any) -> None:
+    def report(stage: str, fraction: float, eta: float | None, *, force: bool = False) -> None:
         nonlocal last_report
         now = time.monotonic()
-        if now - last_report < min_interval and p.fraction < 1.0:
+        if now - last_report < min_interval and not force:
             return
         last_report = now
-        store.report_progress(
-            ctx.db,
-            job_id,
-            ctx.worker_id,
-            progress=float(p.fraction),
-            stage=str(p.stage),
-            eta=None if p.eta_seconds is None else float(p.eta_seconds),
-        )
+        store.report_progress(ctx.db, job_id, ctx.worker_id, progress=fraction, stage=stage, eta=eta)
+
+    def on_progress(p: Any) -> None:
+        if p.stage == "done":  # separated; the job is done once analysed
+            return
+        eta = None if p.eta_seconds is None else float(p.eta_seconds)
+        report(str(p.stage), SEPARATION_SHARE * float(p.fraction), eta, force=p.fraction >= 1.0)
+
+    def on_analysis(fraction: float) -> None:
+        at = SEPARATION_SHARE + (1.0 - SEPARATION_SHARE) * fraction
+        report("analyzing", at, None, force=fraction <= 0.0 or fraction >= 1.0)
 
     try:
         from riffroom.separation.api import separate
@@ -132,20 +139,31 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
                 settings=ctx.settings,
                 sha256=song.sha256,
             )
-        if result._scratch is not None:  # the cache refused it: nothing we could serve later
-            result.release()
-            store.fail(
-                ctx.db,
-                job_id,
-                reason="the stems are larger than the whole cache budget",
-                code="too_large",
-                worker_id=ctx.worker_id,
+            if result._scratch is not None:  # the cache refused it: nothing we could serve later
+                result.release()
+                store.fail(
+                    ctx.db,
+                    job_id,
+                    reason="the stems are larger than the whole cache budget",
+                    code="too_large",
+                    worker_id=ctx.worker_id,
+                )
+                return
+            # Other hosts serve these stems: they are copied out first. Otherwise the API reads
+            # this very cache, so render what players fetch.
+            stem_store = open_stem_store(ctx.settings, ctx.blobs)
+            if not stem_store.share(result.cache_key):
+                _prerender(ctx.settings, result.cache_key, result.stems)
+            if beat.cancel.is_set():
+                raise CancelledError("cancelled after the separation")
+            ensure_analysis(
+                stem_store,
+                result.cache_key,
+                source,
+                settings=ctx.settings,
+                cancel=beat.cancel.is_set,
+                progress=on_analysis,
             )
-            return
-        # Other hosts serve these stems: they are copied out first. Otherwise the API reads this
-        # very cache, so render what players fetch.
-        if not open_stem_store(ctx.settings, ctx.blobs).share(result.cache_key):
-            _prerender(ctx.settings, result.cache_key, result.stems)
         manifest = {
             "cache_key": result.cache_key,
             "engine": result.engine,

@@ -67,6 +67,32 @@ def crossfade_weight(segment: int) -> np.ndarray:
     return scaled
 
 
+@dataclass(frozen=True)
+class _Window:
+    offset: int  # where the chunk starts in the song
+    frames: int  # frames of the chunk that are kept (the song may end inside it)
+    delta: int  # padding the engine asked for, split around the chunk
+
+
+def _batched(engine: Engine, source: Source, batch: list[_Window]) -> list[np.ndarray]:
+    """Run one batch of windows through the engine: one forward pass when it takes several."""
+    total, stats = source.stats.frames, source.stats
+    inputs = []
+    for w in batch:
+        window = source.read(w.offset - w.delta // 2, w.frames + w.delta)
+        if engine.normalize_input:
+            window = _normalized(window, w.offset - w.delta // 2, total, stats)
+        inputs.append(window)
+    many = getattr(engine, "separate_windows", None)
+    outs = many(inputs, stats) if many is not None and len(inputs) > 1 else [engine.separate_window(inputs[0], stats)]
+    result = []
+    for w, out in zip(batch, outs, strict=True):
+        if engine.normalize_input:
+            out = out * np.float32(stats.std + NORM_EPS) + np.float32(stats.mean)
+        result.append(out[..., w.delta // 2 : w.delta // 2 + w.frames])  # centre trim, as demucs does
+    return result
+
+
 def run_chunked(
     engine: Engine,
     source: Source,
@@ -75,7 +101,10 @@ def run_chunked(
     progress: Callable[[ChunkProgress], None] | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> None:
-    """Separate `source` with `engine`, passing finished [S, 2, n] blocks to `sink` in order."""
+    """Separate `source` with `engine`, passing finished [S, 2, n] blocks to `sink` in order.
+
+    An engine with `separate_windows` and `batch_windows` > 1 gets that many equal-length
+    windows per call; offsets, crossfade and output are the same as one at a time."""
     total = source.stats.frames
     segment = engine.segment_frames
     stride = int((1 - engine.overlap) * segment)
@@ -83,34 +112,39 @@ def run_chunked(
         raise ValueError("overlap leaves no stride")
     weight = crossfade_weight(segment)
     n_sources = len(engine.sources)
+    windows = []
+    for offset in range(0, total, stride):
+        frames = min(segment, total - offset)
+        windows.append(_Window(offset, frames, engine.padded_length(frames) - frames))
+    per_call = max(1, int(getattr(engine, "batch_windows", 1)))
     # Accumulators cover [base, base + segment + stride): the live part of the song.
     acc = np.zeros((n_sources, 2, segment + stride), dtype=np.float32)
     acc_weight = np.zeros(segment + stride, dtype=np.float32)
     base = 0
     started = time.monotonic()
-    for offset in range(0, total, stride):
+    i = 0
+    while i < len(windows):
         if cancel is not None and cancel():
             raise CancelledError("cancelled")
-        chunk_frames = min(segment, total - offset)
-        padded = engine.padded_length(chunk_frames)
-        delta = padded - chunk_frames
-        window = source.read(offset - delta // 2, padded)
-        if engine.normalize_input:
-            window = _normalized(window, offset - delta // 2, total, source.stats)
-        out = engine.separate_window(window, source.stats)
-        if engine.normalize_input:
-            out = out * np.float32(source.stats.std + NORM_EPS) + np.float32(source.stats.mean)
-        out = out[..., delta // 2 : delta // 2 + chunk_frames]  # centre trim, as demucs does
-        rel = offset - base
-        acc[..., rel : rel + chunk_frames] += weight[:chunk_frames] * out
-        acc_weight[rel : rel + chunk_frames] += weight[:chunk_frames]
-        # Everything before the next chunk's start is final.
-        final_end = min(offset + stride, total) - base
-        sink(acc[..., :final_end] / acc_weight[:final_end])
-        acc = np.roll(acc, -final_end, axis=-1)
-        acc[..., -final_end:] = 0.0
-        acc_weight = np.roll(acc_weight, -final_end)
-        acc_weight[-final_end:] = 0.0
-        base += final_end
-        if progress is not None:
-            progress(ChunkProgress(min(offset + stride, total), total, time.monotonic() - started))
+        batch = [windows[i]]
+        padded = windows[i].frames + windows[i].delta
+        while len(batch) < per_call and i + len(batch) < len(windows):
+            nxt = windows[i + len(batch)]
+            if nxt.frames + nxt.delta != padded:
+                break
+            batch.append(nxt)
+        i += len(batch)
+        for w, out in zip(batch, _batched(engine, source, batch), strict=True):
+            rel = w.offset - base
+            acc[..., rel : rel + w.frames] += weight[: w.frames] * out
+            acc_weight[rel : rel + w.frames] += weight[: w.frames]
+            # Everything before the next chunk's start is final.
+            final_end = min(w.offset + stride, total) - base
+            sink(acc[..., :final_end] / acc_weight[:final_end])
+            acc = np.roll(acc, -final_end, axis=-1)
+            acc[..., -final_end:] = 0.0
+            acc_weight = np.roll(acc_weight, -final_end)
+            acc_weight[-final_end:] = 0.0
+            base += final_end
+            if progress is not None:
+                progress(ChunkProgress(min(w.offset + stride, total), total, time.monotonic() - started))

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from riffroom.storage import auth_models  # noqa: F401  (registers the account tables on Base)
+from riffroom.storage import auth_models, band_models, practice_models  # noqa: F401  (register their tables on Base)
 from riffroom.storage.models import Base
 
 log = logging.getLogger("riffroom.db")

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 models: songs, separation jobs and their events.
+"""SQLAlchemy 2 models: songs, separation jobs and their events, corrections to a song's analysis.
 
 Rows are never returned by the API as they are: they are turned into the public shapes of
 api/schemas.py. `owner_id` is a user's id (storage/auth_models.py), or `local` for songs
@@ -117,3 +117,17 @@ class JobEvent(Base):
 
     # AUTOINCREMENT: ids are never reused after pruning, so "events after id N" never skips one.
     __table_args__ = (UniqueConstraint("job_id", "seq", name="uq_event_job_seq"), {"sqlite_autoincrement": True})
+
+
+class AnalysisCorrection(Base):
+    """What a user corrected in a song's analysis (analysis/corrections.py applies it); one row per
+    song, so it belongs to the song's owner and goes with the song."""
+
+    __tablename__ = "analysis_corrections"
+
+    song_id: Mapped[str] = mapped_column(ForeignKey("songs.id", ondelete="CASCADE"), primary_key=True)
+    first_downbeat: Mapped[float | None] = mapped_column(Float, nullable=True)  # seconds of a beat 1
+    tempo_factor: Mapped[float] = mapped_column(Float, default=1.0)  # 0.5, 1 or 2
+    time_signature: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    chords: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # [{start, end, label}]
+    updated_at: Mapped[float] = mapped_column(Float, default=time.time)

@@ -6,7 +6,9 @@ float WAV per stem and `manifest.json` (written last); `tmp/` holds entries bein
 walk the directory. With a remote blob store (S3) a finished entry is also copied to
 `stems/<key>/` there (the WAVs, then the manifest, so a manifest means a complete set), and a
 host that lacks the entry brings it into its own cache on first lookup. Separation writes stems
-into a staging dir and hands it to `publish`; everyone else asks this store.
+into a staging dir and hands it to `publish`; everyone else asks this store. Small files derived
+from the stems (the song's analysis) live beside them as sidecars (`put_sidecar`): counted in the
+entry's size, evicted with it, and copied to a remote blob store like the stems.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ FORMAT_VERSION = 1  # bump when the bytes we cache for the same key would change
 _MANIFEST = "manifest.json"
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 _STEM_NAME = re.compile(r"^[a-z0-9_]+$")
+_SIDECAR_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}\.json$")
 _STALE_TMP_SECONDS = 24 * 3600
 _FRESH_PIN_SECONDS = 60.0  # a new entry stays put until its writer has read it
 _SHARE_PIN_SECONDS = 600.0  # an entry being copied to the blob store stays put meanwhile
@@ -242,6 +245,59 @@ class StemCache:
             shutil.rmtree(doomed, ignore_errors=True)
         return evicted
 
+    # -- sidecars ----------------------------------------------------------------------------------
+    def put_sidecar(self, key: str, name: str, data: bytes) -> bool:
+        """Keep `data` as `name` beside the stems of `key`'s published entry (e.g. its analysis).
+
+        Written atomically (temporary name, fsync, rename), added to the entry's size in the index,
+        and copied to a remote blob store when there is one, so every host finds it. False, with
+        nothing written, when this host no longer holds the entry (evicted meanwhile)."""
+        directory = self._entry_dir(key)
+        _check_sidecar_name(name)
+        if not (directory / _MANIFEST).is_file():
+            return False
+        if not self._write_sidecar_here(directory, name, data):
+            return False
+        if self.blobs is not None and self.blobs.remote:
+            self.blobs.upload(_remote_key(key, name), directory / name)
+        return True
+
+    def read_sidecar(self, key: str, name: str) -> bytes | None:
+        """The bytes `put_sidecar` kept for `key`: from this host, else from a remote blob store
+        (then kept here too, when this host holds the entry); None when there are none."""
+        directory = self._entry_dir(key)
+        _check_sidecar_name(name)
+        try:
+            return (directory / name).read_bytes()
+        except FileNotFoundError:
+            pass
+        if self.blobs is None or not self.blobs.remote or not self.blobs.exists(_remote_key(key, name)):
+            return None
+        with self.blobs.open(_remote_key(key, name)) as fh:
+            data = fh.read()
+        if (directory / _MANIFEST).is_file():
+            self._write_sidecar_here(directory, name, data)
+        return data
+
+    def _write_sidecar_here(self, directory: Path, name: str, data: bytes) -> bool:
+        target = directory / name
+        part = directory / f".{name}.{uuid.uuid4().hex[:8]}.part"
+        try:
+            part.write_bytes(data)
+            _fsync(part)
+            try:
+                replaced = target.stat().st_size
+            except FileNotFoundError:
+                replaced = 0
+            part.rename(target)
+            _fsync(directory)
+        except FileNotFoundError:  # the entry was evicted (its directory renamed away) meanwhile
+            part.unlink(missing_ok=True)
+            return False
+        with self._connect() as db:
+            db.execute("UPDATE entries SET size = size + ? WHERE key=?", (len(data) - replaced, directory.name))
+        return True
+
     def _published_remotely(self, key: str) -> bool:
         return self.blobs is not None and self.blobs.remote and self.blobs.exists(_remote_key(key, _MANIFEST))
 
@@ -296,6 +352,11 @@ def _stem_names(manifest: dict[str, object]) -> list[str]:
     if not isinstance(names, list) or not all(isinstance(n, str) and _STEM_NAME.match(n) for n in names):
         raise ValueError(f"a stem manifest lists no valid stems: {names!r}")
     return cast(list[str], names)
+
+
+def _check_sidecar_name(name: str) -> None:
+    if not _SIDECAR_NAME.match(name) or name == _MANIFEST:
+        raise ValueError(f"invalid sidecar name {name!r}: expected a lowercase name ending in .json")
 
 
 def _stem_path(directory: Path, name: str) -> Path:

@@ -10,6 +10,7 @@ import { usePlayer } from '../../hooks/usePlayer';
 import type { AppServices } from '../../services/appServices';
 import { extensionOf, saveFile } from '../../services/download';
 import { AnalysisPanel } from '../analysis/AnalysisPanel';
+import { EngineBadge } from '../library/EngineBadge';
 import { BarRuler } from '../analysis/BarRuler';
 import { useAnalysis } from '../analysis/useAnalysis';
 import { usePracticeAudio } from '../analysis/usePracticeAudio';
@@ -190,6 +191,7 @@ export function Player({ services, engine, song, stems, phase }: PlayerProps) {
         <div>
           <h2 className="truncate">{title}</h2>
           {song.artist && <p className="muted">{song.artist}</p>}
+          <EngineBadge api={services.api} song={song} />
         </div>
         <button type="button" className="btn" onClick={() => void downloadMix()} disabled={!loaded || mixing}>
           {mixing ? 'Rendering…' : 'Download mix'}

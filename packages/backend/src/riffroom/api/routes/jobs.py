@@ -6,18 +6,18 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from riffroom.api.deps import CtxDep, JobDep
+from riffroom.api.deps import CtxDep, JobDep, ReadableJobDep
 from riffroom.api.errors import ApiError
 from riffroom.api.schemas import ErrorOut, JobOut
 from riffroom.api.views import job_out
 from riffroom.jobs import store
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
-_ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorOut} for c in (401, 404)}
+_ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorOut} for c in (401, 403, 404)}
 
 
 @router.get("/{job_id}", response_model=JobOut, responses=_ERRORS)
-def get_job(job: JobDep) -> JobOut:
+def get_job(job: ReadableJobDep) -> JobOut:
     return job_out(job)
 
 

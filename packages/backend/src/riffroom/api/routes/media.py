@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 
 from riffroom.api.context import ServerContext
-from riffroom.api.deps import CtxDep, SongDep
+from riffroom.api.deps import CtxDep, ReadableSongDep
 from riffroom.api.errors import ApiError
 from riffroom.api.schemas import ErrorOut, Format, MixRequest, PeaksOut
 from riffroom.api.separations import start_or_join
@@ -64,7 +64,7 @@ def _attachment(song: Song, suffix: str) -> str:
     response_class=FileResponse,
 )
 def get_stem(
-    stem: str, song: SongDep, ctx: CtxDep, request: Request, format: Annotated[Format, Query()] = "wav"
+    stem: str, song: ReadableSongDep, ctx: CtxDep, request: Request, format: Annotated[Format, Query()] = "wav"
 ) -> Response:
     """One stem as wav|flac|mp3|opus, with Range requests and an ETag."""
     if stem not in ALL_STEMS:
@@ -87,7 +87,7 @@ def get_stem(
 
 @router.get("/{song_id}/peaks", response_model=PeaksOut, responses=_ERRORS)
 def get_peaks(
-    song: SongDep, ctx: CtxDep, stem: Annotated[str, Query()], points: Annotated[int, Query(ge=16)] = 1000
+    song: ReadableSongDep, ctx: CtxDep, stem: Annotated[str, Query()], points: Annotated[int, Query(ge=16)] = 1000
 ) -> PeaksOut:
     """Waveform min/max over `points` windows of a stem; computed once and cached."""
     if stem not in ALL_STEMS:
@@ -104,7 +104,7 @@ def get_peaks(
     responses={**_ERRORS, 200: {"content": {t: {} for t in _MEDIA_TYPES.values()}}},
     response_class=FileResponse,
 )
-async def create_mix(body: MixRequest, song: SongDep, ctx: CtxDep) -> Response:
+async def create_mix(body: MixRequest, song: ReadableSongDep, ctx: CtxDep) -> Response:
     """Render the stems with gains in dB (null mutes one), e.g. the song minus the guitar."""
     global _mix_slots
     for name, db in body.gains.items():

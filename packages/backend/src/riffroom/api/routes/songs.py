@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from riffroom.api import library
-from riffroom.api.deps import CtxDep, OwnerDep, SongDep
+from riffroom.api.access import bands_of_songs, song_readable_by
+from riffroom.api.deps import CtxDep, OwnerDep, ReadableSongDep, SongDep
 from riffroom.api.errors import ApiError, riffroom_status
 from riffroom.api.quotas import check_song_quota
 from riffroom.api.schemas import ErrorOut, JobOut, SeparationRequest, SongList, SongOut, SongPatch
@@ -25,7 +26,9 @@ from riffroom.storage.models import Song
 log = logging.getLogger("riffroom.api.songs")
 router = APIRouter(prefix="/api/songs", tags=["songs"])
 Sha256 = Annotated[str, Path(pattern=r"^[0-9a-fA-F]{64}$")]
-_ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorOut} for c in (400, 401, 404, 409, 413, 415, 422, 429)}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    c: {"model": ErrorOut} for c in (400, 401, 403, 404, 409, 413, 415, 422, 429)
+}
 
 
 @router.post(
@@ -108,11 +111,22 @@ def _store_upload(ctx: Any, owner: str, upload: Any) -> tuple[Song, bool]:
     return song, True
 
 
+def _songs_out(ctx: Any, user_id: str, songs: list[Song]) -> list[SongOut]:
+    """The public songs, each saying whether it is the caller's and which bands it is shared with."""
+    with ctx.db.read() as s:
+        bands = bands_of_songs(s, user_id, songs)
+    return [
+        song_public(ctx, song).model_copy(update={"owned": song.owner_id == user_id, "bands": bands.get(song.id, [])})
+        for song in songs
+    ]
+
+
 @router.get("", response_model=SongList)
 def list_songs(ctx: CtxDep, owner: OwnerDep) -> SongList:
+    """The caller's songs and those shared with a band the caller is in (`owned`, `bands`)."""
     with ctx.db.read() as s:
-        songs = s.scalars(select(Song).where(Song.owner_id == owner).order_by(Song.created_at.desc())).all()
-    return SongList(songs=[song_public(ctx, song) for song in songs])
+        songs = list(s.scalars(select(Song).where(song_readable_by(owner)).order_by(Song.created_at.desc())))
+    return SongList(songs=_songs_out(ctx, owner, songs))
 
 
 @router.get("/by-hash/{sha256}", response_model=SongOut, responses=_ERRORS)
@@ -126,8 +140,8 @@ def song_by_hash(sha256: Sha256, ctx: CtxDep, owner: OwnerDep) -> SongOut:
 
 
 @router.get("/{song_id}", response_model=SongOut, responses=_ERRORS)
-def get_song(song: SongDep, ctx: CtxDep) -> SongOut:
-    return song_public(ctx, song)
+def get_song(song: ReadableSongDep, ctx: CtxDep, owner: OwnerDep) -> SongOut:
+    return _songs_out(ctx, owner, [song])[0]
 
 
 @router.patch("/{song_id}", response_model=SongOut, responses=_ERRORS)
@@ -155,11 +169,13 @@ def delete_song(song: SongDep, ctx: CtxDep) -> Response:
     status_code=202,
     responses={**_ERRORS, 200: {"model": JobOut, "description": "already separated"}},
 )
-def start_separation(body: SeparationRequest, song: SongDep, ctx: CtxDep, response: Response) -> JobOut:
+def start_separation(body: SeparationRequest, song: ReadableSongDep, ctx: CtxDep, response: Response) -> JobOut:
     """Queue a separation (202). The same request while one runs joins it; a finished one answers 200.
 
     Only names are checked here: the worker that runs the job resolves `auto` with its own
-    weights (the job's `engine_used` says what ran), and fails a `demucs` job it has no weights for."""
+    weights (the job's `engine_used` says what ran), and fails a `demucs` job it has no weights for.
+    A band member may separate a song shared with the band: the job is the song's, and counts
+    against its owner's quota."""
     try:
         request = engine_request(body.engine, body.model or ctx.settings.default_model, body.stems)
     except ValueError as exc:

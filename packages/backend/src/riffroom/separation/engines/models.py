@@ -153,13 +153,32 @@ def load(name: str, model_dir: Path | None) -> Any:  # demucs.apply.Model | BagO
 
     if model_dir is not None and name != "demucs_unittest":
         model = get_model(name, repo=model_dir)
-    else:
-        import os
-
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # present in the cache: never touch the network
+    elif name == "demucs_unittest":
         model = get_model(name)
+    else:
+        model = _load_from_hf_cache(name)
     model.eval()
     return model
+
+
+def _load_from_hf_cache(name: str) -> Any:
+    """demucs.hf.get_hf_model reading the cache's files only: it would ask the hub first (and on an
+    offline machine retry for half a minute) however complete the cache is."""
+    from demucs.apply import BagOfModels
+    from demucs.hf import load_safetensors_model
+    from huggingface_hub import try_to_load_from_cache
+
+    repo = _hf_repo(name)
+
+    def cached(filename: str) -> str:
+        path = try_to_load_from_cache(repo, filename)
+        if not isinstance(path, str):
+            raise ModelUnavailableError(_how_to_get(name, None))
+        return path
+
+    bag = yaml.safe_load(Path(cached(f"{name}.yaml")).read_text())
+    parts = [load_safetensors_model(cached(f"{sig}.safetensors")) for sig in bag["models"]]
+    return BagOfModels(parts, bag.get("weights"), bag.get("segment"))
 
 
 def fetch(name: str) -> None:

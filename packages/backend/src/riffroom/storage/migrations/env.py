@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from riffroom.storage import auth_models  # noqa: F401  (registers the account tables on Base)
+from riffroom.storage import auth_models, band_models, practice_models  # noqa: F401  (register their tables on Base)
 from riffroom.storage.models import Base
 
 try:  # accounts' tables live in their own module; import it so autogenerate sees them

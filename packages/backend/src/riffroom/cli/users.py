@@ -12,10 +12,15 @@ import getpass
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from riffroom.config import Settings
+
+if TYPE_CHECKING:
+    from riffroom.storage.db import Database
 
 
-def add_users_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "users",
         help="manage accounts (add, remove, passwd, list, adopt)",
@@ -43,7 +48,7 @@ def _read_password(name: str) -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-def _remove_songs(settings: Any, db: Any, user_id: str) -> int:
+def _remove_songs(settings: Settings, db: Database, user_id: str) -> int:
     from sqlalchemy import select
 
     from riffroom.api.library import delete_song
@@ -58,7 +63,7 @@ def _remove_songs(settings: Any, db: Any, user_id: str) -> int:
     return len(songs)
 
 
-def _local_song_count(db: Any) -> int:
+def _local_song_count(db: Database) -> int:
     from sqlalchemy import func, select
 
     from riffroom.api.security import LOCAL_OWNER
@@ -68,7 +73,7 @@ def _local_song_count(db: Any) -> int:
         return int(s.scalar(select(func.count()).select_from(Song).where(Song.owner_id == LOCAL_OWNER)) or 0)
 
 
-def adopt_local_songs(db: Any, username: str) -> tuple[int, int]:
+def adopt_local_songs(db: Database, username: str) -> tuple[int, int]:
     """Songs uploaded without accounts (owner `local`) become `username`'s, with their separations.
 
     Returns (adopted, left): a song the user already has (same content) stays where it was.
@@ -98,9 +103,8 @@ def adopt_local_songs(db: Any, username: str) -> tuple[int, int]:
     return adopted, left
 
 
-def run_users(args: argparse.Namespace, settings: Any = None) -> int:
+def run_users(args: argparse.Namespace, settings: Settings | None = None) -> int:
     from riffroom.api import security
-    from riffroom.config import Settings
     from riffroom.storage.db import Database
 
     settings = settings if settings is not None else Settings()
@@ -111,7 +115,7 @@ def run_users(args: argparse.Namespace, settings: Any = None) -> int:
         return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
-    getattr(db, "migrate", db.create_all)()  # the schema as the server makes it
+    db.migrate()  # the schema as the server makes it
     try:
         if args.action == "list":
             for user in security.list_users(db):

@@ -18,8 +18,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from riffroom.config import Settings
 
-def add_worker_parser(subparsers: Any) -> argparse.ArgumentParser:
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "worker",
         help="run separation jobs from the Redis queue (scale-out)",
@@ -35,8 +37,7 @@ def add_worker_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def run_worker(args: argparse.Namespace, settings: Any = None) -> int:
-    from riffroom.config import Settings
+def run_worker(args: argparse.Namespace, settings: Settings | None = None) -> int:
     from riffroom.jobs.queue import open_worker_host
     from riffroom.storage.db import Database
 

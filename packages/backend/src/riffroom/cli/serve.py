@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from riffroom.config import Settings
 
-def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "serve",
         help="run the RiffRoom server (API, WebSocket, workers)",
@@ -24,7 +26,7 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _refuse_open_without_users(settings: Any) -> str | None:
+def _refuse_open_without_users(settings: Settings) -> str | None:
     """Listening beyond loopback needs at least one account; say how to add one."""
     if settings.binds_loopback:
         return None
@@ -34,7 +36,7 @@ def _refuse_open_without_users(settings: Any) -> str | None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     try:
-        getattr(db, "migrate", db.create_all)()  # the schema as the server makes it
+        db.migrate()  # the schema as the server makes it
         if user_count(db) > 0:
             return None
     finally:
@@ -46,11 +48,10 @@ def _refuse_open_without_users(settings: Any) -> str | None:
     )
 
 
-def run_serve(args: argparse.Namespace, settings: Any = None) -> int:
+def run_serve(args: argparse.Namespace, settings: Settings | None = None) -> int:
     import uvicorn
 
     from riffroom.api.app import create_app
-    from riffroom.config import Settings
 
     overrides = {
         k: v
@@ -83,15 +84,3 @@ def run_serve(args: argparse.Namespace, settings: Any = None) -> int:
         ws="websockets-sansio",
     )
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Standalone entry (`python -m riffroom.api.serve_command serve ...`) until cli.py wires it in."""
-    parser = argparse.ArgumentParser(prog="riffroom")
-    add_serve_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,7 @@
+"""`python -m riffroom.cli ...`: the same as the `riffroom` script (the tests and the e2e harness use it)."""
+
+import sys
+
+from .main import main
+
+sys.exit(main())
