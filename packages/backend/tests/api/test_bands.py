@@ -82,6 +82,7 @@ def test_members_play_the_shared_separation_with_a_workspace_of_their_own(
     assert stem.status_code == 200 and stem.content == ana.get(f"/api/songs/{song_id}/stems/vocals").content
     assert bob.get(f"/api/songs/{song_id}/peaks", params={"stem": "drums", "points": 64}).status_code == 200
     assert bob.get(f"/api/jobs/{shared['job_id']}").json()["state"] == "done"
+    assert bob.get(f"/api/songs/{song_id}/analysis").json() == ana.get(f"/api/songs/{song_id}/analysis").json()
     url = f"/api/songs/{song_id}/practice"
     anas = ana.put(
         url,
@@ -109,6 +110,7 @@ def test_only_the_owner_changes_a_shared_song(users: dict[str, httpx.Client], sh
         ("PATCH", f"/api/songs/{song_id}", {"json": {"name": "bob's now"}}),
         ("DELETE", f"/api/songs/{song_id}", {}),
         ("POST", f"/api/jobs/{shared['job_id']}/cancel", {}),
+        ("PUT", f"/api/songs/{song_id}/analysis/corrections", {"json": {"tempo_factor": 2}}),
     ]
     for method, url, kw in changes:
         r = bob.request(method, url, **kw)
@@ -129,6 +131,7 @@ def _song_probes(song_id: str, job_id: str) -> list[tuple[str, str, dict[str, An
         ("GET", f"/api/songs/{song_id}/practice", {}),
         ("PUT", f"/api/songs/{song_id}/practice", {"json": {"revision": 0, "state": {}}}),
         ("GET", f"/api/songs/{song_id}/practice/log", {}),
+        ("GET", f"/api/songs/{song_id}/analysis", {}),
         ("GET", f"/api/jobs/{job_id}", {}),
     ]
 

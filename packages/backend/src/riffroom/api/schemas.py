@@ -67,7 +67,7 @@ class SongOut(BaseModel):
         description="the finished job whose stems are served (its `engine_used`/`model_used` made them): "
         "while a newer separation runs, the stems of this one stay",
     )
-    owned: bool = Field(True, description="false for a song another user shared with a band you are in")
+    owned: bool = Field(default=True, description="false for a song another user shared with a band you are in")
     bands: list[BandRef] = Field(
         default_factory=list, description="the bands it is shared with (that you are in, when it is not yours)"
     )

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from riffroom.analysis.corrections import NO_CORRECTIONS, CorrectionError, Corrections, apply_corrections
 from riffroom.analysis.corrections import parse_corrections as parse
 from riffroom.api.context import ServerContext
-from riffroom.api.deps import CtxDep, SongDep
+from riffroom.api.deps import CtxDep, ReadableSongDep, SongDep
 from riffroom.api.errors import ApiError
 from riffroom.api.schemas import AnalysisCorrections, AnalysisOut, ErrorOut
 from riffroom.api.separations import start_or_join
@@ -26,11 +26,11 @@ from riffroom.separation.engines import EngineRequest
 from riffroom.storage.models import ACTIVE_STATES, AnalysisCorrection, Job, Song
 
 router = APIRouter(prefix="/api/songs", tags=["analysis"])
-_ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorOut} for c in (401, 404, 409, 422, 429)}
+_ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorOut} for c in (401, 403, 404, 409, 422, 429)}
 
 
 @router.get("/{song_id}/analysis", response_model=AnalysisOut, responses=_ERRORS)
-def get_analysis(song: SongDep, ctx: CtxDep) -> AnalysisOut:
+def get_analysis(song: ReadableSongDep, ctx: CtxDep) -> AnalysisOut:
     """The analysis with the user's corrections applied. 409 `not_ready` with `job_id` while the
     song is separated and analysed (also when it was evicted, or separated before analyses
     existed: that job is started here)."""
