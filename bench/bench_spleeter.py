@@ -2,13 +2,19 @@
 """Speed of the spleeter engine (2 stems, and 4 with the dsp engine on the accompaniment) beside the
 dsp engine, measured in the same run on one 30 s corpus song.
 
-usage: bench_spleeter.py [--cache DIR] [--device cpu|cuda] [--seed K]
+usage: bench_spleeter.py [--cache DIR] [--device cpu|cuda] [--seed K] [--real FILE ...]
 
 Renders (or reuses) the song with shared/corpus/make_corpus.py (`shared/` is the folder beside the
 repository root, or RIFFROOM_SHARED_DIR). Times the chunked runner over the decoded mixture in
 memory: separation only, no decoding or writing; the networks are loaded (and timed) before. Also
 prints each engine's vocals SDR on that song (plain SNR, whole signal) as a sanity check, not as a
 quality figure: one song says little.
+
+--real FILE...: real recordings (any format ffmpeg reads; e.g. Debian's hyperrogue-music and
+drascula-music, instrumental game music) through spleeter+dsp and dsp: the stems' largest
+deviation from the mixture, and the share of the mixture's energy each engine calls vocals. No
+reference stems exist for these, so this shows plausibility (an instrumental track should get
+little "vocals"), not quality.
 """
 
 from __future__ import annotations
@@ -87,12 +93,42 @@ def snr(ref: np.ndarray, est: np.ndarray) -> float:
     return float(10 * np.log10(np.sum(ref64**2) / max(np.sum((ref64 - est64) ** 2), 1e-12)))
 
 
+def decode(path: Path) -> np.ndarray:
+    """[2, n] float32 at 44.1 kHz, through ffmpeg."""
+    raw = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "2", "-ar", "44100", "-"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    return np.ascontiguousarray(np.frombuffer(raw, dtype=np.float32).reshape(-1, 2).T)
+
+
+def real_recordings(files: list[Path], device: str) -> None:
+    from riffroom.separation.engines.spleeter import SpleeterEngine
+
+    engines: list[tuple[str, Engine]] = [("spleeter+dsp 4", SpleeterEngine(4, device=device)), ("dsp", DspEngine())]
+    print(f"{'file':<28} {'seconds':>7} {'engine':<15} {'max |sum - mix|':>15} {'vocals energy':>13}")
+    for path in files:
+        data = decode(path)
+        for label, engine in engines:
+            _, out = timed(engine, Mixture(data))
+            n = min(out.shape[-1], data.shape[1])
+            error = float(np.abs(out[..., :n].sum(axis=0) - data[:, :n]).max())
+            vocals = out[list(engine.sources).index("vocals"), :, :n].astype(np.float64)
+            share = float(np.sum(vocals**2) / max(np.sum(data[:, :n].astype(np.float64) ** 2), 1e-12))
+            print(f"{path.name[:28]:<28} {data.shape[1] / 44100:7.1f} {label:<15} {error:15.2e} {100 * share:12.1f}%")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "riffroom-bench" / "spleeter")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--seed", type=int, default=401)
+    ap.add_argument("--real", type=Path, nargs="+", help="real recordings instead of the corpus song")
     a = ap.parse_args()
+    if a.real:
+        real_recordings(a.real, a.device)
+        return
     song = corpus_song(a.cache, a.seed)
     data, vocals = load(song, "mixture"), load(song, "vocals")
     mixture = Mixture(data)

@@ -43,7 +43,7 @@ class EngineChoice:
 class EngineRequest:
     """A separation as asked, names checked and nothing resolved: `auto` stays `auto`."""
 
-    engine: str  # "auto" | "demucs" | "dsp"
+    engine: str  # "auto" | "demucs" | "spleeter" | "dsp"
     model: str  # the model asked for (DSP_MODEL for the dsp engine)
     stems: list[str] | None  # sorted, no repeats; None = every stem
 
