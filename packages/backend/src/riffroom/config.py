@@ -32,7 +32,8 @@ class Settings(BaseSettings):
     decode_timeout_seconds: float = 300.0
 
     # Separation
-    default_engine: str = "auto"
+    # The engine of a separation that names none (the web app asks for none; the CLI's --engine default).
+    default_engine: Literal["auto", "demucs", "spleeter", "dsp"] = "auto"
     default_model: str = "htdemucs"
     # "auto": `riffroom serve` downloads the default model's weights into the HuggingFace cache in
     # the background on start (jobs meanwhile run on the bundled engines); "never": it does not.

@@ -117,3 +117,17 @@ def test_health_live_and_ready(server: ServerProcess) -> None:
         assert ready.status_code == 200, ready.text
         checks = ready.json()["checks"]
         assert checks["database"] == "ok" and checks["workers"]["alive"] == 1
+
+
+def test_a_request_naming_no_engine_gets_the_servers_default_engine(tmp_path: Path, songs_dir: Path) -> None:
+    """The web app asks for no engine: the operator's `default_engine` decides, not a hard-coded `auto`."""
+    from tests.api.harness import run_server, wait_job
+    from tests.api.songfiles import make_song
+
+    with run_server(tmp_path / "srv", default_engine="dsp") as srv, srv.client() as c:
+        song = upload(c, make_song(songs_dir, 2.0, "wav", seed=13)).json()
+        job = c.post(f"/api/songs/{song['id']}/separations", json={}).json()
+        assert job["engine"] == "dsp", job
+        assert wait_job(c, job["id"])["engine_used"] == "dsp"
+        explicit = c.post(f"/api/songs/{song['id']}/separations", json={"engine": "auto"}).json()
+        assert explicit["engine"] == "auto" and explicit["id"] != job["id"]

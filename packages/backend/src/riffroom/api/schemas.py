@@ -82,7 +82,9 @@ class SongPatch(BaseModel):
 
 
 class SeparationRequest(BaseModel):
-    engine: Literal["auto", "demucs", "spleeter", "dsp"] = "auto"
+    engine: Literal["auto", "demucs", "spleeter", "dsp"] | None = Field(
+        None, description="none: the server's `default_engine` setting (itself `auto` unless the operator changed it)"
+    )
     model: str | None = Field(
         None,
         max_length=64,

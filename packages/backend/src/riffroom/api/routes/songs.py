@@ -177,7 +177,9 @@ def start_separation(body: SeparationRequest, song: ReadableSongDep, ctx: CtxDep
     A band member may separate a song shared with the band: the job is the song's, and counts
     against its owner's quota."""
     try:
-        request = engine_request(body.engine, body.model or ctx.settings.default_model, body.stems)
+        request = engine_request(
+            body.engine or ctx.settings.default_engine, body.model or ctx.settings.default_model, body.stems
+        )
     except ValueError as exc:
         raise ApiError(422, "invalid_request", str(exc)) from None
     done = published_stems(ctx, song)
