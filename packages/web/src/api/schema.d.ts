@@ -1316,10 +1316,9 @@ export interface components {
         SeparationRequest: {
             /**
              * Engine
-             * @default auto
-             * @enum {string}
+             * @description none: the server's `default_engine` setting (itself `auto` unless the operator changed it)
              */
-            engine?: "auto" | "demucs" | "spleeter" | "dsp";
+            engine?: ("auto" | "demucs" | "spleeter" | "dsp") | null;
             /**
              * Model
              * @description a demucs model ("htdemucs", ...), or "2stems"/"4stems" with the spleeter engine
@@ -3214,6 +3213,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -3278,6 +3286,15 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
