@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from riffroom.analysis import ANALYSIS_VERSION, analyze
 
-from tests.analysis.songs import SR, make_song
+from tests.analysis.songs import SR, make_song, make_song_68
 
 KEYS = {
     "bpm",
@@ -66,6 +66,32 @@ def test_three_four_song() -> None:
     assert _near(res["beats"], song.beats) >= 0.95
     assert _near(res["downbeats"], song.downbeats) >= 0.9
     assert {p["beat"] for p in res["beat_positions"]} == {1, 2, 3}
+
+
+def test_six_eight_song_has_dotted_quarter_beats() -> None:
+    """6/8 (kick on 1, snare on 4 of six eighths) is not read as 3/4: two dotted-quarter beats a bar."""
+    song = make_song_68(72.0, ["G:maj", "E:min", "C:maj", "D:maj"], 14, seed=5)
+    res = analyze(song.mixture, song.stems, SR).to_json()
+    assert res["time_signature"] == "6/8"
+    assert res["bpm"] == pytest.approx(72.0, rel=0.03)  # dotted quarters a minute
+    assert _near(res["beats"], song.beats) >= 0.9
+    assert _near(res["downbeats"], song.downbeats) >= 0.9
+    assert {p["beat"] for p in res["beat_positions"]} == {1, 2}
+
+
+def test_sustained_dominant_seventh_is_named_and_triads_stay_triads() -> None:
+    song = make_song(100.0, 4, ["C:maj", "G:7", "A:min", "F:maj"], 8, seed=6)
+    res = analyze(song.mixture, song.stems, SR).to_json()
+    bar = 4 * 60.0 / 100.0
+    assert [_label_at(res["chords"], 0.3 + (b + 0.5) * bar) for b in range(4)] == ["C:maj", "G:7", "A:min", "F:maj"]
+    assert res["key"] == "C major"
+
+
+def test_relative_minor_key() -> None:
+    """A minor, not its relative C major: the song starts on A minor and resolves E major (V) to it."""
+    song = make_song(96.0, 4, ["A:min", "F:maj", "C:maj", "E:maj"], 8, seed=7)
+    res = analyze(song.mixture, song.stems, SR).to_json()
+    assert res["key"] == "A minor"
 
 
 def test_tempo_ramp_is_followed() -> None:

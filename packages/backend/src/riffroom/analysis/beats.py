@@ -39,6 +39,21 @@ def track_beats(onset: np.ndarray) -> BeatTrack:
     return BeatTrack(frames / FRAME_RATE, steady, clarity, contrast)
 
 
+def track_at_period(onset: np.ndarray, period_frames: np.ndarray) -> BeatTrack:
+    """Beats `period_frames` (per frame) apart: a metrical level chosen elsewhere, e.g. 6/8's dotted quarters."""
+    norm = onset / (onset.std() + 1e-12)
+    frames = _dp_beats(norm, period_frames)
+    contrast = _beat_contrast(norm, frames)
+    clarity = float(_autocorrelation_at(onset, float(np.median(period_frames))))
+    return BeatTrack(frames / FRAME_RATE, len(frames) >= 4, clarity, contrast)
+
+
+def _autocorrelation_at(onset: np.ndarray, lag: float) -> float:
+    x = onset.astype(np.float64) - onset.mean()
+    k = round(lag)
+    return float(x[:-k] @ x[k:] / (x @ x + 1e-12)) if 0 < k < len(x) else 0.0
+
+
 def _dp_beats(score: np.ndarray, period: np.ndarray) -> np.ndarray:
     n = len(score)
     cum = score.astype(np.float64).copy()

@@ -9,6 +9,7 @@ seventh is the minor key's leading tone), and its bass dwells on the tonic.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -27,9 +28,9 @@ W_DIATONIC = 1.0  # share of the time on the key's chords
 W_FIRST = 0.3  # the first chord is the tonic triad
 W_LAST = 0.0  # the last chord is the tonic triad (off: a song cut short ends anywhere)
 W_SECTION = 0.4  # share of the section starts on the tonic triad
-W_CADENCE = 0.0  # (measured neutral on the tuning songs) share of the chord changes that are V -> I (dominant, major, a fifth above, to the tonic)
+W_CADENCE = 0.0  # (neutral on the tuning songs) share of the chord changes that are V -> I (major, a fifth above)
 W_LEADING = 0.5  # minor keys: share of the time on V:maj (the raised seventh)
-W_BASS = 0.0  # (measured neutral on the tuning songs) the bass chroma's tonic over its strongest pitch class
+W_BASS = 0.0  # (neutral on the tuning songs) the bass chroma's tonic over its strongest pitch class
 CONFIDENCE_TEMPERATURE = 0.08
 
 
@@ -80,7 +81,7 @@ def chord_evidence(chords: list[ChordSpan], section_starts: list[float]) -> np.n
         return out
     total = sum(c.seconds for c in chords) or 1.0
     at_sections = [c for c in (_sounding_at(chords, t) for t in section_starts) if c is not None]
-    changes = [(a, b) for a, b in zip(chords[:-1], chords[1:], strict=True) if (a.root, a.triad) != (b.root, b.triad)]
+    changes = [(a, b) for a, b in pairwise(chords) if (a.root, a.triad) != (b.root, b.triad)]
     for ki in range(24):
         tonic, mode = ki % 12, "major" if ki < 12 else "minor"
         tonic_q = "maj" if mode == "major" else "min"

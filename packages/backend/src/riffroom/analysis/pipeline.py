@@ -3,6 +3,9 @@
 Beats come from the drums stem, harmony from the pitched accompaniment (bass, guitar, piano,
 other: no drums, no vocals), the chord root from the bass stem. Without stems everything is read
 from the mixture.
+
+Meters: 4/4, 3/4 and 6/8. In 6/8 the `beats` are the dotted quarters, two a bar (`beat_positions`
+count 1, 2), each split in three eighths; `bpm` counts dotted quarters a minute.
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ from collections.abc import Callable
 import numpy as np
 
 from . import chords as chord_model
-from .beats import track_beats
+from .beats import BeatTrack, track_at_period, track_beats
 from .chroma import bass_chroma, synchronise, treble_chroma
 from .keys import PITCH_NAMES, ChordSpan, estimate_key
-from .meter import Meter, bar_positions, downbeat_cue, estimate_meter, harmonic_change
+from .meter import Meter, bar_positions, downbeat_cue, estimate_meter, harmonic_change, is_compound
 from .result import Analysis, BeatPosition, Segment
 from .sections import boundaries, label_sections
 from .signal import FRAME_RATE, log_bands, onset_strength, to_mono
@@ -46,7 +49,11 @@ def analyze(
 
     drums = stems_mono.get("drums")
     beat_source = drums if drums is not None and _audible(drums) else mono
-    track = track_beats(onset_strength(beat_source))
+    beat_onset = onset_strength(beat_source)
+    track = track_beats(beat_onset)
+    compound = False
+    if track.steady:
+        track, compound = _compound_beats(track, beat_onset)
     report(0.3)
 
     harmonic = [stems_mono[k] for k in HARMONIC_STEMS if k in stems_mono and _audible(stems_mono[k])]
@@ -77,7 +84,7 @@ def analyze(
         bass_onset = onset_strength(bass_src)
         at_beats = bass_onset[np.clip((beats * FRAME_RATE).astype(int), 0, len(bass_onset) - 1)]
         cue = downbeat_cue([harmonic_change(units_t[:, pre:]), harmonic_change(units_b[:, pre:]), changes, at_beats])
-        meter = estimate_meter(cue)
+        meter = estimate_meter(cue, compound)
         mask = np.zeros(scores.shape[1], dtype=bool)
         mask[pre + meter.first_downbeat :: meter.beats_per_bar] = True
     path = chord_model.decode(scores, mask)
@@ -85,7 +92,8 @@ def analyze(
 
     labels = chord_model.chord_labels()
     unit_times = bounds / FRAME_RATE
-    chord_segments = _merge([(unit_times[i], unit_times[i + 1], labels[k]) for i, k in enumerate(path)])
+    triads = _merge([(unit_times[i], unit_times[i + 1], labels[k]) for i, k in enumerate(path)])
+    chord_segments = _sevenths(triads, treble)
     if not track.steady or meter is None:
         key, key_conf = estimate_key(
             treble.sum(axis=1), bass.sum(axis=1), [_chord_span(s) for s in chord_segments if s.label != "N"], []
@@ -132,6 +140,21 @@ def analyze(
     )
 
 
+def _compound_beats(track: BeatTrack, onset: np.ndarray) -> tuple[BeatTrack, bool]:
+    """Dotted-quarter beats when the tracked beats are every second eighth of a compound meter."""
+    b = track.beats
+    if len(b) < 12:
+        return track, False
+    grid = np.empty(2 * len(b) - 1)
+    grid[0::2], grid[1::2] = b, (b[:-1] + b[1:]) / 2
+    frames = np.clip(np.round(grid * FRAME_RATE).astype(int), 0, len(onset) - 1)
+    if not is_compound(np.array([onset[max(0, f - 2) : f + 3].max() for f in frames])):
+        return track, False
+    times = np.arange(len(onset)) / FRAME_RATE
+    period = 1.5 * np.interp(times, (b[:-1] + b[1:]) / 2, np.diff(b)) * FRAME_RATE  # follows tempo changes
+    return track_at_period(onset, period), True
+
+
 def _audible(y: np.ndarray) -> bool:
     return len(y) > 0 and float(np.sqrt(np.mean(y.astype(np.float64) ** 2))) >= SILENCE_RMS
 
@@ -169,6 +192,24 @@ def _merge(units: list[tuple[float, float, str]]) -> list[Segment]:
             out[-1] = Segment(out[-1].start, float(end), label)
         elif end > start:
             out.append(Segment(float(start), float(end), label))
+    return out
+
+
+def _sevenths(segments: list[Segment], treble: np.ndarray) -> list[Segment]:
+    """Each triad as its seventh chord where the seventh is clearly there (`chords.with_seventh`)."""
+    out = []
+    for seg in segments:
+        if seg.label == "N":
+            out.append(seg)
+            continue
+        root, triad = seg.label.split(":")
+        lo = int(seg.start * FRAME_RATE)
+        span = treble[:, lo : max(lo + 1, int(seg.end * FRAME_RATE))]
+        if span.shape[1] == 0:
+            out.append(seg)
+            continue
+        quality = chord_model.with_seventh(span.mean(axis=1), PITCH_NAMES.index(root), triad)
+        out.append(Segment(seg.start, seg.end, f"{root}:{quality}"))
     return out
 
 
