@@ -86,7 +86,9 @@ def test_a_varying_tempo_curve_follows_the_factor() -> None:
     assert out["tempo_curve"][:3] == [[0.5, 200.0], [0.75, 210.0], [1.0, 220.0]]
 
 
-@pytest.mark.parametrize(("signature", "per_bar"), [("3/4", 3), ("6/8", 6), ("4/4", 4), ("7/8", 7)])
+@pytest.mark.parametrize(
+    ("signature", "per_bar"), [("3/4", 3), ("6/8", 2), ("12/8", 4), ("4/4", 4), ("7/8", 7), ("6/4", 6)]
+)
 def test_time_signature_regroups_the_beats(signature: str, per_bar: int) -> None:
     analysis = _analysis(n_beats=12)
     out = apply_corrections(analysis, {"time_signature": signature})

@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from riffroom.analysis import ANALYSIS_VERSION
+from riffroom.jobs.analysis_stage import ANALYSIS_SIDECAR
 
 from tests.analysis.songs import SR, make_song
 from tests.api.accounts import login
@@ -23,7 +25,7 @@ from tests.jobs.dbpeek import query
 
 BPM = 120.0
 NOBODY = "0123456789abcdef" * 2
-SIDECAR = "analysis-v1.json"
+SIDECAR = ANALYSIS_SIDECAR
 NO_CORRECTIONS = {"first_downbeat": None, "tempo_factor": 1, "time_signature": None, "chords": []}
 
 
@@ -98,7 +100,7 @@ def test_analysis_finds_the_beats_bars_and_tempo(analysed: dict[str, Any], click
     r = analysed["analysis"]
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["version"] == 1 and body["steady_beat"] is True and body["message"] is None
+    assert body["version"] == ANALYSIS_VERSION and body["steady_beat"] is True and body["message"] is None
     assert body["bpm"] == pytest.approx(BPM, rel=0.04)
     assert body["time_signature"] == "4/4"
     assert _near(body["beats"], click_song[1]) >= 0.9

@@ -6,6 +6,6 @@ Pure functions from a mixture (and its stems) to an `Analysis`; no web, queue or
 from .pipeline import analyze
 from .result import Analysis, BeatPosition, Segment
 
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 
 __all__ = ["ANALYSIS_VERSION", "Analysis", "BeatPosition", "Segment", "analyze"]

@@ -7,7 +7,8 @@ and a newer analysis version still takes the user's corrections.
 
 - `tempo_factor` 0.5 keeps every other beat (the beats that carry the downbeat), 2 inserts the
   midpoint between each two beats; `bpm` and `tempo_curve` follow.
-- `time_signature` "N/D" regroups the beats into bars of N beats (6/8: six eighth-note beats).
+- `time_signature` "N/D" regroups the beats into bars of N beats, except compound meters (6/8,
+  9/8, 12/8), whose beats are dotted quarters as the analysis counts them: N/3 beats a bar.
 - `first_downbeat` (seconds) snaps to the nearest beat, which becomes beat 1 of a bar; beats
   before the first bar line are a pickup (bar 0), as in the analysis.
 - `chords` replace the analysis's chords over their spans; the analysis's chords outside them stay.
@@ -75,14 +76,20 @@ def is_chord_label(label: str) -> bool:
 
 
 def beats_per_bar(time_signature: str) -> int:
-    """The bar length in beats of "N/D" (its numerator); CorrectionError for anything else."""
+    """The bar length in beats of "N/D" (its numerator; N/3 for 6/8, 9/8, 12/8); CorrectionError otherwise."""
     match = _TIME_SIGNATURE.match(time_signature)
     if match is None or not 1 <= int(match.group(1)) <= _MAX_BEATS_PER_BAR:
         raise CorrectionError(
             f"time_signature {time_signature[:16]!r} is not a time signature: use N/D with N from 1 to"
             f" {_MAX_BEATS_PER_BAR} beats and D 2, 4, 8 or 16, e.g. 3/4, 4/4 or 6/8"
         )
-    return int(match.group(1))
+    beats = int(match.group(1))
+    if match.group(2) == "8" and beats in _COMPOUND:
+        return beats // 3  # dotted-quarter beats, as the analysis reports compound meters
+    return beats
+
+
+_COMPOUND = (6, 9, 12)
 
 
 def parse_corrections(data: Mapping[str, Any]) -> Corrections:
