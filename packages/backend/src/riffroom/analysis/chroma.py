@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal as sps
 
-from .signal import ANALYSIS_RATE, HOP, stft_magnitude
+from .signal import ANALYSIS_RATE, HOP, stft_projection
 
 
 def _semitone_bank(n_fft: int, rate: float, lo_midi: int, hi_midi: int) -> np.ndarray:
@@ -33,8 +33,7 @@ def _fold(semis: np.ndarray, lo_midi: int) -> np.ndarray:
 def treble_chroma(y: np.ndarray) -> np.ndarray:
     """[12, frames] log-compressed chroma of MIDI 43..95 (G2..B6) from 22.05 kHz mono audio."""
     lo, hi = 43, 95
-    mag = stft_magnitude(y, 8192)
-    semis = _semitone_bank(8192, ANALYSIS_RATE, lo, hi) @ mag
+    semis = stft_projection(y, 8192, _semitone_bank(8192, ANALYSIS_RATE, lo, hi))
     semis = np.log1p(100.0 * semis / (semis.max() + 1e-12))
     return _fold(semis, lo)
 
@@ -43,8 +42,7 @@ def bass_chroma(y: np.ndarray) -> np.ndarray:
     """[12, frames] chroma of MIDI 26..57 (D1..A3): the bass line, at 1.3 Hz resolution."""
     lo, hi, factor = 26, 57, 4
     low = sps.resample_poly(y, 1, factor).astype(np.float32)
-    mag = stft_magnitude(low, 4096, HOP // factor)
-    semis = _semitone_bank(4096, ANALYSIS_RATE / factor, lo, hi) @ mag
+    semis = stft_projection(low, 4096, _semitone_bank(4096, ANALYSIS_RATE / factor, lo, hi), HOP // factor)
     semis = np.log1p(100.0 * semis / (semis.max() + 1e-12))
     return _fold(semis, lo)
 

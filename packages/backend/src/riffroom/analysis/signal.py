@@ -14,6 +14,7 @@ from scipy import signal as sps
 ANALYSIS_RATE = 22050
 HOP = 512  # onset and chroma frames: 23.2 ms at 22.05 kHz
 FRAME_RATE = ANALYSIS_RATE / HOP
+_BLOCK_FRAMES = 256  # STFT frames transformed at once: bounds memory, not speed
 
 
 def to_mono(audio: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -31,27 +32,36 @@ def to_mono(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     return x.astype(np.float32)
 
 
-def stft_magnitude(y: np.ndarray, n_fft: int, hop: int = HOP) -> np.ndarray:
-    """|STFT| [bins, frames] with a Hann window, frames centred on multiples of `hop`."""
+def stft_projection(y: np.ndarray, n_fft: int, bank: np.ndarray, hop: int = HOP) -> np.ndarray:
+    """`bank @ |STFT|` [rows, frames] (Hann window, frames centred on multiples of `hop`).
+
+    Computed a block of frames at a time, so memory stays at one block's spectrum (~16 MB)
+    however long the song: the whole |STFT| of a 20-minute song at n_fft 8192 would be ~10 GB
+    on the way (complex spectrum and windowed frames), of which the projection keeps ~1/100.
+    """
     pad = np.pad(y, (n_fft // 2, n_fft // 2))
     n_frames = 1 + max(0, (len(pad) - n_fft) // hop)
     frames = np.lib.stride_tricks.as_strided(
         pad, shape=(n_frames, n_fft), strides=(pad.strides[0] * hop, pad.strides[0]), writeable=False
     )
     win = np.hanning(n_fft).astype(np.float32)
-    return np.abs(np.fft.rfft(frames * win, axis=1)).T.astype(np.float32)
+    out = np.empty((bank.shape[0], n_frames), dtype=np.float32)
+    for start in range(0, n_frames, _BLOCK_FRAMES):
+        block = frames[start : start + _BLOCK_FRAMES]
+        mag = np.abs(np.fft.rfft(block * win, axis=1)).T.astype(np.float32)
+        out[:, start : start + len(block)] = bank @ mag
+    return out
 
 
 def log_bands(y: np.ndarray) -> np.ndarray:
     """[64, frames] log-compressed energies of 64 log-spaced bands (30 Hz-11 kHz), one frame per HOP."""
-    mag = stft_magnitude(y, 2048)
     freqs = np.fft.rfftfreq(2048, 1.0 / ANALYSIS_RATE)
     edges = np.geomspace(30.0, 11000.0, 65)
     idx = np.searchsorted(edges, freqs) - 1
     keep = (idx >= 0) & (idx < 64)
     bank = np.zeros((64, len(freqs)), dtype=np.float32)
     bank[idx[keep], np.nonzero(keep)[0]] = 1.0
-    bands = bank @ mag
+    bands = stft_projection(y, 2048, bank)
     out: np.ndarray = np.log1p(1000.0 * bands / (bands.max() + 1e-12))
     return out
 
