@@ -5,7 +5,6 @@ from __future__ import annotations
 import tracemalloc
 
 import numpy as np
-
 from riffroom.analysis.chroma import treble_chroma
 from riffroom.analysis.signal import ANALYSIS_RATE, HOP, stft_projection
 
