@@ -73,27 +73,22 @@ def services_missing() -> str | None:
     return None
 
 
+def redis_command(port: int, root: Path) -> list[str]:
+    """redis-server on loopback only, no persistence (tests/reliability restarts it on the same port)."""
+    return [
+        redis_binary() or "redis-server",
+        *("--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
+        *("--dir", str(root), "--protected-mode", "no"),
+    ]
+
+
 @contextmanager
 def redis_server(root: Path) -> Iterator[str]:
     port = free_port()
     root.mkdir(parents=True, exist_ok=True)
     log = root / "redis.log"
     proc = subprocess.Popen(
-        [
-            redis_binary() or "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(root),
-            "--protected-mode",
-            "no",
-        ],
+        redis_command(port, root),
         stdout=open(log, "ab"),
         stderr=subprocess.STDOUT,
         preexec_fn=_die_with_parent,
@@ -110,16 +105,25 @@ def _as_postgres_user() -> list[str]:
     return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
 
-@contextmanager
-def postgres_server(root: Path) -> Iterator[str]:
+def postgres_command(bindir: Path, data: Path, port: int, socket_dir: Path) -> list[str]:
+    """postgres on loopback only, durability off (test data); as `postgres` when we are root."""
+    return [
+        *_as_postgres_user(),
+        str(bindir / "postgres"),
+        *("-D", str(data), "-p", str(port), "-k", str(socket_dir), "-c", "listen_addresses=127.0.0.1"),
+        *("-c", "fsync=off", "-c", "max_connections=200", "-c", "synchronous_commit=off"),
+        *("-c", "full_page_writes=off"),
+    ]
+
+
+def init_postgres() -> tuple[Path, Path, Path]:
+    """A fresh cluster (user `riffroom`, trust on loopback): (bindir, its root dir, its data dir)."""
     bindir = postgres_bindir()
     assert bindir is not None
-    port = free_port()
     prefix = _as_postgres_user()
     # pytest's temp dirs are private to root; the postgres user needs a directory of its own.
     root = Path(tempfile.mkdtemp(prefix="riffroom-pg-"))
     data = root / "pgdata"
-    log = root / "postgres.log"
     if prefix:
         shutil.chown(root, "postgres", "postgres")
     init = subprocess.run(
@@ -129,27 +133,16 @@ def postgres_server(root: Path) -> Iterator[str]:
     )
     if init.returncode != 0:
         raise RuntimeError(f"initdb failed: {init.stderr.decode(errors='replace')[-2000:]}")
+    return bindir, root, data
+
+
+@contextmanager
+def postgres_server(root: Path) -> Iterator[str]:
+    bindir, root, data = init_postgres()
+    port = free_port()
+    log = root / "postgres.log"
     proc = subprocess.Popen(
-        [
-            *prefix,
-            str(bindir / "postgres"),
-            "-D",
-            str(data),
-            "-p",
-            str(port),
-            "-k",
-            str(root),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            "fsync=off",
-            "-c",
-            "max_connections=200",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-        ],
+        postgres_command(bindir, data, port, root),
         stdout=open(log, "ab"),
         stderr=subprocess.STDOUT,
         preexec_fn=_die_with_parent,

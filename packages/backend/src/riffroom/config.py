@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     device: str = "cpu"
     torch_threads: int = 0  # 0 = torch's default
     dsp_chunk_seconds: float = 30.0
+    # A running separation's finished stretches are kept (and, scaled out, uploaded) in segments
+    # this long, so players can read what is ready before the job is done.
+    partial_segment_seconds: float = Field(4.0, gt=0.0, le=60.0)
 
     # Server
     host: str = "127.0.0.1"
@@ -63,6 +66,8 @@ class Settings(BaseSettings):
 
     # Server seams and internals; URLs choose the backends.
     database_url: str | None = None  # default sqlite:///<data_dir>/riffroom.db
+    # How long a SQLite writer waits for a lock; past it the API answers 503 with Retry-After.
+    db_busy_timeout_seconds: float = 30.0
     queue_url: str = "local://"  # local:// = durable jobs in the database, supervised workers
     blob_url: str | None = None  # default file://<data_dir>/blobs
     worker_nice: int = 19  # workers run at the lowest CPU priority (and SCHED_BATCH), below the API

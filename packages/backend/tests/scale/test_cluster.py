@@ -285,3 +285,29 @@ def test_stopped_api_node_client_resumes_on_the_other_and_gets_the_final_event_o
     finals = [m for m in everything if m.get("type") in FINALS and m.get("job_id") == job["id"]]
     assert len(finals) == 1 and finals[0]["type"] == "done"
     assert all(m["seq"] > last_seq for m in resumed if "seq" in m)
+
+
+def test_a_range_of_a_job_running_on_a_worker_host_is_served_by_an_api_node(cluster: Cluster, songs: Path) -> None:
+    """The worker streams finished segments to S3: an API node with none of them on its disk
+    serves a range while the job runs, and the same bytes from the published stems after."""
+    a, b = cluster.apis
+    with a.client() as c:
+        song = upload(c, _song(songs, 180.0, "progressive")).json()
+    job = _separate(a, song["id"])
+    read = None
+    with b.client() as c:
+        while (row := c.get(f"/api/jobs/{job['id']}").json())["state"] in ("queued", "running"):
+            if row["ready_seconds"] >= 8.0 and read is None:
+                r = c.get(f"/api/songs/{song['id']}/stems/drums", params={"start": 2.5, "end": 7.5})
+                if r.status_code == 200:
+                    assert r.headers["cache-control"] == "no-store"
+                    assert float(r.headers["x-ready-seconds"]) >= 7.5
+                    read = r.content
+            time.sleep(0.05)
+        assert row["state"] == "done", row
+        assert read is not None, "the job was never caught mid-way"
+        assert not any((node.root / "cache" / "partial" / job["id"]).exists() for node in cluster.apis)
+        after = c.get(f"/api/songs/{song['id']}/stems/drums", params={"start": 2.5, "end": 7.5})
+        assert after.status_code == 200 and after.content == read
+    for host in cluster.workers:  # the worker removed its partial data once the job was done
+        wait_until(lambda host=host: not (host.root / "cache" / "partial" / job["id"]).exists(), timeout=10)

@@ -17,7 +17,8 @@ except ImportError:
     pass
 
 
-AFTER_BASELINE = {"jobs": ("engine_used", "model_used")}  # columns that revisions after 0001 add
+# Columns that revisions after 0001 add.
+AFTER_BASELINE = {"jobs": ("engine_used", "model_used", "ready_seconds", "listening_at")}
 
 
 def _diff(db: Database) -> list[object]:

@@ -88,22 +88,52 @@ def test_default_path_is_the_model(
     assert np.abs(ours - expected).max() < 1e-4
 
 
-@pytest.mark.parametrize("batch", [1, 2, 3])
-def test_batched_windows_are_the_model(
-    batch: int, songs: dict[str, Path], model_dirs: dict[str, Path], tmp_path: Path
+@pytest.mark.parametrize(("threads", "batch"), [(1, 1), (1, 2), (0, 2), (0, 3)])
+def test_window_layouts_are_the_model(
+    threads: int, batch: int, songs: dict[str, Path], model_dirs: dict[str, Path], tmp_path: Path
 ) -> None:
-    """Several windows per forward pass keep the offsets, crossfade and output (a batch of 3 over
-    four chunks also leaves a partial batch at the end)."""
+    """One window at a time, two stacked into one pass (threads=1), or side by side on one thread
+    each (threads=0, the default on CPU; a batch of 3 over four chunks also leaves a partial
+    batch at the end): same offsets, crossfade and output."""
     settings, name, model, song = _case("htdemucs-small", songs, model_dirs, tmp_path)
-    engine = DemucsEngine(name, model_dir=settings.model_dir)
-    engine.batch_windows = batch
-    blocks: list[np.ndarray] = []
-    with decode(song, settings=settings) as audio:
-        run_chunked(engine, audio, blocks.append)
-    ours = np.concatenate(blocks, axis=-1)
+    before = torch.get_num_threads()
+    try:
+        engine = DemucsEngine(name, model_dir=settings.model_dir, threads=threads, compiled_dir=tmp_path)
+        engine.batch_windows = batch
+        ours = _run(engine, song, settings)
+    finally:
+        torch.set_num_threads(before)
     expected = _reference(model, song, settings)
     assert ours.shape == expected.shape
     assert snr_db(expected, ours) >= MIN_SNR_DB
+
+
+def test_compiled_network_is_the_model(
+    songs: dict[str, Path], model_dirs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The AOTInductor-compiled network (built here, then loaded from its package as a later
+    process would) computes what the model computes."""
+    from riffroom.separation.engines import demucs_compiled
+
+    settings, name, model, song = _case("htdemucs-small", songs, model_dirs, tmp_path)
+    monkeypatch.setenv(demucs_compiled.COMPILE_ENV, "build")
+    built = DemucsEngine(name, model_dir=settings.model_dir, compiled_dir=tmp_path / "compiled")
+    assert built._cores[0] is not None, "compiling failed (see the log)"
+    assert len(list((tmp_path / "compiled").glob("*.pt2"))) == 1
+    monkeypatch.setenv(demucs_compiled.COMPILE_ENV, "auto")
+    loaded = DemucsEngine(name, model_dir=settings.model_dir, compiled_dir=tmp_path / "compiled")
+    assert loaded._cores[0] is not None
+    expected = _reference(model, song, settings)
+    assert snr_db(expected, _run(loaded, song, settings)) >= MIN_SNR_DB
+    monkeypatch.setenv(demucs_compiled.COMPILE_ENV, "0")
+    assert DemucsEngine(name, model_dir=settings.model_dir, compiled_dir=tmp_path / "compiled")._cores[0] is None
+
+
+def _run(engine: DemucsEngine, song: Path, settings: Settings) -> np.ndarray:
+    blocks: list[np.ndarray] = []
+    with decode(song, settings=settings) as audio:
+        run_chunked(engine, audio, blocks.append)
+    return np.concatenate(blocks, axis=-1)
 
 
 def test_bf16_is_lossy_opt_in_and_named_apart(
@@ -115,10 +145,7 @@ def test_bf16_is_lossy_opt_in_and_named_apart(
     assert DemucsEngine(name, model_dir=settings.model_dir).precision == "fp32"
     engine = DemucsEngine(name, model_dir=settings.model_dir, precision="bf16")
     assert engine.model == "htdemucs+bf16"
-    blocks: list[np.ndarray] = []
-    with decode(song, settings=settings) as audio:
-        run_chunked(engine, audio, blocks.append)
-    snr = snr_db(_reference(model, song, settings), np.concatenate(blocks, axis=-1))
+    snr = snr_db(_reference(model, song, settings), _run(engine, song, settings))
     print(f"bf16 SNR against apply_model: {snr:.1f} dB")
     assert 20.0 < snr < 100.0
     with pytest.raises(ValueError, match="unknown precision"):

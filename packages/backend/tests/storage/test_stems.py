@@ -8,9 +8,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from riffroom.config import Settings
 from riffroom.storage.blobs import BlobStore, open_blob_store
+from riffroom.storage.segments import NotReadyError
 from riffroom.storage.stems import CacheEntry, EntryTooLargeError, StemCache, cache_key, stems_beside
 
 SHA = "ab" * 32
@@ -223,3 +225,68 @@ def test_a_sidecar_made_on_one_host_is_read_on_another(s3_store: Callable[[], Bl
     assert api.read_sidecar(key, "analysis-v1.json") == b'{"key": "C major"}'
     assert (tmp_path / "api" / "objects" / key / "analysis-v1.json").read_bytes() == b'{"key": "C major"}'
     assert api.read_sidecar(key, "analysis-v9.json") is None
+
+
+# -- a running separation's finished stretches (partial data) ----------------------------------------
+RUN = "0123456789abcdef0123456789abcdef"
+
+
+def _blocks(seed: int, sizes: list[int], stems: int = 2) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal((stems, 2, n)).astype(np.float32) for n in sizes]
+
+
+def test_partial_ranges_are_the_exact_samples_written_and_stop_at_the_frontier(tmp_path: Path) -> None:
+    cache = StemCache(tmp_path / "c", 10**9, segment_seconds=0.01)  # 441-frame segments
+    partial = cache.partial(RUN)
+    assert partial.frontier() is None
+    writer = partial.open(("vocals", "drums"), total_frames=3000)
+    first = partial.frontier()
+    assert first is not None and first.frames == 0
+    blocks = _blocks(1, [1000, 7, 993])  # across segments, inside one, ending mid-segment
+    whole = np.concatenate(blocks, axis=-1)
+    written = 0
+    for block in blocks:
+        writer.write(block)
+        written += block.shape[-1]
+        frontier = partial.frontier()
+        assert frontier is not None and frontier.frames == written
+        for stem_index, stem in enumerate(("vocals", "drums")):
+            got = partial.read(frontier, stem, 0, written)
+            assert got.dtype == np.float32 and np.array_equal(got, whole[stem_index, :, :written])
+        got = partial.read(frontier, "drums", written // 3, written - 1)
+        assert np.array_equal(got, whole[1, :, written // 3 : written - 1])
+        with pytest.raises(NotReadyError) as err:
+            partial.read(frontier, "vocals", 0, written + 1)
+        assert err.value.ready_frames == written
+    assert not list(tmp_path.glob("c/partial/**/*.part"))
+
+
+def test_partial_data_is_discarded_and_swept(tmp_path: Path) -> None:
+    cache = StemCache(tmp_path / "c", 10**9, segment_seconds=0.01)
+    for run in (RUN, "ff" * 16):
+        cache.partial(run).open(("vocals",), 1000).write(_blocks(2, [500], stems=1)[0])
+    cache.partial(RUN).discard()
+    assert cache.partial(RUN).frontier() is None
+    assert cache.partial("ff" * 16).frontier() is not None
+    assert cache.sweep_partials(keep=["ff" * 16]) == []
+    assert cache.sweep_partials(keep=[]) == ["ff" * 16]
+    assert cache.partial("ff" * 16).frontier() is None
+    with pytest.raises(ValueError):
+        cache.partial("../etc")
+
+
+def test_partial_data_is_readable_from_another_host_through_the_blob_store(
+    tmp_path: Path, s3_store: Callable[[], BlobStore]
+) -> None:
+    worker = StemCache(tmp_path / "worker", 10**9, s3_store(), segment_seconds=0.01)
+    api = StemCache(tmp_path / "api", 10**9, s3_store(), segment_seconds=0.01)
+    writer = worker.partial(RUN).open(("bass",), total_frames=2000)
+    block = _blocks(3, [1200], stems=1)[0]
+    writer.write(block)
+    frontier = api.partial(RUN).frontier()
+    assert frontier is not None and frontier.frames == 1200
+    assert np.array_equal(api.partial(RUN).read(frontier, "bass", 100, 1200), block[0, :, 100:1200])
+    worker.partial(RUN).discard()
+    assert api.partial(RUN).frontier() is None
+    assert worker.blobs is not None and not worker.blobs.exists(f"partial/{RUN}/bass/000000.f32")

@@ -36,7 +36,7 @@ class ServerContext:
         (data / "tmp").mkdir(exist_ok=True)
         _sweep_stale_uploads(data / "tmp")
         settings.derived_dir.mkdir(exist_ok=True)
-        db = Database(settings.resolved_database_url)
+        db = Database(settings.resolved_database_url, busy_timeout_seconds=settings.db_busy_timeout_seconds)
         db.migrate()
         from riffroom.events import open_event_publisher
 

@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from riffroom.errors import BadInputError, ModelUnavailableError, RiffRoomError
+from riffroom.api.faults import fault_response, transient_errors
+from riffroom.errors import BadInputError, ModelUnavailableError, RiffRoomError, StorageFullError
 
 log = logging.getLogger("riffroom.api")
 
@@ -26,6 +27,7 @@ _STATUS_CODES = {
     422: "invalid_request",
     429: "too_many_requests",
     503: "unavailable",
+    507: "insufficient_storage",
 }
 
 # BadInputError codes that are not plain 422s.
@@ -54,6 +56,8 @@ def riffroom_status(exc: RiffRoomError) -> int:
         return _BAD_INPUT_STATUS.get(exc.code, 422)
     if isinstance(exc, ModelUnavailableError):
         return 409
+    if isinstance(exc, StorageFullError):
+        return 507
     return 500
 
 
@@ -80,7 +84,22 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
+    async def _infrastructure(req: Request, exc: Exception) -> JSONResponse:
+        """A full disk, a locked database or a lost connection: 507 or 503, else the 500 below."""
+        answer = fault_response(exc)
+        if answer is not None:
+            return answer
+        return await _unexpected(req, exc)
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    for kind in (OSError, SQLAlchemyError, *transient_errors()):
+        app.add_exception_handler(kind, _infrastructure)
+
     @app.exception_handler(Exception)
     async def _unexpected(req: Request, exc: Exception) -> JSONResponse:
+        answer = fault_response(exc)
+        if answer is not None:
+            return answer
         log.exception("unhandled error on %s %s", req.method, req.url.path)
         return error_response(500, "internal", "internal server error; see the server log")

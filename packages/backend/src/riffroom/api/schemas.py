@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 Format = Literal["wav", "flac", "mp3", "opus"]
+RangeFormat = Literal["wav", "flac"]  # what a range of a stem (start/end) can be served as
 JobStateName = Literal["queued", "running", "done", "failed", "cancelled"]
 
 
@@ -19,6 +20,20 @@ class ErrorOut(BaseModel):
     error: ErrorBody
 
 
+class NotReadyBody(ErrorBody):
+    code: Literal["not_ready"] = "not_ready"
+    job_id: str | None = Field(None, description="the job separating (or recomputing) the stems")
+    ready_seconds: float | None = Field(
+        None, description="for a range read: how far the stems are ready; ask again for a range that ends there"
+    )
+
+
+class NotReadyOut(BaseModel):
+    """409: the stems (or the range asked for) are not separated yet."""
+
+    error: NotReadyBody
+
+
 class JobOut(BaseModel):
     id: str
     song_id: str
@@ -26,6 +41,12 @@ class JobOut(BaseModel):
     progress: float
     stage: str
     eta_seconds: float | None
+    ready_seconds: float = Field(
+        0.0,
+        description="seconds from the start of the song that are final in every stem and readable with "
+        "`GET /api/songs/{id}/stems/{stem}?start=&end=`; only grows while the job runs (a re-queued job "
+        "starts again from 0), the stems' duration when done, 0 when failed or cancelled",
+    )
     error: str | None
     error_code: str | None = None
     engine: str = Field(description='the request as asked: "auto", "demucs", "spleeter" or "dsp"')

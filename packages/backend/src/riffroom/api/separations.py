@@ -37,7 +37,13 @@ def start_or_join(ctx: ServerContext, song: Song, request: EngineRequest) -> tup
         timeout_seconds=store.job_timeout_seconds(settings, song.duration),
     )
     if created:
-        ctx.queue.enqueue(job.id)
+        try:
+            ctx.queue.enqueue(job.id)
+        except Exception:  # never sent: a queued row nobody will run, so end it; the retry makes a new one
+            store.fail(
+                ctx.db, job.id, reason="the job queue was unreachable; start the separation again", code="unavailable"
+            )
+            raise
     return job, created
 
 

@@ -12,11 +12,13 @@ import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from riffroom.api.errors import ApiError
+from riffroom.errors import is_disk_full, storage_full
 
 MULTIPART_OVERHEAD = 64 * 1024  # headers, boundaries and small fields around the file
 
@@ -45,6 +47,15 @@ def safe_label(filename: str) -> str:
     name = filename.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*')
     return name.strip(" .")[:200]
+
+
+def _discard(out: BinaryIO, path: Path) -> None:
+    """Close and remove a partial upload; closing can fail again on a full disk (buffered bytes)."""
+    try:
+        out.close()
+    except OSError:
+        pass
+    path.unlink(missing_ok=True)
 
 
 async def receive_upload(request: Request, tmp_dir: Path, limit: int) -> UploadedFile:
@@ -121,20 +132,25 @@ async def receive_upload(request: Request, tmp_dir: Path, limit: int) -> Uploade
             parser.write(chunk)
         parser.finalize()
     except ClientDisconnect:
-        out.close()
-        path.unlink(missing_ok=True)
+        _discard(out, path)
         raise ApiError(400, "bad_request", "the client disconnected during the upload") from None
     except ApiError:
-        out.close()
-        path.unlink(missing_ok=True)
+        _discard(out, path)
         raise
-    except Exception as exc:  # malformed multipart
-        out.close()
-        path.unlink(missing_ok=True)
+    except Exception as exc:  # malformed multipart, or no room left for the bytes
+        _discard(out, path)
+        if is_disk_full(exc):
+            raise storage_full("the upload") from None
         raise ApiError(400, "bad_request", f"malformed multipart body ({exc})") from None
-    out.flush()
-    os.fsync(out.fileno())
-    out.close()
+    try:
+        out.flush()
+        os.fsync(out.fileno())
+        out.close()
+    except OSError as exc:
+        _discard(out, path)
+        if is_disk_full(exc):
+            raise storage_full("the upload") from None
+        raise
     if not state["found"]:
         path.unlink(missing_ok=True)
         raise ApiError(400, "bad_request", "no field named 'file' in the upload")

@@ -4,7 +4,7 @@ them and parses every frame it receives with them, and the OpenAPI schema publis
 
 Client -> server: subscribe {jobs}, resume {after: {job_id: seq}}, unsubscribe {jobs}, pong, ping.
 Server -> client: snapshot {job, seq}; progress {job_id, seq, state, progress, stage, eta_seconds,
-at}; exactly one of done | failed | cancelled {job_id, seq, job, at} (failed also error,
+ready_seconds, at}; exactly one of done | failed | cancelled {job_id, seq, job, at} (failed also error,
 error_code); ping; pong (the answer to a client's ping); error {code, message, job_id?}.
 """
 
@@ -90,6 +90,9 @@ class ProgressMessage(_JobEvent):
     progress: float = Field(ge=0.0, le=1.0)
     stage: str
     eta_seconds: float | None
+    ready_seconds: float = Field(
+        0.0, ge=0.0, description="seconds of every stem that are final and readable now (see JobOut)"
+    )
 
 
 class DoneMessage(_JobEvent):

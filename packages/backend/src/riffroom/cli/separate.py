@@ -56,6 +56,7 @@ class _Reporter:
                     "stage": p.stage,
                     "percent": round(100 * p.fraction, 1),
                     "eta_seconds": eta,
+                    "ready_seconds": round(p.ready_seconds, 3),  # seconds of every stem that are final
                 }
             )
         elif self._bar is not None:

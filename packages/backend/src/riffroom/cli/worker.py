@@ -56,7 +56,7 @@ def run_worker(args: argparse.Namespace, settings: Settings | None = None) -> in
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("riffroom.worker")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.resolved_database_url, pool_size=2)
+    db = Database(settings.resolved_database_url, pool_size=2, busy_timeout_seconds=settings.db_busy_timeout_seconds)
     try:
         host = open_worker_host(settings, db)
     except ValueError as exc:  # a queue without room for other hosts' workers, or a bad URL

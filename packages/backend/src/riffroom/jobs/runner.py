@@ -5,7 +5,9 @@ for a cancel request; separate() checks `cancel` between chunks. Stems are publi
 content cache (temporary name, fsync, rename, manifest last); then the song is analysed (stage
 `analyzing`, unless the entry already has an analysis: jobs/analysis_stage.py), and the job's
 manifest row is written last, so a failed or cancelled job never leaves anything served. An
-analysis error never fails the job.
+analysis error never fails the job. While it separates, every finished stretch is kept as the
+job's partial data in the stem store (`ready_seconds` says how far); once the stems are published
+the partial data points at them, and it is removed however the job ends.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from riffroom.config import Settings
-from riffroom.errors import CancelledError, RiffRoomError
+from riffroom.errors import CancelledError, RiffRoomError, is_disk_full, storage_full
 from riffroom.jobs import store
 from riffroom.jobs.analysis_stage import ensure_analysis
 from riffroom.storage.blobs import BlobStore
 from riffroom.storage.db import Database
-from riffroom.storage.models import Job, Song
+from riffroom.storage.models import Job, JobState, Song
+from riffroom.storage.segments import PartialStems, wav_frames
 from riffroom.storage.stems import open_stem_store
 
 log = logging.getLogger("riffroom.runner")
@@ -42,6 +45,25 @@ class WorkerContext:
     shutdown: threading.Event
     # Called with a job id put back in the queue (a push queue must deliver it again).
     on_requeue: Callable[[str], None] | None = None
+
+    def __post_init__(self) -> None:
+        # A worker loads its engine while it waits for the first job, so that job's first chunk
+        # starts as soon as the song is decoded; a job that asks for another engine loads that.
+        threading.Thread(target=_load_default_engine, args=(self.settings,), name="engine-load", daemon=True).start()
+
+
+def _load_default_engine(settings: Settings) -> None:
+    try:
+        from riffroom.separation.api import separate  # noqa: F401  (the imports of a first job)
+        from riffroom.separation.engines import choose, dsp, get_engine  # noqa: F401  (dsp: the fallback)
+
+        choice = choose(settings.default_engine, settings.default_model, settings.model_dir)
+        get_engine(
+            choice, model_dir=settings.model_dir, device=settings.device, dsp_chunk_seconds=settings.dsp_chunk_seconds
+        )
+        log.info("engine %s %s loaded", choice.engine, choice.model)
+    except Exception:  # the first job that needs it loads it again and reports what is wrong
+        log.exception("loading the default engine failed")
 
 
 class _Heartbeat(threading.Thread):
@@ -89,6 +111,18 @@ def _song_exists(db: Database, song_id: str) -> bool:
         return s.get(Song, song_id) is not None
 
 
+def _release_partial(ctx: WorkerContext, job_id: str, partial: PartialStems) -> None:
+    """Remove the job's partial data, unless another worker now runs the job (and writes its own)."""
+    try:
+        with ctx.db.read() as s:
+            job = s.get(Job, job_id)
+        if job is not None and job.state == JobState.running.value and job.lease_owner != ctx.worker_id:
+            return
+        partial.discard()
+    except Exception:  # the supervisor or the next attempt removes it instead
+        log.exception("could not remove the partial data of job %s", job_id)
+
+
 def run_job(job_id: str, ctx: WorkerContext) -> None:
     with ctx.db.read() as s:
         job = s.get(Job, job_id)
@@ -100,21 +134,31 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
     beat = _Heartbeat(ctx, job_id)
     beat.start()
     last_report = 0.0
+    last_ready = 0.0
     min_interval = ctx.settings.progress_min_interval_seconds
+    stem_store = open_stem_store(ctx.settings, ctx.blobs)
+    partial = stem_store.partial(job_id)
 
-    def report(stage: str, fraction: float, eta: float | None, *, force: bool = False) -> None:
-        nonlocal last_report
+    def report(
+        stage: str, fraction: float, eta: float | None, *, ready: float | None = None, force: bool = False
+    ) -> None:
+        nonlocal last_report, last_ready
         now = time.monotonic()
-        if now - last_report < min_interval and not force:
+        first_ready = ready is not None and ready > 0.0 and last_ready == 0.0  # first sound: at once
+        if now - last_report < min_interval and not (force or first_ready):
             return
         last_report = now
-        store.report_progress(ctx.db, job_id, ctx.worker_id, progress=fraction, stage=stage, eta=eta)
+        last_ready = max(last_ready, ready or 0.0)
+        store.report_progress(
+            ctx.db, job_id, ctx.worker_id, progress=fraction, stage=stage, eta=eta, ready_seconds=ready
+        )
 
     def on_progress(p: Any) -> None:
         if p.stage == "done":  # separated; the job is done once analysed
             return
         eta = None if p.eta_seconds is None else float(p.eta_seconds)
-        report(str(p.stage), SEPARATION_SHARE * float(p.fraction), eta, force=p.fraction >= 1.0)
+        ready = float(p.ready_seconds)
+        report(str(p.stage), SEPARATION_SHARE * float(p.fraction), eta, ready=ready, force=p.fraction >= 1.0)
 
     def on_analysis(fraction: float) -> None:
         at = SEPARATION_SHARE + (1.0 - SEPARATION_SHARE) * fraction
@@ -138,6 +182,7 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
                 cancel=beat.cancel.is_set,
                 settings=ctx.settings,
                 sha256=song.sha256,
+                partial=partial,
             )
             if result._scratch is not None:  # the cache refused it: nothing we could serve later
                 result.release()
@@ -151,9 +196,14 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
                 return
             # Other hosts serve these stems: they are copied out first. Otherwise the API reads
             # this very cache, so render what players fetch.
-            stem_store = open_stem_store(ctx.settings, ctx.blobs)
             if not stem_store.share(result.cache_key):
                 _prerender(ctx.settings, result.cache_key, result.stems)
+            # Ranges are read from the published stems from now on (a cached song: all of it at once).
+            every = stem_store.lookup(result.cache_key)
+            if every is not None:
+                frames = wav_frames(next(iter(result.stems.values())))
+                partial.point_to(result.cache_key, list(every.stems), frames)
+                report("publishing", SEPARATION_SHARE, None, ready=result.duration, force=True)
             if beat.cancel.is_set():
                 raise CancelledError("cancelled after the separation")
             ensure_analysis(
@@ -186,6 +236,16 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
     except ValueError as exc:  # a request the engine refuses (unknown model or stem)
         store.fail(ctx.db, job_id, reason=str(exc), code="bad_request", worker_id=ctx.worker_id)
     except Exception as exc:
+        if is_disk_full(exc):  # the staging dir was removed by separate(): nothing half-written stays
+            log.warning("job %s: out of disk space (%s)", job_id, exc)
+            store.fail(
+                ctx.db,
+                job_id,
+                reason=str(storage_full("the stems")),
+                code="insufficient_storage",
+                worker_id=ctx.worker_id,
+            )
+            return
         if not _song_exists(ctx.db, song.id):  # deleted while it ran: its upload went with it
             log.info("job %s stopped: its song was deleted (%s)", job_id, type(exc).__name__)
             store.fail(ctx.db, job_id, reason="the song was deleted", code="not_found", worker_id=ctx.worker_id)
@@ -201,3 +261,4 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
     finally:
         beat.done.set()
         beat.join(timeout=5)
+        _release_partial(ctx, job_id, partial)

@@ -33,6 +33,7 @@ def job_public(job: Job) -> dict[str, Any]:
         "progress": round(job.progress, 4),
         "stage": job.stage,
         "eta_seconds": job.eta_seconds,
+        "ready_seconds": round(job.ready_seconds or 0.0, 4),
         "error": job.error,
         "error_code": job.error_code,
         "engine": job.engine,
@@ -89,6 +90,7 @@ def _progress_event(session: Session, job: Job) -> None:
         progress=round(job.progress, 4),
         stage=job.stage,
         eta_seconds=job.eta_seconds,
+        ready_seconds=round(job.ready_seconds or 0.0, 4),
     )
 
 
@@ -141,10 +143,16 @@ def latest_done(db: Database, song: Song, key: str | None = None) -> Job | None:
         return s.scalars(q.order_by(Job.finished_at.desc()).limit(1)).first()
 
 
-def _fair_order() -> Select[tuple[Job]]:
+LISTENING_SECONDS = 60.0  # a range read this recent means a player is waiting for the job's song
+
+
+def _fair_order(now: float) -> Select[tuple[Job]]:
     """The next queued job, fairest first: owners with fewer running jobs, then owners served
-    least recently, then the oldest job. One owner's hundred queued jobs take turns with another
-    owner's single job instead of starving it."""
+    least recently, then, within that owner's turn, a job a player is waiting for (a recent
+    range read of its song: `listening_at`), then the oldest job. One owner's hundred queued
+    jobs take turns with another owner's single job instead of starving it; listening changes
+    which of an owner's jobs goes, never whose turn it is."""
+    listening = case((Job.listening_at > now - LISTENING_SECONDS, 0), else_=1)
     owners = (
         select(
             Song.owner_id.label("owner_id"),
@@ -160,7 +168,7 @@ def _fair_order() -> Select[tuple[Job]]:
         .join(Song, Song.id == Job.song_id)
         .join(owners, owners.c.owner_id == Song.owner_id)
         .where(Job.state == JobState.queued.value)
-        .order_by(owners.c.running, func.coalesce(owners.c.served_at, 0.0), Job.created_at)
+        .order_by(owners.c.running, func.coalesce(owners.c.served_at, 0.0), listening, Job.created_at)
         .limit(1)
     )
 
@@ -171,7 +179,7 @@ def claim_next(db: Database, worker_id: str, lease_seconds: float) -> Job | None
         if s.scalar(select(Job.id).where(Job.state == JobState.queued.value).limit(1)) is None:
             return None
     with db.write() as s:
-        job = s.scalars(_fair_order().with_for_update(skip_locked=True, of=Job)).first()
+        job = s.scalars(_fair_order(time.time()).with_for_update(skip_locked=True, of=Job)).first()
         if job is None:
             return None
         _lease(s, job, worker_id, time.time() + lease_seconds)
@@ -196,6 +204,7 @@ def _lease(s: Session, job: Job, worker_id: str, expires_at: float) -> None:
     job.started_at = time.time()
     job.stage = "starting"
     job.progress = 0.0
+    job.ready_seconds = 0.0  # this attempt writes its partial data afresh
     job.engine_used = job.model_used = None  # this attempt's worker records its own (record_engine)
     _progress_event(s, job)
 
@@ -240,8 +249,16 @@ def _owned(s: Session, job_id: str, worker_id: str | None) -> Job | None:
 
 
 def report_progress(
-    db: Database, job_id: str, worker_id: str, *, progress: float, stage: str, eta: float | None
+    db: Database,
+    job_id: str,
+    worker_id: str,
+    *,
+    progress: float,
+    stage: str,
+    eta: float | None,
+    ready_seconds: float | None = None,
 ) -> None:
+    """Record a progress step; `ready_seconds` never goes back within an attempt."""
     with db.write() as s:
         job = _owned(s, job_id, worker_id)
         if job is None:
@@ -249,7 +266,26 @@ def report_progress(
         job.progress = max(0.0, min(1.0, progress))
         job.stage = stage
         job.eta_seconds = eta
+        if ready_seconds is not None:
+            job.ready_seconds = max(job.ready_seconds or 0.0, ready_seconds)
         _progress_event(s, job)
+
+
+def mark_listening(db: Database, song_id: str, *, min_interval: float = 5.0) -> None:
+    """A player asked for a range of this song: its queued or running job is claimed first.
+
+    Written at most every `min_interval` seconds per job, so range reads cost no write each."""
+    now = time.time()
+    with db.write() as s:
+        s.execute(
+            update(Job)
+            .where(
+                Job.song_id == song_id,
+                Job.state.in_(ACTIVE_STATES),
+                (Job.listening_at.is_(None)) | (Job.listening_at < now - min_interval),
+            )
+            .values(listening_at=now)
+        )
 
 
 def finish(db: Database, job_id: str, worker_id: str, result: dict[str, Any]) -> bool:
@@ -260,6 +296,7 @@ def finish(db: Database, job_id: str, worker_id: str, result: dict[str, Any]) ->
             return False
         job.result = result
         job.state = JobState.done.value
+        job.ready_seconds = max(job.ready_seconds or 0.0, float(result.get("duration") or 0.0))
         job.progress = 1.0
         job.stage = "done"
         job.eta_seconds = 0.0
@@ -282,6 +319,7 @@ def _unfinished(s: Session, job_id: str, worker_id: str | None) -> Job | None:
 def _end(job: Job, state: JobState) -> None:
     job.state = state.value
     job.stage = state.value
+    job.ready_seconds = 0.0  # its partial data is removed with it
     job.eta_seconds = None
     job.finished_at = time.time()
     job.lease_owner = None
@@ -338,6 +376,7 @@ def requeue(db: Database, job_id: str, *, reason: str, penalize: bool = True) ->
             return None
         if not penalize:
             job.attempts = max(0, job.attempts - 1)
+        job.ready_seconds = 0.0  # the next attempt starts its partial data afresh
         if job.cancel_requested_at is not None:
             job.state = JobState.cancelled.value
             job.stage = "cancelled"

@@ -8,6 +8,10 @@ method (a fresh interpreter, never a fork of the API process) and load their mod
 In a cluster (`riffroom worker` on several hosts, `cluster=True`) other hosts' jobs are not ours
 to time out or cancel, and a restart orphans nothing; but any supervisor takes back a lease that
 nobody renews (its host died), and `on_requeue` sends the id to the queue again.
+
+A job taken from a dead or killed worker leaves partial data (its finished stretches, in the stem
+store): it is removed whenever such a job is re-queued, failed or cancelled here, and on start
+and every minute this host's partial data of jobs no longer running is swept.
 """
 
 from __future__ import annotations
@@ -26,12 +30,14 @@ from typing import Any
 from riffroom.config import Settings
 from riffroom.jobs import store
 from riffroom.storage.db import Database
+from riffroom.storage.stems import StemCache, open_stem_store
 
 log = logging.getLogger("riffroom.supervisor")
 
 TICK_SECONDS = 0.5
 RESEND_AFTER_SECONDS = 300.0  # cluster: a job queued this long without news is sent again
 STOP_GRACE_SECONDS = 5.0
+SWEEP_SECONDS = 60.0  # how often this host's partial data of ended jobs is looked for
 WORKER_MODULE = "riffroom.jobs.worker"  # run as `python -m WORKER_MODULE --worker-id ID`, settings on stdin
 
 
@@ -71,6 +77,8 @@ class Supervisor:
         self.slots: dict[int, WorkerProcess] = {}
         self._generation = 0
         self._last_resend = time.time()
+        self._last_sweep = time.time()
+        self._stems: StemCache | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -81,6 +89,7 @@ class Supervisor:
         # Jobs left running by a previous server are orphans: their workers died with it.
         for job in [] if self.cluster else store.running_jobs(self.db):
             self._requeue(job.id, reason="server restarted", penalize=False)
+        self._sweep_partials(min_age_seconds=0.0 if not self.cluster else SWEEP_SECONDS)
         started = threading.Event()
         self._thread = threading.Thread(target=self._loop, args=(started,), name="riffroom-supervisor", daemon=True)
         self._thread.start()
@@ -117,8 +126,36 @@ class Supervisor:
         }
 
     # -- internals -------------------------------------------------------------------------------
+    def _stem_store(self) -> StemCache:
+        if self._stems is None:
+            from riffroom.storage.blobs import open_blob_store
+
+            self._stems = open_stem_store(
+                self.settings, open_blob_store(self.settings.resolved_blob_url, self.settings)
+            )
+        return self._stems
+
+    def _discard_partial(self, job_id: str) -> None:
+        """A job whose worker died or was killed: its finished stretches go (a new attempt rewrites them)."""
+        try:
+            self._stem_store().partial(job_id).discard()
+            self._stem_store().sweep_dead_writers()  # its staging dir (decode spool, stems being written)
+        except Exception:  # the next attempt or the next sweep removes it
+            log.exception("could not remove the partial data of job %s", job_id)
+
+    def _sweep_partials(self, min_age_seconds: float) -> None:
+        try:
+            running = [job.id for job in store.running_jobs(self.db)]
+            for job_id in self._stem_store().sweep_partials(running, min_age_seconds=min_age_seconds):
+                log.info("removed partial data of job %s (not running)", job_id)
+        except Exception:
+            log.exception("sweeping partial data failed")
+
     def _requeue(self, job_id: str, *, reason: str, penalize: bool = True) -> None:
-        if store.requeue(self.db, job_id, reason=reason, penalize=penalize) == "queued" and self.on_requeue:
+        state = store.requeue(self.db, job_id, reason=reason, penalize=penalize)
+        if state is not None:
+            self._discard_partial(job_id)
+        if state == "queued" and self.on_requeue:
             try:
                 self.on_requeue(job_id)
             except Exception:  # the row is queued; the next lease sweep or a restart sends it again
@@ -177,6 +214,10 @@ class Supervisor:
                 log.warning("job %s queued for over %.0f s; sending it again", job_id, RESEND_AFTER_SECONDS)
                 self.on_requeue(job_id)
 
+        if now - self._last_sweep > SWEEP_SECONDS:
+            self._last_sweep = now
+            self._sweep_partials(min_age_seconds=SWEEP_SECONDS)
+
         for job in store.running_jobs(self.db):
             owner = by_id.get(job.lease_owner or "")
             grace = self.settings.cancel_grace_seconds
@@ -188,6 +229,7 @@ class Supervisor:
                 store.mark_cancelled(self.db, job.id)
                 if owner is not None:
                     owner.kill()
+                self._discard_partial(job.id)
             elif job.started_at is not None and now > job.started_at + job.timeout_seconds:
                 store.fail(
                     self.db,
@@ -197,6 +239,7 @@ class Supervisor:
                 )
                 if owner is not None:
                     owner.kill()
+                self._discard_partial(job.id)
             elif owner is None and (job.lease_expires_at or 0) < now:
                 self._requeue(job.id, reason="lease expired with no live worker")
             elif owner is not None and (job.lease_expires_at or 0) < now:

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     shutdown = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: shutdown.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server, which stops us
-    db = Database(settings.resolved_database_url, pool_size=2)
+    db = Database(settings.resolved_database_url, pool_size=2, busy_timeout_seconds=settings.db_busy_timeout_seconds)
     publisher = open_event_publisher(settings)
     if publisher is not None:
         db.on_events = publisher.publish

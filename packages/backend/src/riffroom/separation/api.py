@@ -1,7 +1,9 @@
 """The library's front door: `separate(song) -> StemSet`, used by the CLI, the workers and tests.
 
 Stems are written into a staging dir of the stem store (`storage/stems.py`) and handed to it to
-publish; a second request for the same content and settings is served from the store.
+publish; a second request for the same content and settings is served from the store. Given a
+`partial` (the stem store's `partial(job_id)`), each finished stretch is also kept there at once,
+so a player can read it while the rest separates; `Progress.ready_seconds` says how far that is.
 
 >>> stems = separate(Path("song.mp3"), engine="dsp")
 >>> stems.stems["vocals"]  # a float WAV in the stem store
@@ -20,9 +22,11 @@ import numpy as np
 
 from ..audio.decode import decode
 from ..audio.encode import StemWriter
+from ..audio.format import SAMPLE_RATE
 from ..audio.hashing import sha256_file
 from ..config import Settings, get_settings
 from ..errors import CancelledError
+from ..storage.segments import PartialStems, SegmentWriter
 from ..storage.stems import CacheEntry, EntryTooLargeError, StemCache, cache_key, open_stem_store
 from .engines import EngineChoice, choose, get_engine
 from .runner import ChunkProgress, run_chunked
@@ -36,6 +40,9 @@ class Progress:
     stage: str  # "decoding" | "separating" | "publishing" | "done"
     fraction: float  # 0..1 over the whole run
     eta_seconds: float | None = None
+    # Seconds from the start of the song that are final in every stem (only grows; the whole
+    # song once separated, at once for a cached one).
+    ready_seconds: float = 0.0
 
 
 @dataclass
@@ -73,6 +80,7 @@ def separate(
     cancel: Callable[[], bool] | None = None,
     settings: Settings | None = None,
     sha256: str | None = None,
+    partial: PartialStems | None = None,
 ) -> StemSet:
     """Split `source` into stems, from the cache when the same content was split the same way before."""
     settings = settings or get_settings()
@@ -84,15 +92,16 @@ def separate(
     cache = _cache(settings)
     entry = cache.lookup(key, pin_seconds=60)
     if entry is not None:
-        report(Progress("done", 1.0, 0.0))
-        return _stemset(entry, choice, wanted, cached=True, sha=sha)
+        cached = _stemset(entry, choice, wanted, cached=True, sha=sha)
+        report(Progress("done", 1.0, 0.0, cached.duration))
+        return cached
     staging = cache.new_staging_dir()
     try:
-        entry, duration = _separate_into(source, staging, key, sha, choice, report, cancel, settings, cache)
+        entry, duration = _separate_into(source, staging, key, sha, choice, report, cancel, settings, cache, partial)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    report(Progress("done", 1.0, 0.0))
+    report(Progress("done", 1.0, 0.0, duration))
     if entry is None:  # refused by the cache: serve from the private staging dir
         files = {name: staging / f"{name}.wav" for name in choice.stems}
         chosen = {n: files[n] for n in wanted}
@@ -110,6 +119,7 @@ def _separate_into(
     cancel: Callable[[], bool] | None,
     settings: Settings,
     cache: StemCache,
+    partial: PartialStems | None,
 ) -> tuple[CacheEntry | None, float]:
     report(Progress("decoding", 0.0))
     with decode(
@@ -123,14 +133,18 @@ def _separate_into(
             choice, model_dir=settings.model_dir, device=settings.device, dsp_chunk_seconds=settings.dsp_chunk_seconds
         )
         writers = [StemWriter(staging / f"{name}.wav") for name in eng.sources]
+        segments: SegmentWriter | None = partial.open(eng.sources, audio.stats.frames) if partial else None
         started = time.monotonic()
 
         def sink(block: np.ndarray) -> None:
             for writer, stem in zip(writers, block, strict=True):
                 writer.write(stem)
+            if segments is not None:
+                segments.write(block)
 
         def on_chunk(p: ChunkProgress) -> None:
-            report(Progress("separating", _DECODE_SHARE + _SEPARATE_SHARE * p.fraction, p.eta_seconds))
+            fraction = _DECODE_SHARE + _SEPARATE_SHARE * p.fraction
+            report(Progress("separating", fraction, p.eta_seconds, p.ready_frames / SAMPLE_RATE))
 
         try:
             report(Progress("separating", _DECODE_SHARE, None))
@@ -141,7 +155,7 @@ def _separate_into(
         duration = audio.duration
     if cancel is not None and cancel():
         raise CancelledError("cancelled")
-    report(Progress("publishing", _DECODE_SHARE + _SEPARATE_SHARE, 0.0))
+    report(Progress("publishing", _DECODE_SHARE + _SEPARATE_SHARE, 0.0, duration))
     manifest = {
         "stems": list(eng.sources),
         "engine": choice.engine,

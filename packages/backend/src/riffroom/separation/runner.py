@@ -42,6 +42,11 @@ class ChunkProgress:
         return self.done_frames / self.total_frames if self.total_frames else 1.0
 
     @property
+    def ready_frames(self) -> int:
+        """Frames of every stem that are final: the sink has had them and no later chunk touches them."""
+        return self.done_frames
+
+    @property
     def eta_seconds(self) -> float | None:
         if self.done_frames == 0:
             return None

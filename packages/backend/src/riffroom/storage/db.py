@@ -41,10 +41,10 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
+def _sqlite_engine(url: str, *, immediate: bool, pool_size: int, busy_timeout_ms: int) -> Engine:
     engine = create_engine(
         url,
-        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
         pool_size=pool_size,
         max_overflow=pool_size * 2,
         pool_pre_ping=False,
@@ -56,7 +56,7 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
@@ -70,14 +70,18 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
 class Database:
     """Two session factories: `read()` for queries, `write()` for short write transactions."""
 
-    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+    def __init__(self, url: str, *, pool_size: int = 8, busy_timeout_seconds: float | None = None) -> None:
+        """`busy_timeout_seconds`: how long a SQLite statement waits for a lock (RIFFROOM_DB_BUSY_TIMEOUT_SECONDS)."""
         url = normalize_url(url)
+        busy_ms = BUSY_TIMEOUT_MS if busy_timeout_seconds is None else max(1, int(busy_timeout_seconds * 1000))
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.on_events: Callable[[list[dict[str, Any]]], None] | None = None
         if self.is_sqlite:
-            self.read_engine = _sqlite_engine(url, immediate=False, pool_size=pool_size)
-            self.write_engine = _sqlite_engine(url, immediate=True, pool_size=max(2, pool_size // 2))
+            self.read_engine = _sqlite_engine(url, immediate=False, pool_size=pool_size, busy_timeout_ms=busy_ms)
+            self.write_engine = _sqlite_engine(
+                url, immediate=True, pool_size=max(2, pool_size // 2), busy_timeout_ms=busy_ms
+            )
         else:
             self.read_engine = self.write_engine = create_engine(url, pool_size=pool_size, pool_pre_ping=True)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)

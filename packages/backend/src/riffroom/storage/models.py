@@ -86,6 +86,11 @@ class Job(Base):
     finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     cancel_requested_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)  # last event's sequence number
+    # Seconds of every stem that are final and readable (stem store segments); only grows within
+    # an attempt, the song's duration when done, 0 once failed or cancelled (their data is gone).
+    ready_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
+    # When a player last asked for a range of this job's song: such jobs are claimed first.
+    listening_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     # Written last, with `done`: {"cache_key": the stem cache entry, "engine", "model": what ran,
     # "stems": [names served], "duration": seconds, "cached": whether the cache already had them}
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -8,7 +8,9 @@ walk the directory. With a remote blob store (S3) a finished entry is also copie
 host that lacks the entry brings it into its own cache on first lookup. Separation writes stems
 into a staging dir and hands it to `publish`; everyone else asks this store. Small files derived
 from the stems (the song's analysis) live beside them as sidecars (`put_sidecar`): counted in the
-entry's size, evicted with it, and copied to a remote blob store like the stems.
+entry's size, evicted with it, and copied to a remote blob store like the stems. A running
+separation's finished stretches live under `partial/<run>/` as segments (storage/segments.py,
+handed out by `partial()`) until its stems are published; they are outside the budget.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from riffroom.audio.format import SAMPLE_RATE
 from riffroom.storage.blobs import BlobStore
+from riffroom.storage.segments import PartialStems, sweep
 
 if TYPE_CHECKING:
     from riffroom.config import Settings
@@ -78,12 +82,16 @@ class StemCache:
     `blobs` is where other hosts find stems this host published; leave it out where nothing but
     this host's cache matters (the CLI, `separate()` itself)."""
 
-    def __init__(self, root: Path, budget_bytes: int, blobs: BlobStore | None = None) -> None:
+    def __init__(
+        self, root: Path, budget_bytes: int, blobs: BlobStore | None = None, *, segment_seconds: float = 4.0
+    ) -> None:
         self.root = root
         self.budget_bytes = budget_bytes
         self.blobs = blobs
+        self.segment_frames = max(1, round(segment_seconds * SAMPLE_RATE))
         self._objects = root / "objects"
         self._tmp = root / "tmp"
+        self._partial = root / "partial"
         self._objects.mkdir(parents=True, exist_ok=True)
         self._tmp.mkdir(parents=True, exist_ok=True)
         self._db_path = root / "index.sqlite"
@@ -163,7 +171,7 @@ class StemCache:
     def new_staging_dir(self) -> Path:
         """A private directory to write an entry into (one `<stem>.wav` each); nothing there is ever served."""
         self._sweep_stale_tmp()
-        path = self._tmp / uuid.uuid4().hex
+        path = self._tmp / f"{_HOST}-{os.getpid()}-{uuid.uuid4().hex}"
         path.mkdir()
         return path
 
@@ -245,6 +253,15 @@ class StemCache:
             shutil.rmtree(doomed, ignore_errors=True)
         return evicted
 
+    # -- a running separation's finished stretches ---------------------------------------------------
+    def partial(self, run_id: str) -> PartialStems:
+        """The partial data of run `run_id` (a job id): segments while it runs, readable on any host."""
+        return PartialStems(self._partial, run_id, self.blobs, self.segment_frames)
+
+    def sweep_partials(self, keep: Iterable[str], *, min_age_seconds: float = 0.0) -> list[str]:
+        """Remove this host's partial data of every run but `keep` (runs whose workers died)."""
+        return sweep(self._partial, set(keep), min_age_seconds)
+
     # -- sidecars ----------------------------------------------------------------------------------
     def put_sidecar(self, key: str, name: str, data: bytes) -> bool:
         """Keep `data` as `name` beside the stems of `key`'s published entry (e.g. its analysis).
@@ -318,20 +335,51 @@ class StemCache:
         log.info("stems %s fetched from the blob store", key[:12])
         return True
 
+    def sweep_dead_writers(self) -> int:
+        """Remove the staging dirs of this host's writers that are gone (a SIGKILLed worker's)."""
+        removed = 0
+        for item in self._tmp.iterdir():
+            if _writer_is_dead(item.name):
+                shutil.rmtree(item, ignore_errors=True)
+                removed += 1
+        return removed
+
     def _sweep_stale_tmp(self) -> None:
-        """Staging dirs left by killed writers are garbage after a day."""
+        """Staging dirs of dead writers on this host go at once; any other is garbage after a day."""
         cutoff = time.time() - _STALE_TMP_SECONDS
         for item in self._tmp.iterdir():
             try:
-                if item.stat().st_mtime < cutoff:
+                if _writer_is_dead(item.name) or item.stat().st_mtime < cutoff:
                     shutil.rmtree(item, ignore_errors=True)
             except FileNotFoundError:
                 continue
 
 
+_HOST = re.sub(r"[^A-Za-z0-9_.]", "_", os.uname().nodename)[:40]
+
+
+def _writer_is_dead(name: str) -> bool:
+    """A staging dir is `<host>-<pid>-<uuid>`: True when its host is this one and its pid is gone."""
+    parts = name.rsplit("-", 2)
+    if len(parts) != 3 or parts[0] != _HOST or not parts[1].isdigit():
+        return False
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
+
+
 def open_stem_store(settings: Settings, blobs: BlobStore | None = None) -> StemCache:
     """The stem store the settings describe; pass the blob store where other hosts must see the stems."""
-    return StemCache(settings.resolved_cache_dir, settings.cache_budget_bytes, blobs)
+    return StemCache(
+        settings.resolved_cache_dir,
+        settings.cache_budget_bytes,
+        blobs,
+        segment_seconds=settings.partial_segment_seconds,
+    )
 
 
 def stems_beside(stem: Path) -> dict[str, Path]:

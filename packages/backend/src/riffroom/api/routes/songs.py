@@ -27,7 +27,7 @@ log = logging.getLogger("riffroom.api.songs")
 router = APIRouter(prefix="/api/songs", tags=["songs"])
 Sha256 = Annotated[str, Path(pattern=r"^[0-9a-fA-F]{64}$")]
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    c: {"model": ErrorOut} for c in (400, 401, 403, 404, 409, 413, 415, 422, 429)
+    c: {"model": ErrorOut} for c in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503, 507)
 }
 
 
@@ -83,7 +83,8 @@ def _store_upload(ctx: Any, owner: str, upload: Any) -> tuple[Song, bool]:
             413, "too_long", f"{label}: {info.duration / 60:.0f} minutes long, over the {cap / 60:.0f} minute limit"
         )
     key = f"songs/{upload.sha256[:2]}/{upload.sha256}"
-    if not ctx.blobs.exists(key):
+    stored_blob = not ctx.blobs.exists(key)
+    if stored_blob:
         ctx.blobs.put_file(key, upload.path)
     label = safe_label(upload.filename)
     stem_of_label = label.rsplit(".", 1)[0] if "." in label else label
@@ -107,8 +108,22 @@ def _store_upload(ctx: Any, owner: str, upload: Any) -> tuple[Song, bool]:
     except IntegrityError:  # the same content arrived twice at once: the first one wins
         with ctx.db.read() as s:
             return s.scalars(select(Song).where(Song.owner_id == owner, Song.sha256 == upload.sha256)).one(), False
+    except Exception:  # no row (disk full, database locked): no blob either, unless another song has it
+        if stored_blob:
+            _drop_unreferenced_blob(ctx, key)
+        raise
     log.info("song %s stored (%d bytes, %s)", song.id, song.size_bytes, song.format_name)
     return song, True
+
+
+def _drop_unreferenced_blob(ctx: Any, key: str) -> None:
+    try:
+        with ctx.db.read() as s:
+            referenced = s.scalars(select(Song.id).where(Song.blob_key == key).limit(1)).first() is not None
+        if not referenced:
+            ctx.blobs.delete(key)
+    except Exception:  # the database is still away: a later upload of this content reuses the blob
+        log.warning("could not check blob %s after a failed upload", key, exc_info=True)
 
 
 def _songs_out(ctx: Any, user_id: str, songs: list[Song]) -> list[SongOut]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,10 @@ def _apply_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def _default_compiled_dir() -> Path:
     from ...config import get_settings
 
@@ -55,8 +60,10 @@ class DemucsEngine:
     name = "demucs"
     overlap = 0.25
     normalize_input = True
-    # Windows per forward pass. 1 on CPU: two windows per pass cost 14 % more CPU per window here
-    # (larger activations, worse cache reuse); the runner can batch for a device where it pays.
+    # Windows the runner hands over at once. On CPU with the default threads they run side by side,
+    # one single-thread forward pass per core: no per-operator thread barriers, which cost most
+    # on a busy machine. Stacking them into one batched pass was slower here (14 % more CPU per
+    # window), so a batch of windows is only stacked where no window threads are used.
     batch_windows = 1
 
     def __init__(
@@ -77,7 +84,12 @@ class DemucsEngine:
             raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
         self.precision = precision
         self.model = model if precision == "fp32" else f"{model}+{precision}"
-        _apply_threads(threads if threads is not None else int(os.environ.get(THREADS_ENV, "0") or 0))
+        threads = threads if threads is not None else int(os.environ.get(THREADS_ENV, "0") or 0)
+        _apply_threads(threads)
+        self._pool: ThreadPoolExecutor | None = None
+        if device == "cpu" and threads == 0 and _cores() > 1:
+            self.batch_windows = _cores()
+            self._pool = ThreadPoolExecutor(self.batch_windows, thread_name_prefix="demucs-window")
         loaded = _cached_model(model, model_dir, device)
         self._members, self._weights = self._unbag(loaded)
         self.sources = tuple(loaded.sources)
@@ -111,9 +123,27 @@ class DemucsEngine:
         return self.separate_windows([window], stats)[0]
 
     def separate_windows(self, windows: list[np.ndarray], stats: MixStats) -> list[np.ndarray]:
-        """Equal-length windows in one forward pass per member (the model normalises each alone)."""
+        """Equal-length windows: side by side on one thread each, or stacked into one batch (the
+        model normalises each window alone, so either way each output is that window's own)."""
+        if self._pool is not None and len(windows) > 1:
+            torch = self._torch
+            before = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                return list(self._pool.map(self._single_threaded, windows))
+            finally:
+                torch.set_num_threads(before)
+        return list(self._forward(np.stack(windows)))
+
+    def _single_threaded(self, window: np.ndarray) -> np.ndarray:
+        self._torch.set_num_threads(1)  # OpenMP keeps the thread count per calling thread
+        result: np.ndarray = self._forward(window[None])[0]
+        return result
+
+    def _forward(self, batch: np.ndarray) -> np.ndarray:
+        """[B, 2, T] -> [B, S, 2, T]: every member of the bag, weighted as demucs weights them."""
         torch = self._torch
-        mix = torch.from_numpy(np.stack(windows)).to(self.device)
+        mix = torch.from_numpy(batch).to(self.device)
         length = mix.shape[-1]
         total = None
         with torch.inference_mode(), self._precision_context():
@@ -121,7 +151,7 @@ class DemucsEngine:
                 if core is not None and mix.shape[0] == 1:  # compiled for one window at a time
                     out = demucs_compiled.forward(member, core, mix)
                 else:
-                    out = member(mix).float()  # [B, S, 2, T]
+                    out = member(mix).float()
                 if out.shape[-1] != length:  # demucs's center_trim
                     delta = out.shape[-1] - length
                     out = out[..., delta // 2 : delta // 2 + length]
@@ -130,7 +160,7 @@ class DemucsEngine:
         assert total is not None
         mean = total / torch.from_numpy(self._weights.sum(axis=0))[:, None, None].to(total.device)
         result: np.ndarray = mean.cpu().numpy()
-        return list(result)
+        return result
 
     def _precision_context(self) -> AbstractContextManager[object]:
         """fp32 runs the model as it is; bf16 autocasts matmuls and convolutions (lossy, opt-in)."""

@@ -32,7 +32,11 @@ class FileBlobStore:
     def put_file(self, key: str, src: Path) -> None:
         dst = self._path(key)
         tmp = self._temp()
-        shutil.move(str(src), tmp)
+        try:
+            shutil.move(str(src), tmp)  # a rename on one filesystem; a copy (that can fail) across two
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         self._commit(tmp, dst)
 
     def upload(self, key: str, src: Path) -> None:

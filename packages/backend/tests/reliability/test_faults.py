@@ -1,0 +1,126 @@
+"""Faults answered well, against a real server: a full disk, a database locked past its busy
+timeout. (Lost Redis and PostgreSQL connections: test_reconnect.py.)"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.api.harness import ServerProcess, upload, wait_job
+from tests.api.songfiles import make_song, salted_copy
+from tests.reliability.disk import files_under, filled, small_disk
+
+DISK_BYTES = 128 * 2**20
+
+
+@pytest.fixture(scope="module")
+def disk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """Songs, temp uploads and stems on a 128 MB filesystem; the database on the ordinary disk, so
+    only the writes this module fills the disk against fail."""
+    root = tmp_path_factory.mktemp("full-disk")
+    with small_disk(root / "disk", DISK_BYTES) as disk:
+        srv = ServerProcess(
+            root,
+            workers=1,
+            database_url=f"sqlite:///{root / 'riffroom.db'}",
+            cache_dir=str(disk / "cache"),
+            dsp_chunk_seconds=2.0,
+            prerender_formats="[]",
+        )
+        srv.data_dir = disk / "data"
+        srv.start()
+        try:
+            yield srv
+        finally:
+            srv.stop()
+
+
+def _disk(srv: ServerProcess) -> Path:
+    return srv.data_dir.parent
+
+
+def test_full_disk_upload_gets_507_leaves_nothing_and_recovers(disk_server: ServerProcess, tmp_path: Path) -> None:
+    song = make_song(tmp_path, 20.0, "wav", seed=4)  # ~3.5 MB
+    with disk_server.client() as c, filled(_disk(disk_server), leave=512 * 1024):
+        r = upload(c, song)
+        assert r.status_code == 507, r.text
+        error = r.json()["error"]
+        assert error["code"] == "insufficient_storage"
+        assert "disk is full" in error["message"] and "try again" in error["message"]
+        assert files_under(disk_server.data_dir / "tmp") == []  # the partial upload is gone
+        assert files_under(disk_server.data_dir / "blobs" / "songs") == []
+        assert c.get("/api/songs").json()["songs"] == []
+        assert c.get("/health/live").status_code == 200
+    with disk_server.client() as c:  # space is back: the same server takes the same upload
+        r = upload(c, song)
+        assert r.status_code == 201, r.text
+        assert c.get(f"/api/songs/by-hash/{r.json()['sha256']}").status_code == 200
+
+
+def test_separation_out_of_space_fails_with_the_code_and_writes_nothing(
+    disk_server: ServerProcess, tmp_path: Path
+) -> None:
+    song_file = salted_copy(make_song(tmp_path, 20.0, "mp3", seed=5), tmp_path, b"sep")
+    cache = disk_server.root / "disk" / "cache"
+    with disk_server.client() as c:
+        song = upload(c, song_file).json()
+        with filled(_disk(disk_server), leave=1024 * 1024):  # 4 float stems of 20 s need ~28 MB
+            job = c.post(f"/api/songs/{song['id']}/separations", json={"engine": "dsp"}).json()
+            failed = wait_job(c, job["id"], timeout=120)
+            assert failed["state"] == "failed", failed
+            assert failed["error_code"] == "insufficient_storage", failed
+            assert "disk is full" in failed["error"]
+            assert files_under(cache / "tmp") == []  # no partial stems in staging
+            assert files_under(cache / "objects") == []  # and nothing published
+            r = c.get(f"/api/songs/{song['id']}/stems/vocals")
+            assert r.json()["error"]["code"] == "no_stems", r.text  # nothing half-done is served
+        again = c.post(f"/api/songs/{song['id']}/separations", json={"engine": "dsp"})
+        assert again.status_code == 202, again.text
+        done = wait_job(c, again.json()["id"], timeout=180)
+        assert done["state"] == "done", done
+        r = c.get(f"/api/songs/{song['id']}/stems/vocals", headers={"Range": "bytes=0-3"})
+        assert r.status_code == 206 and r.content == b"RIFF"
+
+
+@pytest.fixture(scope="module")
+def locked_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    srv = ServerProcess(tmp_path_factory.mktemp("locked-db"), workers=0, db_busy_timeout_seconds=0.3)
+    srv.root.mkdir(parents=True, exist_ok=True)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def test_database_locked_past_busy_timeout_gives_503_with_retry_after(
+    locked_server: ServerProcess, tmp_path: Path
+) -> None:
+    song_file = make_song(tmp_path, 4.0, "mp3", seed=6)
+    with locked_server.client() as c:
+        song = upload(c, song_file).json()
+        holder = sqlite3.connect(locked_server.data_dir / "riffroom.db", isolation_level=None, timeout=5)
+        try:
+            holder.execute("BEGIN EXCLUSIVE")
+            answers = [
+                c.patch(f"/api/songs/{song['id']}", json={"name": "renamed"}),
+                c.post(f"/api/songs/{song['id']}/separations", json={"engine": "dsp"}),
+                upload(c, salted_copy(song_file, tmp_path, b"locked")),
+                c.put(f"/api/songs/{song['id']}/practice", json={"revision": 0, "state": {}}),
+            ]
+            for r in answers:
+                assert r.status_code == 503, (r.request.method, r.request.url, r.status_code, r.text)
+                assert r.json()["error"]["code"] == "unavailable"
+                assert int(r.headers["Retry-After"]) >= 1
+            assert c.get(f"/api/songs/{song['id']}").status_code == 200  # WAL: readers go on reading
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        r = c.patch(f"/api/songs/{song['id']}", json={"name": "renamed"})  # the lock is gone: so is the 503
+        assert r.status_code == 200 and r.json()["name"] == "renamed"
+        assert upload(c, salted_copy(song_file, tmp_path, b"locked")).status_code == 201
+        assert files_under(locked_server.data_dir / "tmp") == []
+    assert " 500 " not in (locked_server.root / "server.log").read_text(errors="replace")
