@@ -12,6 +12,12 @@ import { describeError } from './api/errors';
 import { isTyping } from './components/common/keyboard';
 import { LoginForm } from './components/auth/LoginForm';
 import type { PlayerEngine } from './audio/engine';
+import { SetlistsApi } from './api/setlists';
+import { BandsApi } from './api/bands';
+import { SetlistsPanel } from './components/setlists/SetlistsPanel';
+import { useSetlistLibrary } from './components/setlists/useSetlistLibrary';
+import { useSetlistPlayback } from './components/setlists/useSetlistPlayback';
+import { BandPanel } from './components/bands/BandPanel';
 
 export interface AppProps {
   /** Tests pass services built on fakes; the page builds its own. */
@@ -103,7 +109,7 @@ export function App({ services: given }: AppProps = {}) {
           <LoginForm notice={auth.notice} onLogin={(name, password) => services.auth.login(name, password)} />
         </main>
       ) : (
-        <PracticeRoom key={user?.id ?? 'local'} services={services} engine={engine} />
+        <PracticeRoom key={user?.id ?? 'local'} services={services} engine={engine} username={user?.username ?? null} />
       )}
       <HelpPanel open={helpOpen} onClose={() => setHelpOpen(false)} />
       {user && <TokensPanel api={services.api} open={tokensOpen} onClose={() => setTokensOpen(false)} />}
@@ -111,8 +117,8 @@ export function App({ services: given }: AppProps = {}) {
   );
 }
 
-/** Library and player: everything that needs the server's songs. */
-function PracticeRoom({ services, engine }: { services: AppServices; engine: PlayerEngine | null }) {
+/** Library, setlists, the band room (with accounts) and the player: everything that needs the server's songs. */
+function PracticeRoom({ services, engine, username }: { services: AppServices; engine: PlayerEngine | null; username: string | null }) {
   const processorDeps = useMemo(
     () => ({
       ...services,
@@ -162,31 +168,46 @@ function PracticeRoom({ services, engine }: { services: AppServices; engine: Pla
     setQueue((q) => [...q, ...files.map((file) => ({ id: ++nextId.current, file }))]);
   }, []);
 
+  const setlistsApi = useMemo(() => new SetlistsApi(services.api), [services]);
+  const bandsApi = useMemo(() => new BandsApi(services.api), [services]);
+  const setlists = useSetlistLibrary(setlistsApi);
+  const { openSong } = processor;
+  const setPlayback = useSetlistPlayback(engine, openSong, state.openSong?.id ?? null);
+  const { refresh: refreshSetlists } = setlists;
+  const onShares = useCallback(() => {
+    void refreshSongs();
+    void refreshSetlists();
+  }, [refreshSongs, refreshSetlists]);
+
   // Leaving the room (logout, a 401): the engine is the page's, so stop it and drop the stems here.
   useEffect(() => () => engine?.unload(), [engine]);
 
   return (
     <main className="layout">
-      <Library
-        songs={songs}
-        error={libraryError}
-        processor={processor}
-        queue={queue.map((q) => ({ id: q.id, name: q.file.name }))}
-        onFiles={enqueue}
-        onRemoveQueued={(id) => setQueue((q) => q.filter((item) => item.id !== id))}
-        onOpen={(song) => void processor.openSong(song.id)}
-        onDelete={async (song) => {
-          try {
-            await services.api.deleteSong(song.id);
-            session.forgetSong(song.id);
-            if (state.openSong?.id === song.id) processor.close();
-          } catch (err) {
-            setLibraryError(describeError(err));
-          }
-          void refreshSongs();
-        }}
-      />
-      <Player services={services} engine={engine} song={state.openSong} stems={state.stems} phase={state.phase} />
+      <div className="room-side">
+        <Library
+          songs={songs}
+          error={libraryError}
+          processor={processor}
+          queue={queue.map((q) => ({ id: q.id, name: q.file.name }))}
+          onFiles={enqueue}
+          onRemoveQueued={(id) => setQueue((q) => q.filter((item) => item.id !== id))}
+          onOpen={(song) => void processor.openSong(song.id)}
+          onDelete={async (song) => {
+            try {
+              await services.api.deleteSong(song.id);
+              session.forgetSong(song.id);
+              if (state.openSong?.id === song.id) processor.close();
+            } catch (err) {
+              setLibraryError(describeError(err));
+            }
+            void refreshSongs();
+          }}
+        />
+        <SetlistsPanel api={setlistsApi} library={setlists} songs={songs} playback={setPlayback} />
+        {username && <BandPanel api={bandsApi} me={username} songs={songs} setlists={setlists.setlists} onShares={onShares} />}
+      </div>
+      <Player services={services} engine={engine} song={state.openSong} stems={state.stems} phase={state.phase} autoPlay={setPlayback.autoPlay} />
     </main>
   );
 }

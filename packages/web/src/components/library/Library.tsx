@@ -91,6 +91,8 @@ export function Library({ songs, error, processor, queue, onFiles, onRemoveQueue
           {songs.map((song) => {
             const title = songTitle(song);
             const state = song.job?.state;
+            const shared = song.owned === false;
+            const bandNames = (song.bands ?? []).map((b) => b.name).join(', ');
             const status = song.stems.length > 0 ? `${song.stems.length} stems` : state === 'failed' ? 'failed' : state ? state : 'not separated';
             return (
               <li key={song.id} className={`song${song.id === openId ? ' open' : ''}`} data-testid="song-item">
@@ -100,25 +102,32 @@ export function Library({ songs, error, processor, queue, onFiles, onRemoveQueue
                   onClick={() => onOpen(song)}
                   disabled={processor.busy || song.stems.length === 0}
                   aria-current={song.id === openId ? 'true' : undefined}
-                  aria-label={`Open ${title}`}
+                  aria-label={`Open ${title}${bandNames ? ` (${shared ? 'from' : 'shared with'} ${bandNames})` : ''}`}
                 >
                   <span className="song-title truncate">{title}</span>
                   <span className="song-meta">
                     {song.artist ? `${song.artist} · ` : ''}
                     {formatTime(song.duration)} · {status}
                   </span>
+                  {bandNames && (
+                    <span className="song-band" data-testid="song-band">
+                      {shared ? `From ${bandNames}` : `Shared with ${bandNames}`}
+                    </span>
+                  )}
                 </button>
-                <button
-                  type="button"
-                  className="btn ghost small"
-                  aria-label={`Delete ${title}`}
-                  disabled={processor.busy}
-                  onClick={() => {
-                    if (window.confirm(`Delete “${title}” and its stems?`)) onDelete(song);
-                  }}
-                >
-                  Delete
-                </button>
+                {!shared && (
+                  <button
+                    type="button"
+                    className="btn ghost small"
+                    aria-label={`Delete ${title}`}
+                    disabled={processor.busy}
+                    onClick={() => {
+                      if (window.confirm(`Delete “${title}” and its stems?`)) onDelete(song);
+                    }}
+                  >
+                    Delete
+                  </button>
+                )}
               </li>
             );
           })}

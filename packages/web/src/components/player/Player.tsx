@@ -23,6 +23,7 @@ import { useWorkspace } from '../practice/useWorkspace';
 import { WorkspacePanel } from '../practice/WorkspacePanel';
 import { usePeaks } from './usePeaks';
 import { useShortcuts } from './useShortcuts';
+import type { AutoPlayRequest } from '../setlists/useSetlistPlayback';
 
 interface PlayerProps {
   services: AppServices;
@@ -30,9 +31,11 @@ interface PlayerProps {
   song: Song | null;
   stems: StemAsset[];
   phase: Phase;
+  /** A setlist asks for this song to start once it is loaded (after its workspace is applied). */
+  autoPlay?: AutoPlayRequest | null;
 }
 
-export function Player({ services, engine, song, stems, phase }: PlayerProps) {
+export function Player({ services, engine, song, stems, phase, autoPlay = null }: PlayerProps) {
   const inputs = useMemo(() => stems.map(({ name, buffer }) => ({ name, buffer })), [stems]);
   const { snapshot, error } = usePlayer(engine, inputs);
   const stemNames = useMemo(() => stems.map((s) => s.name), [stems]);
@@ -88,6 +91,14 @@ export function Player({ services, engine, song, stems, phase }: PlayerProps) {
   useShortcuts(engine, loopMarks, music);
 
   const loaded = Boolean(snapshot?.loaded);
+
+  // Each setlist request plays once, when its song is the one loaded (play waits for the workspace).
+  const autoPlayed = useRef(0);
+  useEffect(() => {
+    if (!autoPlay || !engine || !loaded || song?.id !== autoPlay.songId || autoPlayed.current === autoPlay.token) return;
+    autoPlayed.current = autoPlay.token;
+    if (!engine.playing) void play();
+  }, [autoPlay, engine, loaded, song?.id, play]);
 
   // The playhead follows the audio clock every frame without re-rendering React.
   useEffect(() => {
