@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
+from riffroom.analysis import ANALYSIS_VERSION
 from riffroom.config import Settings
 from riffroom.errors import CancelledError
 from riffroom.jobs.analysis_stage import ANALYSIS_SIDECAR, ensure_analysis, read_analysis
@@ -42,7 +43,7 @@ def test_an_entry_is_analysed_once(entry: tuple[StemCache, Path], settings: Sett
     ran, seen = _run(cache, source, settings)
     assert ran and seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
     found = read_analysis(cache, KEY)
-    assert found is not None and found["version"] == 1 and found["steady_beat"] is True
+    assert found is not None and found["version"] == ANALYSIS_VERSION and found["steady_beat"] is True
     assert found["bpm"] == pytest.approx(100.0, rel=0.04)
     assert _run(cache, source, settings) == (False, [])  # already there: not analysed again
 

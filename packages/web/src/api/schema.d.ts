@@ -273,6 +273,9 @@ export interface paths {
         /**
          * Get Stem
          * @description One stem as wav|flac|mp3|opus, with Range requests and an ETag.
+         *
+         *     With `start`/`end`: exactly that range as wav (float, the stored samples) or flac, while the
+         *     job still runs too (`Cache-Control: no-store` then), with `X-Ready-Seconds`.
          */
         get: operations["get_stem_api_songs__song_id__stems__stem__get"];
         put?: never;
@@ -960,6 +963,12 @@ export interface components {
             stage: string;
             /** Eta Seconds */
             eta_seconds: number | null;
+            /**
+             * Ready Seconds
+             * @description seconds from the start of the song that are final in every stem and readable with `GET /api/songs/{id}/stems/{stem}?start=&end=`; only grows while the job runs (a re-queued job starts again from 0), the stems' duration when done, 0 when failed or cancelled
+             * @default 0
+             */
+            ready_seconds?: number;
             /** Error */
             error: string | null;
             /** Error Code */
@@ -1109,6 +1118,34 @@ export interface components {
             fetch: components["schemas"]["ModelFetchOut"];
             /** Models */
             models: components["schemas"]["ModelRow"][];
+        };
+        /** NotReadyBody */
+        NotReadyBody: {
+            /**
+             * Code
+             * @default not_ready
+             * @constant
+             */
+            code?: "not_ready";
+            /** Message */
+            message: string;
+            /**
+             * Job Id
+             * @description the job separating (or recomputing) the stems
+             */
+            job_id?: string | null;
+            /**
+             * Ready Seconds
+             * @description for a range read: how far the stems are ready; ask again for a range that ends there
+             */
+            ready_seconds?: number | null;
+        };
+        /**
+         * NotReadyOut
+         * @description 409: the stems (or the range asked for) are not separated yet.
+         */
+        NotReadyOut: {
+            error: components["schemas"]["NotReadyBody"];
         };
         /** PeaksOut */
         PeaksOut: {
@@ -1759,6 +1796,12 @@ export interface components {
             stage: string;
             /** Eta Seconds */
             eta_seconds: number | null;
+            /**
+             * Ready Seconds
+             * @description seconds of every stem that are final and readable now (see JobOut)
+             * @default 0
+             */
+            ready_seconds?: number;
         };
         /** SnapshotMessage */
         SnapshotMessage: {
@@ -2261,6 +2304,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Insufficient Storage */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     song_by_hash_api_songs_by_hash__sha256__get: {
@@ -2357,6 +2418,24 @@ export interface operations {
             };
             /** @description Too Many Requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Insufficient Storage */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2467,6 +2546,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Insufficient Storage */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     delete_song_api_songs__song_id__delete: {
@@ -2561,6 +2658,24 @@ export interface operations {
             };
             /** @description Too Many Requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Insufficient Storage */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2668,6 +2783,24 @@ export interface operations {
             };
             /** @description Too Many Requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Insufficient Storage */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2784,6 +2917,24 @@ export interface operations {
             };
             /** @description Too Many Requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Insufficient Storage */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2913,6 +3064,10 @@ export interface operations {
         parameters: {
             query?: {
                 format?: "wav" | "flac" | "mp3" | "opus";
+                /** @description seconds: with `end`, only that range of the stem (floor(start x 44100) to floor(end x 44100)), wav or flac */
+                start?: number | null;
+                /** @description seconds (default: the end of the song); a range past what is separated gets 409 `not_ready` */
+                end?: number | null;
             };
             header?: never;
             path: {
@@ -2926,9 +3081,16 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description with start/end: seconds of the stem ready now */
+                    "X-Ready-Seconds"?: unknown;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "audio/wav": unknown;
+                    "audio/flac": unknown;
+                    "audio/mpeg": unknown;
+                    "audio/ogg": unknown;
+                };
             };
             /** @description partial content */
             206: {
@@ -2964,13 +3126,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description Conflict */
+            /** @description not separated yet (with start/end: not that far yet) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["NotReadyOut"];
                 };
             };
             /** @description Unprocessable Entity */
