@@ -1,8 +1,9 @@
 """Job throughput on this machine's cores: one worker using every core vs one single-thread
 worker per core, demucs (random htdemucs of the published shape), through the real server.
 
-Each layout gets the same queue of distinct songs (no cache hits) submitted at once; the layouts
-alternate and each one's median is kept, so outside load hits both alike.
+Both layouts run the eager network (each server has a fresh data dir, so no compiled package):
+the comparison is of layouts. Each layout gets the same queue of distinct songs (no cache hits)
+submitted at once; the layouts alternate and each one's median is kept, so outside load hits both alike.
 Usage: bench_worker_layout.py [--songs 4] [--seconds 20] [--repeats 3]
 """
 
@@ -34,7 +35,7 @@ def _queue(directory: Path, n: int, seconds: float, tag: str) -> list[Path]:
 def run_layout(root: Path, models: Path, workers: int, threads: int, songs: list[Path]) -> float:
     """Seconds from submitting every song to the last job done."""
     with (
-        run_server(root, workers=workers, torch_threads=threads, model_dir=str(models)) as srv,
+        run_server(root, workers=workers, torch_threads=threads, model_dir=str(models), demucs_compile="0") as srv,
         srv.client(timeout=120) as c,
     ):
         ids = [upload(c, s).json()["id"] for s in songs]
@@ -55,7 +56,8 @@ def main() -> None:
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
     models = random_model_dir(args.work / "models")
-    layouts = {f"1 worker x {cores} threads": (1, cores), f"{cores} workers x 1 thread": (cores, 1)}
+    # torch_threads 0 = the engine's default: one single-thread window per core, side by side.
+    layouts = {f"1 worker, {cores} cores": (1, 0), f"{cores} workers x 1 thread": (cores, 1)}
     times: dict[str, list[float]] = {name: [] for name in layouts}
     loads = []
     with tempfile.TemporaryDirectory(prefix="rr-layout-") as tmp:
