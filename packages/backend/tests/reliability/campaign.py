@@ -8,8 +8,8 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from tests.api.harness import ServerProcess, wait_job
 from tests.reliability.chaos import Run, Tally, salted, stray_processes

@@ -20,7 +20,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default 8000)")
     parser.add_argument("--data-dir", type=Path, help="where songs, stems and the database live")
-    parser.add_argument("--workers", type=int, help="separation worker processes (default: one per CPU core, each with one torch thread)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="separation worker processes (default: one per CPU core, each with one torch thread)",
+    )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     parser.set_defaults(func=run_serve)
     return parser
