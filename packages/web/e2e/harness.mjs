@@ -75,6 +75,8 @@ export class RiffroomServer {
     this.dataDir = mkdtempSync(join(tmpdir(), 'riffroom-e2e-'));
     this.proc = null;
     this.port = 0;
+    /** Extra environment for `riffroom serve` (e.g. a small RIFFROOM_DSP_CHUNK_SECONDS for a slow job). */
+    this.env = {};
   }
 
   get url() {
@@ -86,7 +88,7 @@ export class RiffroomServer {
     const [cmd, ...pre] = pythonCommand();
     this.proc = start(cmd, [...pre, 'serve', '--host', '127.0.0.1', '--port', String(this.port), '--data-dir', this.dataDir, '--workers', '1'], {
       cwd: this.dataDir,
-      env: { ...process.env, RIFFROOM_DEFAULT_ENGINE: 'dsp' },
+      env: { ...process.env, RIFFROOM_DEFAULT_ENGINE: 'dsp', ...this.env },
     });
     await waitFor(`${this.url}/health/ready`, 90_000, this.proc, 'riffroom serve');
   }

@@ -17,6 +17,7 @@ import { PASSWORD, USER, tests as accountTests } from './accounts.mjs';
 import { tests as musicTests } from './practice-music.mjs';
 import { tests as workspaceTests } from './workspace.mjs';
 import { MEMBERS, tests as bandTests } from './band-room.mjs';
+import { SERVER_ENV as PROGRESSIVE_ENV, tests as progressiveTests } from './progressive.mjs';
 
 const results = join(webDir, 'test-results');
 const SCENARIO_TIMEOUT_MS = 180_000; // the slowest scenario takes ~6 s here
@@ -68,7 +69,8 @@ async function runSuite(title, suite, prepare = () => {}) {
     const page = await context.newPage();
     const consoleErrors = [];
     page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
+      // "Failed to load resource" names no URL in its text: its location does.
+      if (m.type() === 'error') consoleErrors.push(m.location()?.url ? `${m.text()} (${m.location().url})` : m.text());
     });
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
     /** Every WebSocket the page opened, with the frames it received. */
@@ -126,6 +128,8 @@ try {
   // The saved workspace (GET/PUT /api/songs/{id}/practice), then two band members with accounts.
   await runSuite('practice workspace', workspaceTests);
   await runSuite('band room', bandTests, (server) => MEMBERS.forEach((m) => server.addUser(m.name, m.password)));
+  // A long song on a server whose dsp engine works in small chunks: it plays while it separates.
+  await runSuite('play while it separates', progressiveTests, (server) => Object.assign(server.env, PROGRESSIVE_ENV));
 } catch (err) {
   failed += 1;
   log(`setup failed: ${err?.stack ?? err}`);

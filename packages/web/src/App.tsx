@@ -125,6 +125,8 @@ function PracticeRoom({ services, engine, username }: { services: AppServices; e
       // Stems are decoded by the player's AudioContext (its sample rate) as they arrive.
       decode: (bytes: ArrayBuffer) =>
         engine ? engine.decode(bytes) : Promise.reject(new Error('This browser cannot play audio (it has no Web Audio).')),
+      // A running job's song grows in buffers of the same context, so it plays before it is done.
+      createBuffer: engine ? (channels: number, length: number, rate: number) => engine.ctx.createBuffer(channels, length, rate) : undefined,
     }),
     [services, engine],
   );
@@ -207,7 +209,7 @@ function PracticeRoom({ services, engine, username }: { services: AppServices; e
         <SetlistsPanel api={setlistsApi} library={setlists} songs={songs} playback={setPlayback} />
         {username && <BandPanel api={bandsApi} me={username} songs={songs} setlists={setlists.setlists} onShares={onShares} />}
       </div>
-      <Player services={services} engine={engine} song={state.openSong} stems={state.stems} phase={state.phase} autoPlay={setPlayback.autoPlay} />
+      <Player services={services} engine={engine} song={state.openSong} stems={state.stems} phase={state.phase} autoPlay={setPlayback.autoPlay} separating={state.progressive} />
     </main>
   );
 }

@@ -43,6 +43,18 @@ describe('reduceJobEvents', () => {
     expect(reduceJobEvents(initialJobEventsState(), { type: 'opened' }).send).toEqual([]);
   });
 
+  it("carries each progress event's ready_seconds into the job, never backwards", () => {
+    const { deliver } = run([
+      { type: 'subscribe', jobs: ['j1'] },
+      msg(snapshotFrame({ progress: 0.1 }, 1)),
+      msg(progressFrame(2, 0.2, { ready_seconds: 12.5 })),
+      msg(progressFrame(3, 0.25, {})),
+      msg(progressFrame(4, 0.3, { ready_seconds: 20 })),
+    ]);
+    const ready = deliver.filter((d) => d.kind === 'job').map((d) => (d.kind === 'job' ? (d.job.ready_seconds ?? 0) : null));
+    expect(ready.slice(-3)).toEqual([12.5, 12.5, 20]);
+  });
+
   it('delivers progress in order and drops replays and stale events', () => {
     const { deliver, state } = run([
       { type: 'subscribe', jobs: ['j1'] },

@@ -215,6 +215,22 @@ export class ApiClient {
     return this.url(apiPath('/api/songs/{song_id}/stems/{stem}', { song_id: songId, stem }, { format }));
   }
 
+  /** Seconds `start`..`end` of a stem, sample-exact, also while its job still runs (WAV: the exact samples). */
+  stemRangeUrl(songId: string, stem: string, start: number, end: number, format: 'wav' | 'flac' = 'wav'): string {
+    return this.url(apiPath('/api/songs/{song_id}/stems/{stem}', { song_id: songId, stem }, { format, start, end }));
+  }
+
+  /**
+   * A range of a running job's stem: its bytes, or null when the separation makes no such stem
+   * (404). Past the frontier the server answers 409 `not_ready`: thrown as an ApiError.
+   */
+  async stemRange(songId: string, stem: string, start: number, end: number, signal?: AbortSignal): Promise<ArrayBuffer | null> {
+    const response = await this.fetch(this.stemRangeUrl(songId, stem, start, end), { signal, cache: 'no-store' });
+    if (response.status === 404) return null;
+    if (!response.ok) throw await errorFromResponse(response);
+    return response.arrayBuffer();
+  }
+
   peaksUrl(songId: string, stem: string, points: number): string {
     return this.url(apiPath('/api/songs/{song_id}/peaks', { song_id: songId }, { stem, points }));
   }

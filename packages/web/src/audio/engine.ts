@@ -23,6 +23,7 @@ import { MIX_RAMP, StemTracks } from './stemTracks';
 
 export type { SyncedVoice } from './sources';
 import { mark } from '../services/perf';
+import { frontierStep, type FrontierState } from './progressiveStems';
 
 export { UNPITCHED_STEMS } from './stretchRouting';
 
@@ -42,6 +43,8 @@ export class PlayerEngine {
   private readonly tracks: StemTracks;
   private readonly voices: VoiceSet;
   private anchor: ClockAnchor = { contextTime: 0, position: 0, rate: 1 };
+  /** Through a hand-over, the old sources are heard until `anchor.contextTime`: their clock until then. */
+  private handedOverFrom: ClockAnchor | null = null;
   private pausedAt = 0;
   private isPlaying = false;
   private tempo = 1;
@@ -51,6 +54,8 @@ export class PlayerEngine {
   private loopEnabled = false;
   private generation = 0;
   private disposed = false;
+  /** While the song is still being separated: its full length, and where playback is at the frontier. */
+  private partial: { totalSeconds: number; frontier: FrontierState } | null = null;
 
   constructor(ctx?: AudioContext) {
     // 'balanced': mute, solo and seeks are heard promptly, with buffers large enough for the
@@ -81,10 +86,15 @@ export class PlayerEngine {
 
   // -- loading ------------------------------------------------------------------------
 
-  /** Open a song: already-decoded stems (their buffers are used as they are, not copied). */
-  load(stems: readonly StemInput[]): void {
+  /**
+   * Open a song: already-decoded stems (their buffers are used as they are, not copied).
+   * `separatingTotal`: the song is still being separated (the stems hold its ready part; `extend`
+   * brings more), and this is its full length.
+   */
+  load(stems: readonly StemInput[], separatingTotal: number | null = null): void {
     this.unload();
     if (this.disposed) return;
+    this.partial = separatingTotal === null ? null : { totalSeconds: separatingTotal, frontier: 'stopped' };
     this.tracks.connect(stems, (name) => this.stretch.busFor(name));
     this.pausedAt = 0;
     this.loop = null;
@@ -101,6 +111,33 @@ export class PlayerEngine {
     this.tracks.release();
     this.isPlaying = false;
     this.pausedAt = 0;
+    this.partial = null;
+    this.changed();
+  }
+
+  /** The open song is still being separated (its stems end at the frontier). */
+  get separating(): boolean {
+    return this.partial !== null;
+  }
+
+  /**
+   * More of the song being separated: the same stems, longer (`final`: all of it). Playing, the
+   * new buffers take over on the same clock at the position the old ones reach then (no gap, no
+   * jump); waiting at the frontier, playback goes on by itself. Other stems: `load` instead.
+   */
+  extend(stems: readonly StemInput[], final: boolean): void {
+    const partial = this.partial;
+    const heldUpTo = this.duration;
+    if (!partial || this.disposed || !this.tracks.replaceBuffers(stems)) return this.load(stems);
+    const waited = partial.frontier === 'waiting';
+    partial.frontier = frontierStep(partial.frontier, 'extended', true);
+    if (final) this.partial = null;
+    if (this.isPlaying) {
+      // Sources that ran out (at the frontier) go on from where they stopped: clamped to `heldUpTo`.
+      const when = Math.max(this.ctx.currentTime + START_LOOKAHEAD, this.anchor.contextTime);
+      const at = positionAt(this.anchor, when, this.activeLoop(), heldUpTo);
+      this.startSources(at, when - this.ctx.currentTime - START_LOOKAHEAD, !waited);
+    }
     this.changed();
   }
 
@@ -146,7 +183,9 @@ export class PlayerEngine {
   /** The song position the sources were at `seconds` ago (the paused position when paused). */
   private positionBefore(seconds: number): number {
     if (!this.isPlaying) return this.pausedAt;
-    return positionAt(this.anchor, this.ctx.currentTime - seconds, this.activeLoop(), this.duration);
+    const at = this.ctx.currentTime - seconds;
+    const anchor = this.handedOverFrom && at < this.anchor.contextTime ? this.handedOverFrom : this.anchor;
+    return positionAt(anchor, at, this.activeLoop(), this.duration);
   }
 
   /** Seconds between the sources and what is heard (0 on the direct path). */
@@ -162,7 +201,8 @@ export class PlayerEngine {
     if (this.isPlaying || this.tracks.length === 0) return null;
     mark('play');
     if (this.ctx.state === 'suspended') await this.ctx.resume();
-    let from = this.pausedAt >= this.duration - 0.01 ? 0 : this.pausedAt;
+    // At the frontier of a song still being separated, playback waits there instead of rewinding.
+    let from = this.pausedAt >= this.duration - 0.01 && !this.partial ? 0 : this.pausedAt;
     const loop = this.activeLoop();
     if (loop && (from < loop.start || from >= loop.end)) from = loop.start;
     const when = this.startSources(from, lead);
@@ -176,6 +216,7 @@ export class PlayerEngine {
     this.pausedAt = this.position;
     this.stopSources();
     this.isPlaying = false;
+    if (this.partial) this.partial.frontier = frontierStep(this.partial.frontier, 'pause', true);
     this.changed();
   }
 
@@ -334,6 +375,11 @@ export class PlayerEngine {
       loopEnabled: this.loopEnabled,
       stems,
       stretch: this.stretch.state,
+      separating: this.partial && {
+        readySeconds: this.duration,
+        totalSeconds: this.partial.totalSeconds,
+        waiting: this.partial.frontier === 'waiting',
+      },
     };
   }
 
@@ -342,25 +388,42 @@ export class PlayerEngine {
     return this.tracks.buffers();
   }
 
+  /**
+   * For tools only (the e2e tests, the benches): each stem's source playing now, in stem order
+   * (null while stopped). Read them, never start, stop or reconnect them: the engine owns them.
+   */
+  get stemSources(): readonly { name: string; source: AudioBufferSourceNode | null }[] {
+    return this.tracks.sources();
+  }
+
   // -- sources ----------------------------------------------------------------------------
 
-  private startSources(offset: number, lead = 0): number {
+  /** `handOver`: the stems' sources playing now stop exactly where the new ones start; voices go on. */
+  private startSources(offset: number, lead = 0, handOver = false): number {
     const when = this.ctx.currentTime + START_LOOKAHEAD + Math.max(0, lead);
     const generation = this.generation;
+    this.handedOverFrom = handOver ? this.anchor : null;
     this.anchor = { contextTime: when, position: offset, rate: this.tempo };
     const timing: SourceTiming = { when, offset, rate: this.tempo, loop: this.activeLoop() };
+    if (this.partial) this.partial.frontier = frontierStep(this.partial.frontier, 'play', true);
     // One `when` for every stem: sample-aligned by construction.
-    this.tracks.start(timing, () => {
-      if (generation === this.generation && this.isPlaying) {
-        this.stopSources();
-        this.isPlaying = false;
-        this.pausedAt = this.duration;
-        this.changed();
-        this.emitter.emit('ended', undefined);
-      }
-    });
-    this.voices.startAll(timing);
+    this.tracks.start(timing, () => this.sourcesEnded(generation), handOver);
+    if (!handOver) this.voices.startAll(timing);
     return when;
+  }
+
+  /** The stems ran out: the song's end, or the frontier of one still being separated (wait there). */
+  private sourcesEnded(generation: number): void {
+    if (generation !== this.generation || !this.isPlaying) return;
+    this.stopSources();
+    this.pausedAt = this.duration;
+    if (this.partial) {
+      this.partial.frontier = frontierStep(this.partial.frontier, 'reached-end', true);
+      return this.changed();
+    }
+    this.isPlaying = false;
+    this.changed();
+    this.emitter.emit('ended', undefined);
   }
 
   private stopSources(): void {

@@ -30,4 +30,6 @@ export interface PlayerSnapshot {
   stems: Record<string, StemControls>;
   /** off: not needed (100%, 0 st), stems play direct; loading: being created; on: in the path. */
   stretch: StretchState;
+  /** While the song is still being separated: how much is ready, its full length, and whether playback waits at the frontier. */
+  separating?: { readySeconds: number; totalSeconds: number; waiting: boolean } | null;
 }

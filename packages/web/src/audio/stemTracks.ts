@@ -60,11 +60,15 @@ export class StemTracks {
 
   /**
    * Start every stem with the same timing (sample-aligned by construction). `onEnded` runs when
-   * the first stem's source ends while it is still the one playing.
+   * the first stem's source ends while it is still the one playing. `handOver`: the sources playing
+   * now go on until `timing.when` (new buffers take over there without a gap).
    */
-  start(timing: SourceTiming, onEnded: () => void): void {
+  start(timing: SourceTiming, onEnded: () => void, handOver = false): void {
     let first = true;
     for (const t of this.tracks) {
+      // Handing over, the source playing now stops at the very time the new one starts.
+      if (handOver && t.source) retire(t.source, timing.when);
+      else releaseSource(t.source);
       const source = startSource(this.ctx, t.buffer, t.gain, timing);
       if (first) {
         first = false;
@@ -74,6 +78,14 @@ export class StemTracks {
       }
       t.source = source;
     }
+  }
+
+  /** Same stems, new (longer) buffers: the next `start` plays them. False if the names differ. */
+  replaceBuffers(stems: readonly StemInput[]): boolean {
+    const byName = new Map(stems.map((s) => [s.name, s.buffer]));
+    if (byName.size !== this.tracks.length || this.tracks.some((t) => !byName.has(t.name))) return false;
+    for (const t of this.tracks) t.buffer = byName.get(t.name) ?? t.buffer;
+    return true;
   }
 
   stop(): void {
@@ -122,6 +134,11 @@ export class StemTracks {
     return this.tracks.map((t) => ({ name: t.name, buffer: t.buffer }));
   }
 
+  /** Each stem's source playing now (null while stopped): for PlayerEngine.stemSources. */
+  sources(): { name: string; source: AudioBufferSourceNode | null }[] {
+    return this.tracks.map((t) => ({ name: t.name, source: t.source }));
+  }
+
   private applyGains(immediate = false): void {
     const gains = this.effectiveGains();
     const now = this.ctx.currentTime;
@@ -132,4 +149,10 @@ export class StemTracks {
       t.panner.pan.setTargetAtTime(t.controls.pan, now, MIX_RAMP);
     }
   }
+}
+
+/** Stop `source` at context time `at` and disconnect it once it has. */
+function retire(source: AudioBufferSourceNode, at: number): void {
+  source.onended = () => source.disconnect();
+  stopAt(source, at);
 }

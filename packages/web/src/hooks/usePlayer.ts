@@ -42,10 +42,15 @@ export function usePlayerEngine(): PlayerEngine | null {
   return engine;
 }
 
-/** Subscribe to `engine` and open `stems` (already decoded) in it. */
-export function usePlayer(engine: PlayerEngine | null, stems: readonly StemInput[]) {
+/**
+ * Subscribe to `engine` and open `stems` (already decoded) in it. `separatingTotal`: the stems are
+ * the ready part of song `songId` (that long in all), still being separated; new stems of the
+ * same song then extend what plays (the same clock and position) instead of opening it again.
+ */
+export function usePlayer(engine: PlayerEngine | null, stems: readonly StemInput[], songId: string | null = null, separatingTotal: number | null = null) {
   const [snapshot, setSnapshot] = useState<PlayerSnapshot | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const openSongId = useRef<string | null>(null);
 
   useEffect(() => {
     if (!engine) return;
@@ -59,9 +64,12 @@ export function usePlayer(engine: PlayerEngine | null, stems: readonly StemInput
   useEffect(() => {
     if (!engine) return;
     setError(null);
+    const growing = songId !== null && openSongId.current === songId && engine.separating;
+    openSongId.current = stems.length === 0 ? null : songId;
     if (stems.length === 0) engine.unload();
-    else engine.load(stems);
-  }, [engine, stems]);
+    else if (growing) engine.extend(stems, separatingTotal === null);
+    else engine.load(stems, separatingTotal);
+  }, [engine, stems, songId, separatingTotal]);
 
   return { snapshot, error };
 }

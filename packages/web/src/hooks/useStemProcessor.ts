@@ -13,84 +13,21 @@
  * Stems are fetched (cache → network) and decoded as each arrives, all in parallel; the
  * encoded bytes are dropped once decoded (decodeAudioData detaches them), so the page holds
  * one copy of each stem: its AudioBuffer. Downloads re-read the file from the cache on click.
+ * While a job runs, its song plays as far as it is separated (`progressiveJob.ts`); the finished
+ * stems then take its place.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { ApiClient } from '../api/client';
 import { ApiError, asSentence, describeError } from '../api/errors';
 import type { AudioFormat, Job, Song } from '../api/types';
 import { isFinal, songStems, songTitle } from '../api/types';
-import type { CacheSource, StemCache } from '../services/cacheManager';
-import { sha256File, type HashOptions } from '../services/hashing';
+import { sha256File } from '../services/hashing';
 import { session } from '../services/session';
-import type { JobEventsSocket } from '../services/websocket';
 import { mark } from '../services/perf';
+import { ProgressiveJob } from './progressiveJob';
+import { BUSY_PHASES, INITIAL_STATE, type Phase, type ProcessorState, type StemAsset, type StemProcessorDeps } from './stemProcessorTypes';
 
-export type Phase =
-  | 'idle'
-  | 'hashing'
-  | 'uploading'
-  | 'queued'
-  | 'separating'
-  | 'loading'
-  | 'ready'
-  | 'failed'
-  | 'cancelled';
-
-export interface StemAsset {
-  name: string;
-  /** The decoded audio: the only copy of the stem the page keeps. */
-  buffer: AudioBuffer;
-  /** The file format it was fetched in (and is cached in, for downloads). */
-  format: AudioFormat;
-  contentType: string;
-  source: CacheSource;
-}
-
-export interface ProcessorState {
-  phase: Phase;
-  fileName: string | null;
-  /** The song being worked on (uploaded, separated or loaded). */
-  song: Song | null;
-  /** The song open in the player, whose stems are `stems`. */
-  openSong: Song | null;
-  job: Job | null;
-  /** 0..1 within the current phase. */
-  progress: number;
-  stage: string | null;
-  etaSeconds: number | null;
-  stems: StemAsset[];
-  error: string | null;
-}
-
-export interface StemProcessorDeps {
-  api: ApiClient;
-  cache: StemCache;
-  createSocket: () => JobEventsSocket;
-  /** Decode one encoded stem (e.g. PlayerEngine.decode); may detach `bytes`. */
-  decode: (bytes: ArrayBuffer) => Promise<AudioBuffer>;
-  hashFile?: (file: File, opts: HashOptions) => Promise<string>;
-  /** Format the stems are fetched and cached in (default FLAC: lossless, about half a WAV). */
-  stemFormat?: AudioFormat;
-  /** Ask GET /api/jobs/{id} when the socket says nothing about the job for this long. */
-  jobPollMs?: number;
-  /** Reopen the saved song / resume the saved job on mount (default true). */
-  restore?: boolean;
-}
-
-const BUSY_PHASES: ReadonlySet<Phase> = new Set(['hashing', 'uploading', 'queued', 'separating', 'loading']);
-
-export const INITIAL_STATE: ProcessorState = {
-  phase: 'idle',
-  fileName: null,
-  song: null,
-  openSong: null,
-  job: null,
-  progress: 0,
-  stage: null,
-  etaSeconds: null,
-  stems: [],
-  error: null,
-};
+export { INITIAL_STATE } from './stemProcessorTypes';
+export type { Phase, ProcessorState, StemAsset, StemProcessorDeps } from './stemProcessorTypes';
 
 /** Resources of the song on screen; released when another song opens or on unmount. */
 interface SongResources {
@@ -165,9 +102,10 @@ export function useStemProcessor(deps: StemProcessorDeps) {
   );
 
   const waitForJob = useCallback(
-    (job: Job, signal: AbortSignal, res: SongResources): Promise<Job> => {
+    (job: Job, signal: AbortSignal, res: SongResources, progressive: ProgressiveJob | null): Promise<Job> => {
       currentJob.current = job.id;
-      const showJob = (j: Job) =>
+      const showJob = (j: Job) => {
+        progressive?.update(j);
         patch({
           job: j,
           phase: j.state === 'queued' ? 'queued' : 'separating',
@@ -175,6 +113,7 @@ export function useStemProcessor(deps: StemProcessorDeps) {
           stage: j.stage,
           etaSeconds: j.eta_seconds,
         });
+      };
       showJob(job);
       if (isFinal(job.state)) return Promise.resolve(job);
       const socket = depsRef.current.createSocket();
@@ -278,7 +217,50 @@ export function useStemProcessor(deps: StemProcessorDeps) {
       releaseSong();
       songRes.current = res;
       mark('stems-ready');
-      patch({ phase: 'ready', stems, openSong: current, progress: 1 });
+      // Over stems of the same song that played while it was separated, the engine hands over in place.
+      patch({ phase: 'ready', stems, openSong: current, progress: 1, progressive: null });
+    },
+    [patch, releaseSong],
+  );
+
+  /** Follow `job` to its end; true once its stems are loaded (false: it failed or was cancelled). */
+  const followJob = useCallback(
+    async (job: Job, song: Song | null, signal: AbortSignal, res: SongResources, progressive: ProgressiveJob | null): Promise<boolean> => {
+      const final = await waitForJob(job, signal, res, progressive);
+      progressive?.stop();
+      mark('job-final');
+      // A socket or cancel error shown while the job ran is moot once it is over.
+      patch({ job: final, error: null });
+      if (final.state === 'cancelled') {
+        session.save({ songId: job.song_id });
+        patch({ phase: 'cancelled', etaSeconds: null });
+        return false;
+      }
+      if (final.state === 'failed') {
+        session.save({ songId: job.song_id });
+        patch({ phase: 'failed', error: final.error ?? 'Separation failed.', etaSeconds: null });
+        return false;
+      }
+      // A job that was already done when started (content separated before) leaves the song's
+      // metadata as it was: no need to ask for it again.
+      const fresh = isFinal(job.state) && song !== null && songStems(song).length > 0;
+      await loadSong(job.song_id, signal, res, song ?? undefined, fresh);
+      return true;
+    },
+    [loadSong, patch, waitForJob],
+  );
+
+  /** While `job` runs, its song plays as far as it is separated (when the engine can grow stems). */
+  const openProgressive = useCallback(
+    (job: Job, song: Song | null, signal: AbortSignal): ProgressiveJob | null => {
+      const { api, decode, createBuffer } = depsRef.current;
+      if (!createBuffer || isFinal(job.state)) return null;
+      const onUpdate = (s: Song, stems: StemAsset[], seconds: number, first: boolean) => {
+        if (signal.aborted) return;
+        if (first) releaseSong(); // the song open until now stops here: this one is playable
+        patch({ openSong: s, stems, progressive: { readySeconds: seconds, totalSeconds: s.duration } });
+      };
+      return new ProgressiveJob(job, song, { api, decode, createBuffer, onUpdate }, signal);
     },
     [patch, releaseSong],
   );
@@ -287,26 +269,17 @@ export function useStemProcessor(deps: StemProcessorDeps) {
     async (job: Job, song: Song | null, signal: AbortSignal, res: SongResources) => {
       // The name too, so the status line after a reload says which song the job is for.
       session.save({ songId: job.song_id, jobId: job.id, fileName: song ? songTitle(song) : undefined });
-      const final = await waitForJob(job, signal, res);
-      mark('job-final');
-      // A socket or cancel error shown while the job ran is moot once it is over.
-      patch({ job: final, error: null });
-      if (final.state === 'cancelled') {
-        session.save({ songId: job.song_id });
-        patch({ phase: 'cancelled', etaSeconds: null });
-        return;
+      const progressive = openProgressive(job, song, signal);
+      let loaded = false;
+      try {
+        loaded = await followJob(job, song, signal, res, progressive);
+      } finally {
+        progressive?.stop();
+        // The job ended without its stems (failed, cancelled, an error): its partial song goes.
+        if (progressive?.shown && !loaded) patch({ stems: [], openSong: null, progressive: null });
       }
-      if (final.state === 'failed') {
-        session.save({ songId: job.song_id });
-        patch({ phase: 'failed', error: final.error ?? 'Separation failed.', etaSeconds: null });
-        return;
-      }
-      // A job that was already done when started (content separated before) leaves the song's
-      // metadata as it was: no need to ask for it again.
-      const fresh = isFinal(job.state) && song !== null && songStems(song).length > 0;
-      await loadSong(job.song_id, signal, res, song ?? undefined, fresh);
     },
-    [loadSong, patch, waitForJob],
+    [followJob, openProgressive, patch],
   );
 
   const processSong = useCallback(

@@ -158,6 +158,8 @@ function onMessage(state: JobEventsState, msg: ServerMessage): JobEventsStep {
         progress: msg.progress,
         stage: msg.stage ?? prev.stage,
         eta_seconds: msg.eta_seconds ?? null,
+        // How much of the stems is final: it drives the player's progressive load.
+        ready_seconds: Math.max(msg.ready_seconds ?? 0, prev.ready_seconds ?? 0),
       });
     }
     case 'done':

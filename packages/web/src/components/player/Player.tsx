@@ -21,7 +21,10 @@ import { PracticeLogChart } from '../practice/PracticeLogChart';
 import { usePracticeLog } from '../practice/usePracticeLog';
 import { useWorkspace } from '../practice/useWorkspace';
 import { WorkspacePanel } from '../practice/WorkspacePanel';
-import { usePeaks } from './usePeaks';
+import { usePeaks, useReadyPeaks } from './usePeaks';
+import { SeparationMark } from './SeparationMark';
+
+const NO_STEMS: readonly string[] = [];
 import { useShortcuts } from './useShortcuts';
 import type { AutoPlayRequest } from '../setlists/useSetlistPlayback';
 
@@ -33,13 +36,18 @@ interface PlayerProps {
   phase: Phase;
   /** A setlist asks for this song to start once it is loaded (after its workspace is applied). */
   autoPlay?: AutoPlayRequest | null;
+  /** The stems are the ready part of a song still being separated. */
+  separating?: { readySeconds: number; totalSeconds: number } | null;
 }
 
-export function Player({ services, engine, song, stems, phase, autoPlay = null }: PlayerProps) {
+export function Player({ services, engine, song, stems, phase, autoPlay = null, separating = null }: PlayerProps) {
   const inputs = useMemo(() => stems.map(({ name, buffer }) => ({ name, buffer })), [stems]);
-  const { snapshot, error } = usePlayer(engine, inputs);
+  const { snapshot, error } = usePlayer(engine, inputs, song?.id ?? null, separating?.totalSeconds ?? null);
   const stemNames = useMemo(() => stems.map((s) => s.name), [stems]);
-  const peaks = usePeaks(services, song, stemNames);
+  // While separating, the waveforms are drawn from what is ready; the server's peaks come after.
+  const serverPeaks = usePeaks(services, song, separating ? NO_STEMS : stemNames);
+  const readyPeaks = useReadyPeaks(separating ? stems : null, separating?.totalSeconds ?? 0);
+  const peaks = readyPeaks ?? serverPeaks;
   const root = useRef<HTMLElement>(null);
   const timeText = useRef<HTMLSpanElement>(null);
   const seekInput = useRef<HTMLInputElement>(null);
@@ -58,7 +66,10 @@ export function Player({ services, engine, song, stems, phase, autoPlay = null }
     }),
     [],
   );
-  const duration = snapshot?.duration ?? 0;
+  // The timeline is the whole song, also while only its start is separated (and playable).
+  const duration = snapshot?.separating?.totalSeconds ?? separating?.totalSeconds ?? snapshot?.duration ?? 0;
+  const durationRef = useRef(duration);
+  durationRef.current = duration;
   const { state: analysisState, analysis, replace: replaceAnalysis } = useAnalysis(services.api, song?.id ?? null);
   const grid = useMemo(() => gridFromAnalysis(analysis), [analysis]);
   const [activeLoop, setActiveLoop] = useState<SavedLoop | null>(null);
@@ -105,7 +116,7 @@ export function Player({ services, engine, song, stems, phase, autoPlay = null }
     if (!engine) return;
     let frame = 0;
     const tick = () => {
-      const d = engine.duration;
+      const d = durationRef.current || engine.duration;
       const pos = engine.position;
       root.current?.style.setProperty('--playhead', String(d > 0 ? pos / d : 0));
       if (timeText.current) timeText.current.textContent = formatTime(pos);
@@ -231,6 +242,7 @@ export function Player({ services, engine, song, stems, phase, autoPlay = null }
           </span>
           <span className="muted"> / {formatTime(duration)}</span>
         </div>
+        <div className="seek-wrap">
         <input
           ref={seekInput}
           className="seek"
@@ -245,6 +257,8 @@ export function Player({ services, engine, song, stems, phase, autoPlay = null }
           onPointerUp={() => (seeking.current = false)}
           onChange={(e) => engine?.seek(Number(e.target.value))}
         />
+        {snapshot?.separating && <SeparationMark {...snapshot.separating} />}
+        </div>
       </div>
 
       <div className="controls-row">

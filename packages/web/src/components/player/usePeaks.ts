@@ -1,4 +1,5 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { peaksOf, type ReadyPeaks } from '../../audio/progressiveStems';
 import type { Peaks, Song } from '../../api/types';
 import type { AppServices } from '../../services/appServices';
 
@@ -29,4 +30,27 @@ export function usePeaks(services: AppServices, song: Song | null, stems: readon
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key, services]);
   return peaks;
+}
+
+/**
+ * Peaks of stems still being separated, from their decoded ready part, over the whole song (null:
+ * none). Each update computes only what the stems grew by.
+ */
+export function useReadyPeaks(stems: readonly { name: string; buffer: AudioBuffer }[] | null, totalSeconds: number): Record<string, Peaks> | null {
+  const earlier = useRef(new Map<string, ReadyPeaks>());
+  return useMemo(() => {
+    if (!stems) {
+      earlier.current = new Map();
+      return null;
+    }
+    const out: Record<string, Peaks> = {};
+    const next = new Map<string, ReadyPeaks>();
+    for (const { name, buffer } of stems) {
+      const peaks = peaksOf(buffer, totalSeconds, PEAK_POINTS, earlier.current.get(name));
+      next.set(name, peaks);
+      out[name] = { stem: name, points: PEAK_POINTS, duration: totalSeconds, min: peaks.min, max: peaks.max };
+    }
+    earlier.current = next;
+    return out;
+  }, [stems, totalSeconds]);
 }

@@ -1,0 +1,168 @@
+// Play while it separates: a long new song (90 s) on a server whose dsp engine works in small
+// chunks, so the job runs long enough to watch. The song is playable before its job is done,
+// the audio clock runs and the output is not silent meanwhile, playback waits at the frontier
+// ("Separating ahead…") and plays on by itself, and the finished stems take over at the same
+// position on the same clock.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeSong } from './make-song.mjs';
+
+export const SONG_SECONDS = 90;
+/** `riffroom serve` for this suite: chunks this small make the dsp job observable. */
+export const SERVER_ENV = { RIFFROOM_DSP_CHUNK_SECONDS: '1' };
+
+const state = (page) =>
+  page.evaluate(() => {
+    const e = window.riffroom.engine;
+    return { ...e.snapshot(), position: e.position, time: e.ctx.currentTime };
+  });
+
+const phase = (page) => page.locator('[data-testid=work-status]').getAttribute('data-phase');
+
+/** Loudest RMS of the master output over `ms`. */
+function level(page, ms = 600) {
+  return page.evaluate(async (ms) => {
+    const an = window.riffroom.engine.analyser;
+    const buf = new Float32Array(an.fftSize);
+    let best = 0;
+    for (let t = 0; t < ms; t += 50) {
+      an.getFloatTimeDomainData(buf);
+      let s = 0;
+      for (const x of buf) s += x * x;
+      best = Math.max(best, Math.sqrt(s / buf.length));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return best;
+  }, ms);
+}
+
+export const tests = [
+  {
+    name: 'a new song plays before its job is done; the clock runs and it is not silent',
+    critical: true,
+    async run({ page, appUrl, server, log }) {
+      const songPath = join(server.dataDir, 'e2e-long-song.wav');
+      writeFileSync(songPath, makeSong(SONG_SECONDS, 44100, 3));
+      await page.goto(appUrl);
+      await page.getByRole('heading', { name: 'Library' }).waitFor();
+      await page.locator('[data-testid=file-input]').setInputFiles(songPath);
+      // Playable while the job still runs.
+      await page.waitForFunction(() => window.riffroom?.engine.snapshot().separating && window.riffroom.engine.snapshot().loaded, null, { timeout: 90_000 });
+      const first = await state(page);
+      assert.ok(first.separating.readySeconds >= 3 && first.separating.readySeconds < SONG_SECONDS, JSON.stringify(first.separating));
+      assert.equal(first.separating.totalSeconds > SONG_SECONDS - 1, true);
+      assert.notEqual(await phase(page), 'ready');
+      await page.locator('[data-testid=ready-mark]').waitFor();
+      // The waveforms are drawn from what is ready already (the server's peaks need the finished stems).
+      const waveforms = await page.locator('[data-testid=waveform]').evaluateAll((els) => els.map((el) => el.getAttribute('data-has-peaks')));
+      assert.ok(waveforms.length >= 4 && waveforms.every((v) => v === 'true'), `waveforms ${waveforms}`);
+      await page.getByTestId('play').click();
+      await page.waitForFunction(() => window.riffroom.engine.playing);
+      const a = await state(page);
+      const loud = await level(page, 800);
+      const b = await state(page);
+      log(`ready ${first.separating.readySeconds.toFixed(1)} s of ${first.separating.totalSeconds.toFixed(1)} s; output RMS ${loud.toFixed(4)}`);
+      assert.ok(b.separating, 'the job was still running while it played');
+      assert.ok(b.time - a.time > 0.5, `audio clock ${a.time} → ${b.time}`);
+      assert.ok(b.position > a.position + 0.3, `position ${a.position} → ${b.position}`);
+      assert.ok(loud > 0.01, `output RMS ${loud}`);
+    },
+  },
+  {
+    name: 'at the frontier playback waits ("Separating ahead…") and plays on by itself',
+    async run({ page, log }) {
+      const s = await state(page);
+      if (!s.separating) throw new Error('the job finished before the frontier could be reached');
+      // Just before the frontier, so the sources run out there (unless the next segment lands
+      // in those 0.1 s: then again).
+      const seen = await page.evaluate(async () => {
+        const e = window.riffroom.engine;
+        const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+        for (let attempt = 0; attempt < 8 && e.separating; attempt++) {
+          e.seek(e.duration - 0.1);
+          for (let t = 0; t < 400; t += 10) {
+            await sleep(10);
+            const snap = e.snapshot();
+            if (!snap.separating?.waiting) continue;
+            const waiting = { position: e.position, ready: snap.separating.readySeconds, playing: snap.playing, attempt };
+            // Visible while it waits…
+            for (let u = 0; u < 50 && !document.querySelector('[data-testid=separating-ahead]'); u++) await sleep(10);
+            waiting.shown = Boolean(document.querySelector('[data-testid=separating-ahead]'));
+            // …and gone once it plays on by itself.
+            for (let u = 0; u < 3000 && e.snapshot().separating?.waiting; u++) await sleep(10);
+            await sleep(300);
+            return { waiting, after: { position: e.position, playing: e.playing, waiting: Boolean(e.snapshot().separating?.waiting), shown: Boolean(document.querySelector('[data-testid=separating-ahead]')) } };
+          }
+        }
+        return null;
+      });
+      assert.ok(seen, 'playback never reached the frontier while the job ran');
+      const { waiting, after } = seen;
+      log(`waited at ${waiting.position.toFixed(2)} s (ready ${waiting.ready} s, try ${waiting.attempt + 1}); playing on at ${after.position.toFixed(2)} s`);
+      assert.equal(waiting.playing, true);
+      assert.equal(waiting.shown, true, '"Separating ahead…" is shown while it waits');
+      assert.ok(Math.abs(waiting.position - waiting.ready) < 0.05, JSON.stringify(seen));
+      assert.deepEqual([after.playing, after.waiting, after.shown], [true, false, false]);
+      assert.ok(after.position > waiting.position + 0.1, JSON.stringify(seen));
+    },
+  },
+  {
+    name: 'the finished stems take over at the same position, on the same clock',
+    async run({ page, log }) {
+      // Watch every few ms in the page, so the samples either side of the hand-over are close.
+      const handOver = await page.evaluate(
+        () =>
+          new Promise((resolve, reject) => {
+            const e = window.riffroom.engine;
+            let last = null;
+            const started = performance.now();
+            const timer = setInterval(() => {
+              const now = { position: e.position, time: e.ctx.currentTime, separating: e.separating, waiting: Boolean(e.snapshot().separating?.waiting), rate: e.rate, playing: e.playing };
+              if (last && last.separating && !now.separating) {
+                clearInterval(timer);
+                resolve({ before: last, after: now });
+              } else if (performance.now() - started > 120_000) {
+                clearInterval(timer);
+                reject(new Error('the job did not finish within 120 s'));
+              }
+              last = now;
+            }, 4);
+          }),
+      );
+      const { before, after } = handOver;
+      const expected = before.waiting ? before.position : before.position + (after.time - before.time) * before.rate;
+      log(`hand-over: ${before.position.toFixed(4)} s @ ${before.time.toFixed(4)} → ${after.position.toFixed(4)} s @ ${after.time.toFixed(4)} (expected ${expected.toFixed(4)})`);
+      assert.equal(after.playing, true);
+      assert.ok(Math.abs(after.position - expected) < 0.01, JSON.stringify(handOver));
+      await page.waitForSelector('[data-testid=work-status][data-phase=ready]', { timeout: 30_000 });
+      const done = await state(page);
+      assert.equal(done.separating, null);
+      assert.ok(done.duration > SONG_SECONDS - 1);
+      assert.ok((await level(page, 500)) > 0.01, 'still sounding after the hand-over');
+      // Only the finished stems are in IndexedDB: no range of the running job was kept.
+      const keys = await page.evaluate(async () => {
+        const names = (await indexedDB.databases()).map((d) => d.name);
+        const out = [];
+        for (const name of names) {
+          const db = await new Promise((res, rej) => {
+            const r = indexedDB.open(name);
+            r.onsuccess = () => res(r.result);
+            r.onerror = () => rej(r.error);
+          });
+          for (const store of db.objectStoreNames) {
+            const all = await new Promise((res) => {
+              const r = db.transaction(store).objectStore(store).getAllKeys();
+              r.onsuccess = () => res(r.result);
+              r.onerror = () => res([]);
+            });
+            out.push(...all.map(String));
+          }
+          db.close();
+        }
+        return out;
+      });
+      assert.ok(!keys.some((k) => k.includes('start=')), `no range in IndexedDB: ${keys.join(', ')}`);
+    },
+  },
+];
