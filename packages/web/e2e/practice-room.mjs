@@ -115,6 +115,22 @@ async function downloadMix(page, results) {
   return { name: mix.suggestedFilename(), ...readWav(readFileSync(path)) };
 }
 
+/**
+ * Where a loop dragged on the open song snaps to: its analysed beats and bar lines, and the beat
+ * length; null when the analysis found no steady beat (then a loop stays where it was dragged).
+ * Waits for the page to show the analysis first, so the page and this answer agree.
+ */
+async function snapGrid(page) {
+  await page.getByTestId('analysis').waitFor({ timeout: 60_000 });
+  return page.evaluate(async () => {
+    const { songId } = JSON.parse(localStorage.getItem('riffroom.session') ?? '{}');
+    const a = await (await fetch(`/api/songs/${songId}/analysis`)).json();
+    if (!a.steady_beat || a.beats.length < 2) return null;
+    const gaps = a.beats.slice(1).map((t, i) => t - a.beats[i]).sort((x, y) => x - y);
+    return { points: [...a.beats, ...a.downbeats], beat: gaps[gaps.length >> 1] };
+  });
+}
+
 async function songTitle(page) {
   return (await page.locator('[data-testid=player] h2').first().textContent())?.trim();
 }
@@ -282,7 +298,10 @@ export const tests = [
   {
     name: 'an A-B loop dragged on the waveform wraps',
     async run({ page, shot }) {
+      const grid = await snapGrid(page);
       const wave = page.locator('[data-testid=waveform]').first();
+      // The mouse only reaches what is in the viewport (the practice panels push the stems down).
+      await wave.scrollIntoViewIfNeeded();
       const box = await wave.boundingBox();
       const y = box.y + box.height / 2;
       await page.mouse.move(box.x + box.width * 0.25, y);
@@ -292,7 +311,16 @@ export const tests = [
       await page.mouse.up();
       const s = await engineState(page);
       assert.ok(s.loop && s.loopEnabled, 'loop set by dragging');
-      assert.ok(Math.abs(s.loop.start - s.duration * 0.25) < 0.1 && Math.abs(s.loop.end - s.duration * 0.45) < 0.1, `loop ${JSON.stringify(s.loop)}`);
+      const [a, b] = [s.duration * 0.25, s.duration * 0.45];
+      if (grid) {
+        // A steady beat: each edge on a beat or bar line, at most 0.6 beat from where it was let go.
+        const onGrid = (t) => grid.points.some((p) => Math.abs(p - t) < 1e-3);
+        const near = (edge, t) => Math.abs(edge - t) <= 0.6 * grid.beat + 0.05;
+        assert.ok(onGrid(s.loop.start) && onGrid(s.loop.end), `loop ${JSON.stringify(s.loop)} snapped to the beats`);
+        assert.ok(near(s.loop.start, a) && near(s.loop.end, b), `loop ${JSON.stringify(s.loop)}, dragged ${a.toFixed(2)}-${b.toFixed(2)} s`);
+      } else {
+        assert.ok(Math.abs(s.loop.start - a) < 0.1 && Math.abs(s.loop.end - b) < 0.1, `loop ${JSON.stringify(s.loop)}`);
+      }
       const positions = [];
       for (let i = 0; i < 50; i++) {
         positions.push((await engineState(page)).position);
@@ -330,7 +358,7 @@ export const tests = [
       log(`measured rate ${rate.toFixed(3)} at tempo ${b.tempo}`);
       assert.ok(b.playing, 'still playing');
       assert.ok(Math.abs(rate - 0.75) < 0.03, `the clock runs at 75% (${rate.toFixed(3)})`);
-      const rates = await page.evaluate(() => window.riffroom.engine.tracks.map((t) => t.source?.playbackRate.value));
+      const rates = await page.evaluate(() => window.riffroom.engine.stemSources.map((t) => t.source?.playbackRate.value));
       assert.ok(rates.every((r) => Math.abs(r - 0.75) < 1e-6), `every stem at the same rate: ${rates}`);
       assert.equal(b.stretch, 'on', 'the Signalsmith stretcher is running');
       assert.ok((await level(page)) > 0.01, 'not silent at 75%');
@@ -379,6 +407,7 @@ export const tests = [
       assert.ok(before.playing, 'playing before the drag');
       const stems = Object.keys(before.stems).length;
       const slider = page.getByRole('slider', { name: 'Position' });
+      await slider.scrollIntoViewIfNeeded();
       const box = await slider.boundingBox();
       const y = box.y + box.height / 2;
       await page.mouse.move(box.x + box.width * 0.2, y);
@@ -402,7 +431,7 @@ export const tests = [
       assert.ok(after.playing, 'still playing after the drag');
       assert.ok(after.position >= last.offset - 0.05, `the clock follows the seek (${after.position.toFixed(2)} s)`);
       assert.ok((await level(page)) > 0.01, 'still sounding after the drag');
-      const ids = await page.evaluate(() => window.riffroom.engine.tracks.map((t) => Boolean(t.source)));
+      const ids = await page.evaluate(() => window.riffroom.engine.stemSources.map((t) => Boolean(t.source)));
       assert.ok(ids.every(Boolean), 'every stem has a source');
     },
   },
@@ -431,6 +460,14 @@ export const tests = [
   {
     name: 'a mix downloaded at 80% and +5 semitones keeps that tempo and key',
     async run({ page, results, log }) {
+      // Start from 100 %, 0 st and a plain mix whatever came before (the song's saved workspace
+      // brings back the tempo, key and mix it was left with).
+      await page.getByRole('button', { name: /Tempo \d+%, reset/ }).click();
+      await page.evaluate(() => {
+        const e = window.riffroom.engine;
+        e.setTranspose(0);
+        for (const name of e.stemNames) e.updateStem(name, { muted: false, soloed: false });
+      });
       await page.getByRole('button', { name: 'Solo Vocals' }).click();
       const plain = await downloadMix(page, results);
       await page.getByTestId('tempo').fill('80');

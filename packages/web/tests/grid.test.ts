@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Analysis } from '../src/api/analysis';
 import { NO_CORRECTIONS } from '../src/api/analysis';
-import { barBeatAt, barRange, barsOf, beatsPerBarOf, gridFromAnalysis, makeGrid, moveLoop, snapLoop, snapTime, tempoAt } from '../src/music/grid';
+import { barBeatAt, barRange, barsOf, beatLengthAt, beatsPerBarOf, countInBeatLength, gridFromAnalysis, makeGrid, moveLoop, snapLoop, snapTime, tempoAt } from '../src/music/grid';
 
 /** 120 bpm, 4/4, a one-beat pickup: beats every 0.5 s from 0.5, bar lines every 2 s from 1.0. */
 const beats = Array.from({ length: 33 }, (_, i) => 0.5 + i * 0.5);
@@ -75,6 +75,17 @@ describe('beat grid', () => {
     expect(tempoAt(grid, 12.5)).toBeCloseTo(110);
     expect(tempoAt(grid, 20)).toBe(100);
     expect(tempoAt(makeGrid([0, 0.6, 1.2], [0], 3), 0.3)).toBeCloseTo(100);
+  });
+
+  it('counts in at the mean beat of the next two bars, not one frame-rounded interval', () => {
+    // 120 bpm analysed on 512-sample frames at 22.05 kHz: each beat rounded down to a frame.
+    const frame = 512 / 22050;
+    const rounded = Array.from({ length: 16 }, (_, k) => Math.floor((0.5 * (k + 1)) / frame) * frame);
+    const g = makeGrid(rounded, rounded.filter((_, k) => k % 4 === 3), 4);
+    expect(Math.abs(4 * beatLengthAt(g, 0) - 2)).toBeGreaterThan(0.04); // one interval, four times over
+    expect(countInBeatLength(g, 0) * 4).toBeCloseTo(2, 2); // within 5 ms over the bar
+    expect(countInBeatLength(g, 6)).toBeCloseTo(0.5, 2);
+    expect(countInBeatLength(makeGrid([0, 0.6], [0], 3), 5)).toBeCloseTo(0.6); // past the end: the last interval
   });
 
   it('comes from the analysis only with a steady beat', () => {

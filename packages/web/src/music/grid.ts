@@ -98,6 +98,23 @@ export function beatLengthAt(grid: BeatGrid, t: number): number {
   return (beats[i + 1] ?? 0) - (beats[i] ?? 0) || 0.5;
 }
 
+/** Bars of beats a count-in's beat length is averaged over. */
+export const COUNT_IN_SPAN_BARS = 2;
+
+/**
+ * The beat length to count in with from `t`: the mean interval of the beats about to play (up to
+ * COUNT_IN_SPAN_BARS bars from the beat at or before `t`). Analysed beats sit on the analysis's
+ * frames (~23 ms), so one interval can be a frame off, and a bar of clicks four times that (a
+ * one-bar count-in 50 ms short); the mean over two bars divides the rounding by eight.
+ */
+export function countInBeatLength(grid: BeatGrid, t: number): number {
+  const { beats } = grid;
+  if (beats.length < 2) return beatLengthAt(grid, t);
+  const from = Math.min(Math.max(lastAtOrBefore(beats, t), 0), beats.length - 2);
+  const to = Math.min(from + Math.max(1, COUNT_IN_SPAN_BARS * grid.beatsPerBar), beats.length - 1);
+  return ((beats[to] ?? 0) - (beats[from] ?? 0)) / (to - from) || beatLengthAt(grid, t);
+}
+
 export function barLengthAt(grid: BeatGrid, t: number): number {
   return grid.beatsPerBar * beatLengthAt(grid, t);
 }

@@ -10,7 +10,7 @@ import { ClickTrack, type ClickSound } from '../../audio/click';
 import { CountIn, type CountInBars, type CountInOptions } from '../../audio/countIn';
 import type { PlayerEngine } from '../../audio/engine';
 import { LoopPasses, type PassInfo } from '../../audio/loopPasses';
-import { beatLengthAt, type BeatGrid } from '../../music/grid';
+import { countInBeatLength, type BeatGrid } from '../../music/grid';
 import { passKey } from '../../practice/speedTrainer';
 
 export interface ClickSettings {
@@ -73,7 +73,7 @@ export function usePracticeAudio(engine: PlayerEngine | null, grid: BeatGrid | n
   const countInOptions = useCallback((): CountInOptions | null => {
     const { settings: s, grid: g } = latest.current;
     if (!engine || s.countInBars <= 0 || !g) return null;
-    return { bars: s.countInBars, beatsPerBar: g.beatsPerBar, songBeatSeconds: beatLengthAt(g, engine.position), sound: s.sound, volume: s.volume };
+    return { bars: s.countInBars, beatsPerBar: g.beatsPerBar, songBeatSeconds: countInBeatLength(g, engine.position), sound: s.sound, volume: s.volume };
   }, [engine]);
 
   const everyPass = settings.countInEveryPass && settings.countInBars > 0 && grid !== null;
