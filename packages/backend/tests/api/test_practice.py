@@ -180,7 +180,7 @@ def test_concurrent_saves_of_one_revision_have_exactly_one_winner(
         ),
     ],
 )
-def test_bad_values_get_422_naming_the_field(
+def test_bad_workspace_values_get_400_naming_the_field(
     ana: httpx.Client, song: dict[str, Any], change: dict[str, Any], field: str
 ) -> None:
     url = f"/api/songs/{song['id']}/practice"
@@ -188,7 +188,7 @@ def test_bad_values_get_422_naming_the_field(
     if "loops" in change:
         change = {**change, "active_loop_id": None}
     r = ana.put(url, json={"revision": before["revision"], "state": {**_state(), **change}})
-    assert r.status_code == 422, r.text
+    assert r.status_code == 400, r.text
     assert r.json()["error"]["code"] == "invalid_request"
     assert field in r.json()["error"]["message"], r.json()
     assert ana.get(url).json() == before  # nothing half-saved

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -119,10 +118,15 @@ async def _read_capped(request: Request, cap: int) -> bytes:
 
 
 def _parse(raw: bytes) -> PracticePut:
+    """The workspace, or 400 `invalid_request` naming each wrong field (`state.tempo: ...`)."""
     try:
         return PracticePut.model_validate_json(raw)
-    except ValidationError as exc:  # the app's own 422, naming the field
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors()[:5]:
+            where = ".".join(str(p) for p in err.get("loc", ()))
+            parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
+        raise ApiError(400, "invalid_request", "; ".join(parts) or "invalid workspace") from None
 
 
 def _check_times(state: PracticeState, song: Song) -> None:
@@ -133,14 +137,14 @@ def _check_times(state: PracticeState, song: Song) -> None:
     for i, loop in enumerate(state.loops):
         if loop.end > limit:
             raise ApiError(
-                422,
+                400,
                 "invalid_request",
                 f"state.loops.{i}.end: {loop.end:.2f} s is past the end of the song ({song.duration:.2f} s)",
             )
     for i, marker in enumerate(state.markers):
         if marker.time > limit:
             raise ApiError(
-                422,
+                400,
                 "invalid_request",
                 f"state.markers.{i}.time: {marker.time:.2f} s is past the end of the song ({song.duration:.2f} s)",
             )
