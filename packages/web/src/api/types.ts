@@ -47,6 +47,31 @@ export function songStems(song: Song): string[] {
   return names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
+const FOUR_STEMS = ['vocals', 'drums', 'bass', 'other'];
+/** Demucs models that make FOUR_STEMS (`htdemucs_6s` adds guitar and piano). */
+const DEMUCS_FOUR = new Set(['htdemucs', 'htdemucs_ft', 'demucs_unittest']);
+
+/**
+ * The stems a job makes, as far as the server says: those asked for (`stems`), else those of the
+ * engine and model its worker chose (`engine_used`/`model_used`: 4 for dsp, spleeter `4stems` and
+ * the 4-stem demucs models, 6 for `htdemucs_6s`, vocals and accompaniment for spleeter `2stems`);
+ * null when it does not say (not chosen yet, or a model this page does not know).
+ */
+export function jobStems(job: Pick<Job, 'stems' | 'engine_used' | 'model_used'>): string[] | null {
+  if (job.stems?.length) return [...job.stems];
+  const model = job.model_used?.split('-')[0] ?? null; // spleeter's are versioned: "4stems-v1+dsp-v6"
+  switch (job.engine_used) {
+    case 'dsp':
+      return [...FOUR_STEMS];
+    case 'spleeter':
+      return model === '2stems' ? ['vocals', 'accompaniment'] : model === '4stems' ? [...FOUR_STEMS] : null;
+    case 'demucs':
+      return model === 'htdemucs_6s' ? [...STEM_ORDER] : model !== null && DEMUCS_FOUR.has(model) ? [...FOUR_STEMS] : null;
+    default:
+      return null;
+  }
+}
+
 export function songTitle(song: Pick<Song, 'title' | 'name' | 'original_filename'>): string {
   return song.title || song.name || song.original_filename || 'Untitled';
 }

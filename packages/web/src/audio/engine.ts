@@ -12,27 +12,24 @@
  * stay aligned); the pitch change that causes is undone, and the transpose added, by the
  * stretch routing (`stretchRouting.ts`), which is in the path only while tempo ≠ 100% or
  * transpose ≠ 0. The stems' nodes and their mix (volume, mute, solo, pan) are `StemTracks`
- * (`stemTracks.ts`); this module decides when they start, where, and at what rate.
+ * (`stemTracks.ts`); whether they play and where in the song (the clock, the paused position, the
+ * loop, the frontier) is `Transport` (`transport.ts`); this module starts and stops them.
  */
 import { Emitter } from '../services/emitter';
-import { clamp, normaliseLoop, positionAt, type ClockAnchor, type Loop } from './clock';
+import { mark } from '../services/perf';
+import { clamp, type ClockAnchor, type Loop } from './clock';
 import { StretchRouting } from './stretchRouting';
 import { TEMPO_MAX, TEMPO_MIN, TRANSPOSE_LIMIT, type PlayerSnapshot, type StemControls, type StemInput } from './playerTypes';
-import { VoiceSet, type SourceTiming, type SyncedVoice } from './sources';
+import { VoiceSet, type SyncedVoice } from './sources';
 import { MIX_RAMP, StemTracks } from './stemTracks';
+import { START_LOOKAHEAD, Transport } from './transport';
 
 export type { SyncedVoice } from './sources';
-import { mark } from '../services/perf';
-import { frontierStep, type FrontierState } from './progressiveStems';
-
 export { UNPITCHED_STEMS } from './stretchRouting';
-
 export type { PlayerSnapshot, StemControls, StemInput } from './playerTypes';
 export { TEMPO_MAX, TEMPO_MIN, TRANSPOSE_LIMIT } from './playerTypes';
 
 type EngineEvents = { change: PlayerSnapshot; ended: void; error: unknown };
-
-const START_LOOKAHEAD = 0.03;
 
 export class PlayerEngine {
   readonly ctx: AudioContext;
@@ -42,20 +39,12 @@ export class PlayerEngine {
   private readonly stretch: StretchRouting;
   private readonly tracks: StemTracks;
   private readonly voices: VoiceSet;
-  private anchor: ClockAnchor = { contextTime: 0, position: 0, rate: 1 };
-  /** Through a hand-over, the old sources are heard until `anchor.contextTime`: their clock until then. */
-  private handedOverFrom: ClockAnchor | null = null;
-  private pausedAt = 0;
-  private isPlaying = false;
+  private readonly transport = new Transport();
   private tempo = 1;
   private transpose = 0;
   private masterVolume = 0.9;
-  private loop: Loop | null = null;
-  private loopEnabled = false;
   private generation = 0;
   private disposed = false;
-  /** While the song is still being separated: its full length, and where playback is at the frontier. */
-  private partial: { totalSeconds: number; frontier: FrontierState } | null = null;
 
   constructor(ctx?: AudioContext) {
     // 'balanced': mute, solo and seeks are heard promptly, with buffers large enough for the
@@ -94,11 +83,8 @@ export class PlayerEngine {
   load(stems: readonly StemInput[], separatingTotal: number | null = null): void {
     this.unload();
     if (this.disposed) return;
-    this.partial = separatingTotal === null ? null : { totalSeconds: separatingTotal, frontier: 'stopped' };
+    this.transport.reset(separatingTotal);
     this.tracks.connect(stems, (name) => this.stretch.busFor(name));
-    this.pausedAt = 0;
-    this.loop = null;
-    this.loopEnabled = false;
     mark('engine-loaded');
     if (this.tracks.length > 0) this.stretch.prefetch();
     this.changed();
@@ -109,15 +95,13 @@ export class PlayerEngine {
     this.generation += 1;
     this.voices.stopAll();
     this.tracks.release();
-    this.isPlaying = false;
-    this.pausedAt = 0;
-    this.partial = null;
+    this.transport.empty();
     this.changed();
   }
 
   /** The open song is still being separated (its stems end at the frontier). */
   get separating(): boolean {
-    return this.partial !== null;
+    return this.transport.separating;
   }
 
   /**
@@ -126,17 +110,14 @@ export class PlayerEngine {
    * jump); waiting at the frontier, playback goes on by itself. Other stems: `load` instead.
    */
   extend(stems: readonly StemInput[], final: boolean): void {
-    const partial = this.partial;
     const heldUpTo = this.duration;
-    if (!partial || this.disposed || !this.tracks.replaceBuffers(stems)) return this.load(stems);
-    const waited = partial.frontier === 'waiting';
-    partial.frontier = frontierStep(partial.frontier, 'extended', true);
-    if (final) this.partial = null;
-    if (this.isPlaying) {
+    if (!this.transport.separating || this.disposed || !this.tracks.replaceBuffers(stems)) return this.load(stems);
+    const waited = this.transport.frontier('extended');
+    if (final) this.transport.separated();
+    if (this.transport.playing) {
       // Sources that ran out (at the frontier) go on from where they stopped: clamped to `heldUpTo`.
-      const when = Math.max(this.ctx.currentTime + START_LOOKAHEAD, this.anchor.contextTime);
-      const at = positionAt(this.anchor, when, this.activeLoop(), heldUpTo);
-      this.startSources(at, when - this.ctx.currentTime - START_LOOKAHEAD, !waited);
+      const { when, offset } = this.transport.joining(this.ctx.currentTime, this.tempo, heldUpTo);
+      this.startSources(offset, when - this.ctx.currentTime - START_LOOKAHEAD, !waited);
     }
     this.changed();
   }
@@ -160,7 +141,7 @@ export class PlayerEngine {
   }
 
   get playing(): boolean {
-    return this.isPlaying;
+    return this.transport.playing;
   }
 
   get stemNames(): string[] {
@@ -172,20 +153,12 @@ export class PlayerEngine {
    * is `outputDelay` behind the sources, so the cursor, the time and "Set A/B" follow the sound.
    */
   get position(): number {
-    return this.positionBefore(this.stretch.latency);
+    return this.transport.positionAt(this.ctx.currentTime - this.stretch.latency, this.duration);
   }
 
   /** Where the sources are now (ahead of `position` by the stretchers' latency while they run). */
   get sourcePosition(): number {
-    return this.positionBefore(0);
-  }
-
-  /** The song position the sources were at `seconds` ago (the paused position when paused). */
-  private positionBefore(seconds: number): number {
-    if (!this.isPlaying) return this.pausedAt;
-    const at = this.ctx.currentTime - seconds;
-    const anchor = this.handedOverFrom && at < this.anchor.contextTime ? this.handedOverFrom : this.anchor;
-    return positionAt(anchor, at, this.activeLoop(), this.duration);
+    return this.transport.positionAt(this.ctx.currentTime, this.duration);
   }
 
   /** Seconds between the sources and what is heard (0 on the direct path). */
@@ -198,30 +171,26 @@ export class PlayerEngine {
    * position stays put until then). Resolves to the context time the sources start, or null.
    */
   async play(lead = 0): Promise<number | null> {
-    if (this.isPlaying || this.tracks.length === 0) return null;
+    if (this.transport.playing || this.tracks.length === 0) return null;
     mark('play');
     if (this.ctx.state === 'suspended') await this.ctx.resume();
-    // At the frontier of a song still being separated, playback waits there instead of rewinding.
-    let from = this.pausedAt >= this.duration - 0.01 && !this.partial ? 0 : this.pausedAt;
-    const loop = this.activeLoop();
-    if (loop && (from < loop.start || from >= loop.end)) from = loop.start;
-    const when = this.startSources(from, lead);
-    this.isPlaying = true;
+    const when = this.startSources(this.transport.playFrom(this.duration), lead);
+    this.transport.playing = true;
     this.changed();
     return when;
   }
 
   pause(): void {
-    if (!this.isPlaying) return;
-    this.pausedAt = this.position;
+    if (!this.transport.playing) return;
+    this.transport.pausedAt = this.position;
     this.stopSources();
-    this.isPlaying = false;
-    if (this.partial) this.partial.frontier = frontierStep(this.partial.frontier, 'pause', true);
+    this.transport.playing = false;
+    this.transport.frontier('pause');
     this.changed();
   }
 
   toggle(): Promise<unknown> | void {
-    return this.isPlaying ? this.pause() : this.play();
+    return this.transport.playing ? this.pause() : this.play();
   }
 
   // -- voices that play along (the click) ----------------------------------------------------
@@ -237,10 +206,8 @@ export class PlayerEngine {
 
   /** Its buffer changed: while playing, restart its source where the stems are. */
   refreshVoice(voice: SyncedVoice): void {
-    if (!this.isPlaying) return this.voices.restart(voice, null);
-    const when = Math.max(this.ctx.currentTime + START_LOOKAHEAD, this.anchor.contextTime);
-    const offset = positionAt(this.anchor, when, this.activeLoop(), this.duration);
-    this.voices.restart(voice, { when, offset, rate: this.tempo, loop: this.activeLoop() });
+    if (!this.transport.playing) return this.voices.restart(voice, null);
+    this.voices.restart(voice, this.transport.joining(this.ctx.currentTime, this.tempo, this.duration));
   }
 
   /** Seconds of song per second of sound (the practice tempo). */
@@ -259,15 +226,17 @@ export class PlayerEngine {
    */
   seek(seconds: number, lead?: number): void {
     const target = clamp(seconds, 0, Math.max(0, this.duration - 0.001));
-    const loop = this.activeLoop();
-    // Seeking out of the loop means the player wants to leave it.
-    if (loop && (target < loop.start || target >= loop.end)) this.loopEnabled = false;
-    if (this.isPlaying) {
-      const wait = lead ?? Math.max(0, this.anchor.contextTime - this.ctx.currentTime - START_LOOKAHEAD);
+    this.transport.seekingTo(target);
+    this.moveTo(target, lead ?? this.transport.leadLeft(this.ctx.currentTime));
+  }
+
+  /** Playing, the sources restart from `at` (`lead` seconds from now); paused, play will start there. */
+  private moveTo(at: number, lead = 0): void {
+    if (this.transport.playing) {
       this.stopSources();
-      this.startSources(target, wait);
+      this.startSources(at, lead);
     } else {
-      this.pausedAt = target;
+      this.transport.pausedAt = at;
     }
     this.changed();
   }
@@ -275,32 +244,21 @@ export class PlayerEngine {
   // -- loop ---------------------------------------------------------------------------
 
   setLoop(a: number, b: number): void {
-    const loop = normaliseLoop(a, b, this.duration);
-    if (!loop) return;
-    this.loop = loop;
-    this.loopEnabled = true;
-    this.restartForLoop();
+    if (this.transport.setLoop(a, b, this.duration)) this.restartForLoop();
   }
 
   setLoopEnabled(enabled: boolean): void {
-    if (enabled && !this.loop) return;
-    this.loopEnabled = enabled;
-    this.restartForLoop();
+    if (this.transport.setLoopEnabled(enabled)) this.restartForLoop();
   }
 
   clearLoop(): void {
-    this.loop = null;
-    this.loopEnabled = false;
+    this.transport.clearLoop();
     this.restartForLoop();
-  }
-
-  private activeLoop(): Loop | null {
-    return this.loopEnabled ? this.loop : null;
   }
 
   /** Where the sources' clock is anchored and the loop they wrap in (for loop-pass scheduling). */
   get clock(): { anchor: ClockAnchor; loop: Loop | null; playing: boolean } {
-    return { anchor: { ...this.anchor }, loop: this.activeLoop(), playing: this.isPlaying };
+    return this.transport.clock;
   }
 
   /** Silence every source at context time `at` (a pass ends there; a count-in follows). */
@@ -310,16 +268,7 @@ export class PlayerEngine {
   }
 
   private restartForLoop(): void {
-    const loop = this.activeLoop();
-    let at = this.sourcePosition; // the sources go on from where they are: no audible jump
-    if (loop && (at < loop.start || at >= loop.end)) at = loop.start;
-    if (this.isPlaying) {
-      this.stopSources();
-      this.startSources(at);
-    } else {
-      this.pausedAt = at;
-    }
-    this.changed();
+    this.moveTo(this.transport.intoLoop(this.sourcePosition)); // the sources go on from where they are: no audible jump
   }
 
   // -- tempo and pitch -------------------------------------------------------------------
@@ -327,10 +276,10 @@ export class PlayerEngine {
   setTempo(rate: number): void {
     const next = clamp(Math.round(rate * 100) / 100, TEMPO_MIN, TEMPO_MAX);
     if (next === this.tempo) return;
-    if (this.isPlaying) {
+    if (this.transport.playing) {
       // Re-anchor the clock, then change every source's rate at the same instant.
       const now = this.ctx.currentTime;
-      this.anchor = { contextTime: now, position: this.sourcePosition, rate: next };
+      this.transport.retime(now, this.sourcePosition, next);
       this.tracks.setRate(next, now);
       this.voices.setRate(next, now);
     }
@@ -366,20 +315,16 @@ export class PlayerEngine {
     const stems = this.tracks.controls();
     return {
       loaded: this.tracks.length > 0,
-      playing: this.isPlaying,
+      playing: this.transport.playing,
       duration: this.duration,
       tempo: this.tempo,
       transpose: this.transpose,
       masterVolume: this.masterVolume,
-      loop: this.loop,
-      loopEnabled: this.loopEnabled,
+      loop: this.transport.loop,
+      loopEnabled: this.transport.loopEnabled,
       stems,
       stretch: this.stretch.state,
-      separating: this.partial && {
-        readySeconds: this.duration,
-        totalSeconds: this.partial.totalSeconds,
-        waiting: this.partial.frontier === 'waiting',
-      },
+      separating: this.transport.separatingState(this.duration),
     };
   }
 
@@ -402,10 +347,7 @@ export class PlayerEngine {
   private startSources(offset: number, lead = 0, handOver = false): number {
     const when = this.ctx.currentTime + START_LOOKAHEAD + Math.max(0, lead);
     const generation = this.generation;
-    this.handedOverFrom = handOver ? this.anchor : null;
-    this.anchor = { contextTime: when, position: offset, rate: this.tempo };
-    const timing: SourceTiming = { when, offset, rate: this.tempo, loop: this.activeLoop() };
-    if (this.partial) this.partial.frontier = frontierStep(this.partial.frontier, 'play', true);
+    const timing = this.transport.start(when, offset, this.tempo, handOver);
     // One `when` for every stem: sample-aligned by construction.
     this.tracks.start(timing, () => this.sourcesEnded(generation), handOver);
     if (!handOver) this.voices.startAll(timing);
@@ -414,14 +356,14 @@ export class PlayerEngine {
 
   /** The stems ran out: the song's end, or the frontier of one still being separated (wait there). */
   private sourcesEnded(generation: number): void {
-    if (generation !== this.generation || !this.isPlaying) return;
+    if (generation !== this.generation || !this.transport.playing) return;
     this.stopSources();
-    this.pausedAt = this.duration;
-    if (this.partial) {
-      this.partial.frontier = frontierStep(this.partial.frontier, 'reached-end', true);
+    this.transport.pausedAt = this.duration;
+    if (this.transport.separating) {
+      this.transport.frontier('reached-end');
       return this.changed();
     }
-    this.isPlaying = false;
+    this.transport.playing = false;
     this.changed();
     this.emitter.emit('ended', undefined);
   }

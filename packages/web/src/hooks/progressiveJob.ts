@@ -2,11 +2,12 @@
  * The running job's song, playable before the job is done: a ProgressiveStems fed by the job's
  * progress (`update(job)`, from the socket or the poll), for the song the job separates. The
  * segments are fetched straight from the server (`Cache-Control: no-store`), never through the
- * stem cache: only finished stems go to IndexedDB.
+ * stem cache: only finished stems go to IndexedDB. Only the stems the job makes are asked for:
+ * the server says which (`jobStems`: the job's stems, or its engine's) once the job runs.
  */
 import type { ApiClient } from '../api/client';
 import type { Job, Song } from '../api/types';
-import { STEM_ORDER } from '../api/types';
+import { STEM_ORDER, jobStems } from '../api/types';
 import { ProgressiveStems } from '../audio/progressiveStems';
 import type { StemAsset } from './stemProcessorTypes';
 
@@ -20,6 +21,11 @@ export interface ProgressiveJobDeps {
 
 export class ProgressiveJob {
   private stems: ProgressiveStems | null = null;
+  private song: Song | null = null;
+  /** The stems the job makes, once the server has said (the job as started, its later states). */
+  private names: string[] | null;
+  /** GET /api/jobs/{id} for them, when nothing else said (the socket's progress events do not carry the engine). */
+  private asked: 'no' | 'asking' | 'answered' = 'no';
   private ready = 0;
   private stopped = false;
   /** Whether any stems were handed on (the player shows the song). */
@@ -29,8 +35,9 @@ export class ProgressiveJob {
     private readonly job: Job,
     song: Song | null,
     private readonly deps: ProgressiveJobDeps,
-    signal: AbortSignal,
+    private readonly signal: AbortSignal,
   ) {
+    this.names = jobStems(job);
     if (song) this.begin(song);
     else {
       // Resumed after a reload: the song's length is needed first.
@@ -44,8 +51,9 @@ export class ProgressiveJob {
   /** A new state of the job: fetch what became ready. */
   update(job: Job): void {
     if (job.id !== this.job.id || job.state !== 'running') return;
+    this.names ??= jobStems(job);
     this.ready = Math.max(this.ready, job.ready_seconds ?? 0);
-    this.stems?.update(this.ready);
+    this.feed();
   }
 
   stop(): void {
@@ -55,10 +63,19 @@ export class ProgressiveJob {
 
   private begin(song: Song): void {
     if (this.stopped || !(song.duration > 0)) return;
+    this.song = song;
+    this.feed();
+  }
+
+  /** Once the song is known and some of it is ready: the stems the job makes, grown as more is. */
+  private feed(): void {
+    const song = this.song;
+    if (this.stopped || !song || this.ready <= 0) return;
+    if (this.stems) return this.stems.update(this.ready);
+    if (!this.names && this.asked !== 'answered') return this.askForStems();
     const { api, decode, createBuffer, onUpdate } = this.deps;
-    // The job names its stems when they were asked for; otherwise every candidate is tried once.
-    const names = this.job.stems?.length ? this.job.stems : STEM_ORDER;
-    this.stems = new ProgressiveStems(names, song.duration, {
+    // Nothing known (an older server, a model this page does not know): every candidate is tried once.
+    this.stems = new ProgressiveStems(this.names ?? STEM_ORDER, song.duration, {
       fetchRange: (stem, segment, signal) => api.stemRange(song.id, stem, segment.start, segment.end, signal),
       decode,
       ctx: { createBuffer },
@@ -70,6 +87,24 @@ export class ProgressiveJob {
         onUpdate(song, assets, seconds, first);
       },
     });
-    if (this.ready > 0) this.stems.update(this.ready);
+    this.stems.update(this.ready);
+  }
+
+  /** A running job's engine is chosen (and recorded) before any of it is ready: ask the server, once. */
+  private askForStems(): void {
+    if (this.asked !== 'no') return;
+    this.asked = 'asking';
+    void this.deps.api
+      .getJob(this.job.id, this.signal)
+      .then(
+        (job) => {
+          this.names ??= jobStems(job);
+        },
+        () => {},
+      )
+      .finally(() => {
+        this.asked = 'answered';
+        this.feed();
+      });
   }
 }
