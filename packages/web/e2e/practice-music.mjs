@@ -88,7 +88,7 @@ function recordOnsets(page, seconds, clickPlay = false) {
           }
         });
       }
-      const a = e.anchor;
+      const a = e.clock.anchor;
       const delay = e.outputDelay;
       return { peak, rate, anchor: { ...a }, delay, onsets: onsets.map((t) => ({ t, song: a.position + (t - delay - a.contextTime) * a.rate })) };
     },
