@@ -45,7 +45,7 @@ def analyze(
     report(0.05)
     if len(mono) == 0 or float(np.sqrt(np.mean(mono.astype(np.float64) ** 2))) < SILENCE_RMS:
         report(1.0)
-        return _empty("silent audio: " + NO_BEAT)
+        return Analysis.empty("silent audio: " + NO_BEAT)
 
     drums = stems_mono.get("drums")
     beat_source = drums if drums is not None and _audible(drums) else mono
@@ -157,23 +157,6 @@ def _compound_beats(track: BeatTrack, onset: np.ndarray) -> tuple[BeatTrack, boo
 
 def _audible(y: np.ndarray) -> bool:
     return len(y) > 0 and float(np.sqrt(np.mean(y.astype(np.float64) ** 2))) >= SILENCE_RMS
-
-
-def _empty(message: str) -> Analysis:
-    return Analysis(
-        bpm=None,
-        time_signature=None,
-        beats=[],
-        downbeats=[],
-        beat_positions=[],
-        tempo_curve=[],
-        key=None,
-        key_confidence=0.0,
-        chords=[],
-        sections=[],
-        steady_beat=False,
-        message=message,
-    )
 
 
 def _beat_bounds(beats: np.ndarray, n_frames: int) -> np.ndarray:

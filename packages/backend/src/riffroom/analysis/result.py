@@ -43,6 +43,24 @@ class Analysis:
     steady_beat: bool
     message: str | None = None
 
+    @classmethod
+    def empty(cls, message: str) -> Analysis:
+        """No beat, key or chords: what silence, or an analysis that could not run, gives."""
+        return cls(
+            bpm=None,
+            time_signature=None,
+            beats=[],
+            downbeats=[],
+            beat_positions=[],
+            tempo_curve=[],
+            key=None,
+            key_confidence=0.0,
+            chords=[],
+            sections=[],
+            steady_beat=False,
+            message=message,
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "bpm": None if self.bpm is None else round(self.bpm, 2),

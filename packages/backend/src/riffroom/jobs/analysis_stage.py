@@ -47,20 +47,7 @@ def read_analysis(store: StemCache, key: str) -> dict[str, Any] | None:
 
 def failed_analysis(reason: str) -> dict[str, Any]:
     """What is stored when the analysis raised: empty, and a message saying so."""
-    empty = Analysis(
-        bpm=None,
-        time_signature=None,
-        beats=[],
-        downbeats=[],
-        beat_positions=[],
-        tempo_curve=[],
-        key=None,
-        key_confidence=0.0,
-        chords=[],
-        sections=[],
-        steady_beat=False,
-        message=f"the analysis failed: {reason}"[:500],
-    )
+    empty = Analysis.empty(f"the analysis failed: {reason}"[:500])
     return {"version": ANALYSIS_VERSION, **empty.to_json()}
 
 
