@@ -104,37 +104,30 @@ def unreadable_jobs(s: Session, followed: dict[str, set[str]]) -> dict[str, set[
 def bands_of_songs(s: Session, user_id: str, songs: Iterable[Song]) -> dict[str, list[BandRef]]:
     """For each song, the bands it is shared with that `user_id` may know of: all of them for the
     song's owner, only the ones `user_id` is in otherwise."""
-    by_id = {song.id: song for song in songs}
-    if not by_id:
-        return {}
-    mine = set(s.scalars(my_band_ids(user_id)))
-    rows = s.execute(
-        select(BandSong.song_id, Band.id, Band.name)
-        .join(Band, Band.id == BandSong.band_id)
-        .where(BandSong.song_id.in_(list(by_id)))
-        .order_by(Band.name)
-    )
-    out: dict[str, list[BandRef]] = {song_id: [] for song_id in by_id}
-    for song_id, band_id, name in rows:
-        if by_id[song_id].owner_id == user_id or band_id in mine:
-            out[song_id].append(BandRef(id=band_id, name=name))
-    return out
+    return _bands_sharing(s, user_id, {song.id: song.owner_id for song in songs}, BandSong.song_id, BandSong.band_id)
 
 
 def bands_of_setlists(s: Session, user_id: str, setlists: Iterable[Setlist]) -> dict[str, list[BandRef]]:
     """As `bands_of_songs`, for setlists."""
-    by_id = {setlist.id: setlist for setlist in setlists}
-    if not by_id:
+    owners = {setlist.id: setlist.owner_id for setlist in setlists}
+    return _bands_sharing(s, user_id, owners, BandSetlist.setlist_id, BandSetlist.band_id)
+
+
+def _bands_sharing(
+    s: Session, user_id: str, owners: dict[str, str], item_id: Any, band_id_column: Any
+) -> dict[str, list[BandRef]]:
+    """The bands each item (id -> owner) is shared with, through the share table of `item_id`."""
+    if not owners:
         return {}
     mine = set(s.scalars(my_band_ids(user_id)))
     rows = s.execute(
-        select(BandSetlist.setlist_id, Band.id, Band.name)
-        .join(Band, Band.id == BandSetlist.band_id)
-        .where(BandSetlist.setlist_id.in_(list(by_id)))
+        select(item_id, Band.id, Band.name)
+        .join(Band, Band.id == band_id_column)
+        .where(item_id.in_(list(owners)))
         .order_by(Band.name)
     )
-    out: dict[str, list[BandRef]] = {setlist_id: [] for setlist_id in by_id}
-    for setlist_id, band_id, name in rows:
-        if by_id[setlist_id].owner_id == user_id or band_id in mine:
-            out[setlist_id].append(BandRef(id=band_id, name=name))
+    out: dict[str, list[BandRef]] = {key: [] for key in owners}
+    for key, band_id, name in rows:
+        if owners[key] == user_id or band_id in mine:
+            out[key].append(BandRef(id=band_id, name=name))
     return out
