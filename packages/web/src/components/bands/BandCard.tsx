@@ -4,6 +4,7 @@ import { asSentence, describeError } from '../../api/errors';
 import type { SetlistSummary } from '../../api/setlists';
 import type { Song } from '../../api/types';
 import { songTitle } from '../../api/types';
+import { SharedItems } from './SharedItems';
 
 interface BandCardProps {
   api: BandsApi;
@@ -26,8 +27,6 @@ interface BandCardProps {
 export function BandCard({ api, band, me, songs, setlists, onBand, onShares }: BandCardProps) {
   const titleId = useId();
   const [invitee, setInvitee] = useState('');
-  const [songToShare, setSongToShare] = useState('');
-  const [setlistToShare, setSetlistToShare] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const owner = band.role === 'owner';
@@ -119,77 +118,29 @@ export function BandCard({ api, band, me, songs, setlists, onBand, onShares }: B
         </form>
       )}
 
-      <h4 className="band-subhead">Shared songs</h4>
-      {band.songs.length === 0 ? (
-        <p className="muted">No songs shared yet.</p>
-      ) : (
-        <ul className="band-list" aria-label={`Songs shared with ${band.name}`}>
-          {band.songs.map((id) => (
-            <li key={id} data-testid="band-song">
-              <span className="truncate">{songName(id)}</span>
-              {mayUnshareSong(id) && (
-                <button type="button" className="btn ghost small" disabled={busy} aria-label={`Stop sharing ${songName(id)}`} onClick={() => void act(() => api.unshareSong(band.id, id), true)}>
-                  Unshare
-                </button>
-              )}
-            </li>
-          ))}
-        </ul>
-      )}
-      <form
-        className="band-row"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (songToShare) void act(() => api.shareSong(band.id, songToShare), true).then((ok) => ok && setSongToShare(''));
-        }}
-      >
-        <select value={songToShare} aria-label="Song to share" onChange={(e) => setSongToShare(e.target.value)} disabled={mySongs.length === 0}>
-          <option value="">{mySongs.length === 0 ? 'Nothing to share' : 'Choose a song…'}</option>
-          {mySongs.map((s) => (
-            <option key={s.id} value={s.id}>
-              {songTitle(s)}
-            </option>
-          ))}
-        </select>
-        <button type="submit" className="btn small" disabled={busy || !songToShare}>
-          Share song
-        </button>
-      </form>
-
-      <h4 className="band-subhead">Shared setlists</h4>
-      {band.setlists.length > 0 && (
-        <ul className="band-list" aria-label={`Setlists shared with ${band.name}`}>
-          {band.setlists.map((id) => (
-            <li key={id} data-testid="band-setlist">
-              <span className="truncate">{setlistName(id)}</span>
-              {mayUnshareSetlist(id) && (
-                <button type="button" className="btn ghost small" disabled={busy} aria-label={`Stop sharing the setlist ${setlistName(id)}`} onClick={() => void act(() => api.unshareSetlist(band.id, id), true)}>
-                  Unshare
-                </button>
-              )}
-            </li>
-          ))}
-        </ul>
-      )}
-      <form
-        className="band-row"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (setlistToShare) void act(() => api.shareSetlist(band.id, setlistToShare), true).then((ok) => ok && setSetlistToShare(''));
-        }}
-      >
-        <select value={setlistToShare} aria-label="Setlist to share" onChange={(e) => setSetlistToShare(e.target.value)} disabled={mySetlists.length === 0}>
-          <option value="">{mySetlists.length === 0 ? 'Nothing to share' : 'Choose a setlist…'}</option>
-          {mySetlists.map((s) => (
-            <option key={s.id} value={s.id}>
-              {s.name}
-            </option>
-          ))}
-        </select>
-        <button type="submit" className="btn small" disabled={busy || !setlistToShare}>
-          Share setlist
-        </button>
-      </form>
+      <SharedItems
+        kind="song"
+        bandName={band.name}
+        shared={band.songs}
+        choices={mySongs.map((s) => ({ id: s.id, label: songTitle(s) }))}
+        busy={busy}
+        nameOf={songName}
+        mayUnshare={mayUnshareSong}
+        share={(id) => act(() => api.shareSong(band.id, id), true)}
+        unshare={(id) => void act(() => api.unshareSong(band.id, id), true)}
+        emptyText="No songs shared yet."
+      />
+      <SharedItems
+        kind="setlist"
+        bandName={band.name}
+        shared={band.setlists}
+        choices={mySetlists.map((s) => ({ id: s.id, label: s.name }))}
+        busy={busy}
+        nameOf={setlistName}
+        mayUnshare={mayUnshareSetlist}
+        share={(id) => act(() => api.shareSetlist(band.id, id), true)}
+        unshare={(id) => void act(() => api.unshareSetlist(band.id, id), true)}
+      />
 
       <div className="band-row">
         {owner ? (

@@ -364,10 +364,6 @@ export function Player({ services, engine, song, stems, phase, autoPlay = null, 
           {workspace.error}
         </p>
       )}
-      {ws && (
-        <WorkspacePanel engine={engine} snapshot={snapshot} state={ws} edit={workspace.edit} stems={stemNames} passInfo={practice.passInfo} status={workspace.status} />
-      )}
-      <PracticeLogChart log={practiceLog} />
       {snapshot?.stretch === 'unavailable' && (
         <p className="notice">This browser cannot run the time-stretcher: tempo changes will also change the pitch.</p>
       )}
@@ -392,6 +388,11 @@ export function Player({ services, engine, song, stems, phase, autoPlay = null, 
           />
         ))}
       </ul>
+      {/* Below the mixer: the stems stay next to the transport. */}
+      {ws && (
+        <WorkspacePanel engine={engine} snapshot={snapshot} state={ws} edit={workspace.edit} stems={stemNames} passInfo={practice.passInfo} status={workspace.status} />
+      )}
+      <PracticeLogChart log={practiceLog} />
     </section>
   );
 }

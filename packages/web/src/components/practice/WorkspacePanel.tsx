@@ -8,6 +8,7 @@ import { newId } from '../../practice/practiceLog';
 import { DEFAULT_TRAINER } from '../../practice/speedTrainer';
 import type { SyncInfo } from '../../practice/workspaceSync';
 import { SpeedTrainerFields } from './SpeedTrainerFields';
+import './practice.css';
 
 interface WorkspacePanelProps {
   engine: PlayerEngine | null;
