@@ -6,6 +6,7 @@ revision(db, "add x")   # for developers: autogenerate a migration from the mode
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def upgrade(db: Database, target: str = "head") -> None:
     from alembic import command
+
+    # Alembic lists every plugin it sets up at INFO: a dozen lines of noise on each start.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     with db.write_engine.connect() as conn:
         postgres = conn.dialect.name == "postgresql"
