@@ -1,5 +1,6 @@
 import { CLICK_SOUNDS, type ClickSound } from '../../audio/click';
 import { COUNT_IN_CHOICES, type CountInBars } from '../../audio/countIn';
+import { VolumePan } from '../common/VolumePan';
 import type { ClickSettings } from './usePracticeAudio';
 
 interface ClickControlsProps {
@@ -16,34 +17,7 @@ export function ClickControls({ settings, onChange, available }: ClickControlsPr
       <label className="control-label">
         <input type="checkbox" checked={settings.enabled && available} disabled={!available} onChange={(e) => onChange({ enabled: e.target.checked })} /> Click
       </label>
-      <label className="slider">
-        <span>Vol</span>
-        <input
-          type="range"
-          min={0}
-          max={1.5}
-          step={0.01}
-          value={settings.volume}
-          disabled={!available}
-          aria-label="Click volume"
-          aria-valuetext={`${Math.round(settings.volume * 100)}%`}
-          onChange={(e) => onChange({ volume: Number(e.target.value) })}
-        />
-      </label>
-      <label className="slider">
-        <span>Pan</span>
-        <input
-          type="range"
-          min={-1}
-          max={1}
-          step={0.05}
-          value={settings.pan}
-          disabled={!available}
-          aria-label="Click pan"
-          onChange={(e) => onChange({ pan: Number(e.target.value) })}
-          onDoubleClick={() => onChange({ pan: 0 })}
-        />
-      </label>
+      <VolumePan label="Click" volume={settings.volume} pan={settings.pan} disabled={!available} onChange={onChange} />
       <label>
         <span className="sr-only">Click sound</span>
         <select value={settings.sound} disabled={!available} aria-label="Click sound" onChange={(e) => onChange({ sound: e.target.value as ClickSound })}>

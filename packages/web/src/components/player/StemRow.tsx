@@ -2,6 +2,7 @@ import { memo } from 'react';
 import type { Peaks } from '../../api/types';
 import type { Loop } from '../../audio/clock';
 import type { StemControls } from '../../audio/engine';
+import { VolumePan } from '../common/VolumePan';
 import { Waveform } from './Waveform';
 
 export const STEM_COLORS: Record<string, string> = {
@@ -61,33 +62,7 @@ export const StemRow = memo(function StemRow(props: StemRowProps) {
             ↓
           </button>
         </div>
-        <label className="slider">
-          <span>Vol</span>
-          <input
-            type="range"
-            min={0}
-            max={1.5}
-            step={0.01}
-            value={controls.volume}
-            aria-label={`${label} volume`}
-            aria-valuetext={`${Math.round(controls.volume * 100)}%`}
-            onChange={(e) => onChange(name, { volume: Number(e.target.value) })}
-          />
-        </label>
-        <label className="slider">
-          <span>Pan</span>
-          <input
-            type="range"
-            min={-1}
-            max={1}
-            step={0.05}
-            value={controls.pan}
-            aria-label={`${label} pan`}
-            aria-valuetext={controls.pan === 0 ? 'centre' : `${Math.round(Math.abs(controls.pan) * 100)}% ${controls.pan < 0 ? 'left' : 'right'}`}
-            onChange={(e) => onChange(name, { pan: Number(e.target.value) })}
-            onDoubleClick={() => onChange(name, { pan: 0 })}
-          />
-        </label>
+        <VolumePan label={label} volume={controls.volume} pan={controls.pan} onChange={(patch) => onChange(name, patch)} />
       </div>
       <Waveform peaks={peaks} color={color} duration={duration} loop={loop} loopEnabled={loopEnabled} label={label} onSeek={onSeek} onLoop={onLoop} />
     </li>
