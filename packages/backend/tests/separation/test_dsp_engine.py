@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from riffroom.separation.engine import SAMPLE_RATE, MixStats
-from riffroom.separation.engines.dsp import DspEngine
+from riffroom.separation.engines.dsp import DspEngine, Track
 
 SR = SAMPLE_RATE
 
@@ -208,3 +208,60 @@ def test_a_ringing_centred_cymbal_goes_to_drums() -> None:
     without = DspEngine(params=replace(DspEngine().params, cymbal_share=0.0)).separate_window(mix, _stats(mix))
     assert _share(mix, with_wash[drums]) > 0.8
     assert _share(mix, with_wash[drums]) > _share(mix, without[drums]) + 0.2
+
+
+def _comb_every_harmonic(f0_track: np.ndarray, n_bins: int, tr: Track, bin_hz: float) -> np.ndarray:
+    """The comb as first written: every harmonic's bump over the bins it can reach, the largest kept."""
+    mask = np.zeros((n_bins, len(f0_track)), dtype=np.float32)
+    bins = np.arange(n_bins, dtype=np.float32)[:, None]
+    voiced = np.nonzero(f0_track > 0)[0]
+    f0 = f0_track[voiced][None, :]
+    for h in range(1, int(tr.max_hz / f0.min()) + 2):
+        fh = h * f0
+        if np.all(fh > tr.max_hz):
+            break
+        centre = fh / bin_hz
+        width = tr.comb_width + tr.comb_width_rel * centre
+        lo = max(0, int(np.floor(np.min(centre - 4 * width))))
+        hi = min(n_bins, int(np.ceil(np.max(centre + 4 * width))) + 1)
+        if lo < hi:
+            g = np.exp(-0.5 * ((bins[lo:hi] - centre) / width) ** 2) * (fh <= tr.max_hz)
+            mask[lo:hi, voiced] = np.maximum(mask[lo:hi, voiced], g)
+    return mask
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_comb_mask_equals_trying_every_harmonic(wide: bool) -> None:
+    """The comb evaluates only the harmonics nearest each bin (or all, for bumps wide for their spacing)."""
+    from dataclasses import replace
+
+    from riffroom.separation.engines.dsp.melody import comb_mask
+
+    p = DspEngine().params
+    tr = replace(p.voc, comb_width_rel=0.2) if wide else p.voc
+    rng = np.random.default_rng(7)
+    midi = rng.uniform(tr.lo_midi, tr.hi_midi, 400)
+    f0 = np.where(rng.random(400) < 0.3, 0.0, 440.0 * 2 ** ((midi - 69) / 12))
+    f0[:3] = (207.65, 783.99, 9000.0)  # the range's ends, and a pitch with no harmonic under max_hz
+    bin_hz = SR / p.n_fft
+    n_bins = p.n_fft // 2 + 1
+    ours = comb_mask(f0, n_bins, tr, bin_hz)
+    assert ours.shape == (n_bins, 400) and ours.dtype == np.float32
+    assert np.abs(ours - _comb_every_harmonic(f0, n_bins, tr, bin_hz)).max() < 1e-6
+    assert not np.any(ours[:, f0 == 0]) and not np.any(ours[:, 2])
+    weight = rng.random(400).astype(np.float32)
+    assert np.allclose(comb_mask(f0, n_bins, tr, bin_hz, weight), ours * weight[None, :])
+
+
+@pytest.mark.parametrize(("n_fft", "hop"), [(4096, 1024), (1000, 300)])
+def test_stft_pair_reconstructs_the_signal(n_fft: int, hop: int) -> None:
+    """Both layouts of the STFT pair invert exactly, also when hop does not divide the frame."""
+    from riffroom.separation.engines.dsp.spectrum import istft, istft_frames, stft, stft_frames
+
+    x = np.random.default_rng(1).standard_normal((2, 3 * n_fft + 77)).astype(np.float32)
+    spec_tf = stft_frames(x, n_fft, hop)
+    spec = stft(x, n_fft, hop)
+    assert spec_tf.dtype == spec.dtype == np.complex64
+    assert np.array_equal(spec, spec_tf.transpose(0, 2, 1))
+    assert np.abs(istft_frames(spec_tf, n_fft, hop, x.shape[1]) - x).max() < 1e-5
+    assert np.abs(istft(spec, n_fft, hop, x.shape[1]) - x).max() < 1e-5

@@ -7,7 +7,7 @@ import numpy as np
 from ...engine import SAMPLE_RATE, MixStats
 from .masks import stem_masks
 from .params import DspParams
-from .spectrum import istft, stft
+from .spectrum import istft_frames, stft_frames
 from .wiener import wiener
 
 
@@ -36,13 +36,17 @@ class DspEngine:
         if n < self.params.hop or not np.any(x):
             out[2] = x  # too short to analyse (or silent): everything is "other"
             return out
-        spec = stft(x, self.params.n_fft, self.params.hop)
+        spec_tf = stft_frames(x, self.params.n_fft, self.params.hop)  # [2, T, F]
+        spec = np.ascontiguousarray(spec_tf.transpose(0, 2, 1))  # [2, F, T], the cues' layout
         masks = stem_masks(spec, self.params)
+        inverted = (0, 1, 3)  # "other" is the exact residual, so it needs no inverse STFT
         if self.params.wiener:
-            est = wiener(spec, masks)
+            est_tf = np.swapaxes(wiener(spec, masks)[list(inverted)], -1, -2)
         else:
-            est = masks[:, None] * spec[None]
-        for j in (0, 1, 3):
-            out[j] = istft(est[j], self.params.n_fft, self.params.hop, n)
+            # masked in the frame-major layout, so the inverse FFT reads contiguous rows
+            est_tf = np.empty((len(inverted), *spec_tf.shape), dtype=np.complex64)
+            for row, j in enumerate(inverted):
+                np.multiply(np.ascontiguousarray(masks[j].T), spec_tf, out=est_tf[row])
+        out[list(inverted)] = istft_frames(est_tf, self.params.n_fft, self.params.hop, n)
         out[2] = x - out[0] - out[1] - out[3]
         return out

@@ -32,7 +32,7 @@ def hpss_masks(mag: np.ndarray, p: DspParams, bin_hz: float) -> np.ndarray:
     """Soft harmonic mask [F, T] from median filtering (percussive = 1 - harmonic)."""
     edges = band_edges(mag.shape[0], bin_hz, p.lin_hz, p.bands_per_octave)
     counts = np.diff(np.append(edges, mag.shape[0]))
-    pooled = np.sqrt(np.add.reduceat(mag * mag, edges, axis=0) / counts[:, None])
+    pooled = np.sqrt(np.add.reduceat(mag * mag, edges, axis=0) / counts[:, None].astype(mag.dtype))
     harm = ndimage.median_filter(pooled, size=(1, p.h_kernel), mode="reflect")
     perc = ndimage.median_filter(pooled, size=(p.p_kernel, 1), mode="reflect")
     hp, pp = harm**p.hpss_power, perc**p.hpss_power

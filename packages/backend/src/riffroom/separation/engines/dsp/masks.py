@@ -18,7 +18,10 @@ from .stereo import centre_weight, pan_cues
 
 
 def stem_masks(spec: np.ndarray, p: DspParams) -> np.ndarray:
-    """[2, F, T] stereo spectrum -> [4, F, T] float32 masks for drums, bass, other, vocals."""
+    """[2, F, T] stereo spectrum -> [4, F, T] float32 masks for drums, bass, other, vocals.
+
+    Everything is float32 (the spectrum's precision): float64 here only doubled the memory traffic.
+    """
     bin_hz = SAMPLE_RATE / p.n_fft
     pl, pr = np.abs(spec[0]) ** 2, np.abs(spec[1]) ** 2
     mag = np.sqrt(0.5 * (pl + pr))
@@ -58,6 +61,14 @@ def stem_masks(spec: np.ndarray, p: DspParams) -> np.ndarray:
     wash = p.cymbal_share * hf[:, None] * rest * (1.0 - panned)
     other = (rest - wash) + np.maximum(0.0, perc - drums)
     drums += wash / p.drum_gain  # a share of the energy, not boosted by the drums' mask gain
-    ests: np.ndarray = np.stack([p.drum_gain * drums, p.bass_gain * bass, p.other_gain * other, vocals]) ** p.mask_power
-    masks: np.ndarray = (ests / (ests.sum(axis=0, keepdims=True) + EPS)).astype(np.float32)
-    return masks
+    ests = np.empty((4, *mag.shape), dtype=np.float32)
+    for j, (gain, est) in enumerate(((p.drum_gain, drums), (p.bass_gain, bass), (p.other_gain, other), (1.0, vocals))):
+        np.multiply(est, gain, out=ests[j])
+    if p.mask_power == 2.0:
+        np.square(ests, out=ests)
+    else:
+        np.power(ests, p.mask_power, out=ests)
+    total = ests.sum(axis=0)
+    total += EPS
+    ests /= total
+    return ests
