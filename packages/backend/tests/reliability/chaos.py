@@ -137,6 +137,21 @@ class Tally:
 _LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \w+ worker (\S+): job (\S+) (runs|done|failed)")
 
 
+_SUPERVISOR_KILL = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \w+ riffroom\.supervisor: worker (\S+) .*(killing it|exited with code)"
+)
+
+
+def supervisor_deaths(log_text: str) -> dict[str, float]:
+    """Workers the server itself killed (stuck, timed out) or saw exit: when, by its own log."""
+    deaths: dict[str, float] = {}
+    for line in log_text.splitlines():
+        m = _SUPERVISOR_KILL.match(line)
+        if m:
+            deaths.setdefault(m.group(2), _when(m.group(1)))
+    return deaths
+
+
 def _when(stamp: str) -> float:
     return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
 
@@ -286,7 +301,11 @@ class Run:
         wrong = [j for j in self.jobs if follower.finals[j] != 1]
         t.final_events_wrong += len(wrong)
         t.problems += [f"job {j}: {follower.finals[j]} final events" for j in wrong]
-        t.double_runs += len(doubles := overlapping_runs(self.srv.log_path.read_text(errors="replace"), self.deaths))
+        log_text = self.srv.log_path.read_text(errors="replace")
+        deaths = supervisor_deaths(log_text)
+        for worker, at in self.deaths.items():  # the kills we made, or the server's, whichever came first
+            deaths[worker] = min(at, deaths.get(worker, at))
+        t.double_runs += len(doubles := overlapping_runs(log_text, deaths))
         t.problems += doubles
         t.leftovers += leftover_files(self.srv, self.cache_dir)
         return t

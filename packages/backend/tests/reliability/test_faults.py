@@ -124,3 +124,31 @@ def test_database_locked_past_busy_timeout_gives_503_with_retry_after(
         assert upload(c, salted_copy(song_file, tmp_path, b"locked")).status_code == 201
         assert files_under(locked_server.data_dir / "tmp") == []
     assert " 500 " not in (locked_server.root / "server.log").read_text(errors="replace")
+
+
+def test_stem_writer_on_a_full_disk_raises_enospc_and_recovers(tmp_path: Path) -> None:
+    """libsndfile says only "System error" on ENOSPC: the writer must say disk full, so the job
+    fails `insufficient_storage` (errors.is_disk_full) rather than `internal`."""
+    import numpy as np
+    from riffroom.audio.encode import StemWriter
+    from riffroom.errors import is_disk_full
+
+    block = np.zeros((2, 44100), dtype=np.float32)  # 352 kB a second of float stereo
+    with small_disk(tmp_path / "tiny", 4 * 2**20) as disk:
+        with filled(disk, leave=600 * 1024):
+            writer = StemWriter(disk / "vocals.wav")
+            with pytest.raises(OSError) as caught:
+                for _ in range(50):
+                    writer.write(block)
+                writer.close()
+            assert is_disk_full(caught.value), repr(caught.value)
+            try:  # closing the half-written file is either quiet or says disk full too
+                writer.close()
+            except OSError as exc:
+                assert is_disk_full(exc), repr(exc)
+            (disk / "vocals.wav").unlink()
+        writer = StemWriter(disk / "vocals.wav")  # space is back: the same write succeeds
+        for _ in range(5):
+            writer.write(block)
+        writer.close()
+        assert (disk / "vocals.wav").stat().st_size > 5 * block.nbytes

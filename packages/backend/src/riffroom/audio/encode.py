@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -19,22 +21,50 @@ _FFMPEG_CODECS = {"mp3": ["-c:a", "libmp3lame", "-q:a", "2"], "opus": ["-c:a", "
 _BLOCK_FRAMES = 262144
 
 
+_DISK_FULL_MARGIN = 1 << 20  # libsndfile buffers: a failed write with less free than this was ENOSPC
+
+
 class StemWriter:
-    """Appends [2, n] float32 blocks to a float32 WAV file (the cache's canonical format)."""
+    """Appends [2, n] float32 blocks to a float32 WAV file (the cache's canonical format).
+
+    libsndfile reports a full disk only as "System error", without the errno, so a failed write
+    or close is looked at again here: when the file's filesystem has no room left for what was
+    being written, it is raised as OSError(ENOSPC), which errors.is_disk_full recognises."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._file = sf.SoundFile(
-            path, mode="w", samplerate=SAMPLE_RATE, channels=CHANNELS, format="WAV", subtype="FLOAT"
-        )
+        try:
+            self._file = sf.SoundFile(
+                path, mode="w", samplerate=SAMPLE_RATE, channels=CHANNELS, format="WAV", subtype="FLOAT"
+            )
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            self._raise_if_disk_full(exc, 0)
+            raise
 
     def write(self, block: np.ndarray) -> None:
-        self._file.write(np.ascontiguousarray(block.T, dtype=np.float32))
+        data = np.ascontiguousarray(block.T, dtype=np.float32)
+        try:
+            self._file.write(data)
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            self._raise_if_disk_full(exc, data.nbytes)
+            raise
 
     def close(self) -> None:
         if not self._file.closed:
-            self._file.flush()
-            self._file.close()
+            try:
+                self._file.flush()
+                self._file.close()
+            except (sf.LibsndfileError, RuntimeError) as exc:
+                self._raise_if_disk_full(exc, 0)
+                raise
+
+    def _raise_if_disk_full(self, exc: BaseException, nbytes: int) -> None:
+        try:
+            st = os.statvfs(self.path.parent)
+        except OSError:
+            return
+        if st.f_bavail * st.f_frsize < nbytes + _DISK_FULL_MARGIN:
+            raise OSError(errno.ENOSPC, f"No space left on device while writing ({exc})", str(self.path)) from exc
 
 
 def iter_blocks(path: Path, block_frames: int = _BLOCK_FRAMES) -> Iterator[np.ndarray]:

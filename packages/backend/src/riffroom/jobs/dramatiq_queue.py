@@ -7,6 +7,8 @@ same `runner.run_job` the embedded workers use. Dramatiq's defaults that fight l
 no TimeLimit middleware (our supervisor kills a job past its timeout, even inside torch kernels
 that hold no GIL), `max_retries=0` (a lost job comes back from its expired lease, not a retry).
 A message delivered twice is harmless: `store.claim` leases only a job that is still queued.
+A message Redis lost (a restart without persistence) is sent again by the worker hosts'
+`LostMessageSweeper` (jobs/lost_messages.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from riffroom.storage.db import Database
 
 log = logging.getLogger("riffroom.dramatiq")
 ACTOR_NAME = "riffroom_separate"
+NAMESPACE = "riffroom"  # the prefix of every Redis key the broker uses
 _context: WorkerContext | None = None  # set in worker processes by DramatiqJobConsumer.consume()
 
 
@@ -32,7 +35,7 @@ def make_broker(settings: Settings) -> Any:
 
     middleware = [AgeLimit(), ShutdownNotifications(), Callbacks(), Pipelines(), Retries(max_retries=0)]
     return RedisBroker(  # type: ignore[no-untyped-call]  # dramatiq ships no annotations here
-        url=settings.queue_url, middleware=middleware, namespace="riffroom"
+        url=settings.queue_url, middleware=middleware, namespace=NAMESPACE
     )
 
 
@@ -70,14 +73,14 @@ class DramatiqJobQueue:
         self.broker = make_broker(settings)
         self.actor = declare_actor(self.broker, settings)
         self._lock = threading.Lock()
-        self._redis = redis.Redis.from_url(settings.queue_url, socket_timeout=2, socket_connect_timeout=2)
+        self.redis_client = redis.Redis.from_url(settings.queue_url, socket_timeout=2, socket_connect_timeout=2)
 
     def start(self) -> None:
         pass
 
     def stop(self) -> None:
         self.broker.close()
-        self._redis.close()
+        self.redis_client.close()
 
     def enqueue(self, job_id: str) -> None:
         with self._lock:  # one Redis connection pool, but keep sends ordered per node
@@ -92,7 +95,7 @@ class DramatiqJobQueue:
 
         status: dict[str, Any] = {"backend": "dramatiq", "required": False}
         try:
-            hosts = worker_hosts(self._redis)
+            hosts = worker_hosts(self.redis_client)
         except redis.RedisError as exc:
             return {**status, "alive": 0, "wanted": 0, "hosts": [], "error": f"Redis: {type(exc).__name__}"}
         status.update(
@@ -133,9 +136,11 @@ class DramatiqJobConsumer:
 class DramatiqWorkerHost:
     """`riffroom worker`: this host's supervised worker processes, announced in Redis so the API
     nodes' readiness check sees them (jobs/presence.py). A lease no host renews is taken back by
-    any host's supervisor, and re-queued jobs are sent to the queue again."""
+    any host's supervisor, and re-queued jobs are sent to the queue again; so are queued jobs
+    whose message the broker lost."""
 
     def __init__(self, settings: Settings, db: Database) -> None:
+        from riffroom.jobs.lost_messages import LostMessageSweeper
         from riffroom.jobs.presence import WorkerPresence
         from riffroom.jobs.supervisor import Supervisor
 
@@ -145,12 +150,17 @@ class DramatiqWorkerHost:
         self.presence = WorkerPresence(
             settings.queue_url, self.node, self.supervisor.status, settings.worker_presence_seconds
         )
+        self.sweeper = LostMessageSweeper(
+            db, self.queue.redis_client, namespace=NAMESPACE, queue_name=settings.queue_name, send=self.queue.enqueue
+        )
 
     def start(self) -> None:
         self.supervisor.start()
         self.presence.start()
+        self.sweeper.start()
 
     def stop(self) -> None:
+        self.sweeper.stop()
         self.presence.stop()
         self.supervisor.stop()
         self.queue.stop()

@@ -2,12 +2,15 @@
 
 One thread, ticking twice a second: a dead worker is replaced and its job re-queued (or failed
 after the maximum attempts); a job past its hard timeout, or past its cancel grace period, gets
-its worker killed; a lease nobody renews is taken back. Workers are started with the spawn
+its worker killed; a lease nobody renews is taken back: at once from a worker that is gone,
+and from a live one only when it is stuck (unrenewed for several leases more; a late heartbeat
+on a loaded machine is not a lost worker). Workers are started with the spawn
 method (a fresh interpreter, never a fork of the API process) and load their model once.
 
 In a cluster (`riffroom worker` on several hosts, `cluster=True`) other hosts' jobs are not ours
 to time out or cancel, and a restart orphans nothing; but any supervisor takes back a lease that
-nobody renews (its host died), and `on_requeue` sends the id to the queue again.
+nobody renews (its host died), and `on_requeue` sends the id to the queue again. (A queued job
+whose message the broker lost is sent again by jobs/lost_messages.py.)
 
 A job taken from a dead or killed worker leaves partial data (its finished stretches, in the stem
 store): it is removed whenever such a job is re-queued, failed or cancelled here, and on start
@@ -35,9 +38,10 @@ from riffroom.storage.stems import StemCache, open_stem_store
 log = logging.getLogger("riffroom.supervisor")
 
 TICK_SECONDS = 0.5
-RESEND_AFTER_SECONDS = 300.0  # cluster: a job queued this long without news is sent again
 STOP_GRACE_SECONDS = 5.0
 SWEEP_SECONDS = 60.0  # how often this host's partial data of ended jobs is looked for
+STUCK_LEASES = 4.0  # a live worker is stuck once its lease went unrenewed for this many leases more
+STUCK_MIN_SECONDS = 12.0  # ... and at least this long (short test leases on a loaded machine)
 WORKER_MODULE = "riffroom.jobs.worker"  # run as `python -m WORKER_MODULE --worker-id ID`, settings on stdin
 
 
@@ -76,13 +80,17 @@ class Supervisor:
         self.node = uuid.uuid4().hex[:8]
         self.slots: dict[int, WorkerProcess] = {}
         self._generation = 0
-        self._last_resend = time.time()
         self._last_sweep = time.time()
         self._stems: StemCache | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.restarts = 0
+
+    @property
+    def stuck_after_seconds(self) -> float:
+        """How long past its expiry a live worker's lease may go unrenewed before it counts as stuck."""
+        return max(STUCK_MIN_SECONDS, STUCK_LEASES * self.settings.lease_seconds)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -216,12 +224,6 @@ class Supervisor:
             self.restarts += 1
             self._spawn(slot)
 
-        if self.cluster and self.on_requeue and now - self._last_resend > RESEND_AFTER_SECONDS / 10:
-            self._last_resend = now  # a message lost between the job's row and Redis: send it again
-            for job_id in store.take_stale_queued(self.db, RESEND_AFTER_SECONDS):
-                log.warning("job %s queued for over %.0f s; sending it again", job_id, RESEND_AFTER_SECONDS)
-                self.on_requeue(job_id)
-
         if now - self._last_sweep > SWEEP_SECONDS:
             self._last_sweep = now
             self._sweep_partials(min_age_seconds=SWEEP_SECONDS)
@@ -230,7 +232,9 @@ class Supervisor:
             owner = by_id.get(job.lease_owner or "")
             grace = self.settings.cancel_grace_seconds
             if owner is None and self.cluster:  # another host's job: only a dead host's lease is ours to take
-                if (job.lease_expires_at or 0) < now:
+                # Its own host kills a stuck worker after stuck_after_seconds and re-queues the job
+                # itself; a lease still unrenewed a lease later means the host itself is gone.
+                if (job.lease_expires_at or 0) < now - self.stuck_after_seconds - self.settings.lease_seconds:
                     self._requeue(job.id, reason="lease expired (its worker host stopped renewing it)")
             elif job.cancel_requested_at is not None and now > job.cancel_requested_at + grace:
                 log.warning("job %s did not stop within the cancel grace period; killing its worker", job.id)
@@ -250,6 +254,14 @@ class Supervisor:
                 self._discard_partial(job.id)
             elif owner is None and (job.lease_expires_at or 0) < now:
                 self._requeue(job.id, reason="lease expired with no live worker")
-            elif owner is not None and (job.lease_expires_at or 0) < now:
-                log.warning("worker %s stopped renewing the lease of job %s; killing it", owner.id, job.id)
+            elif owner is not None and (job.lease_expires_at or 0) < now - self.stuck_after_seconds:
+                # A live worker whose heartbeat is only late (a loaded machine starves a low-priority
+                # process) keeps its job: taking it back would run the job twice. Only one that has
+                # not renewed for far longer than a lease is stuck.
+                log.warning(
+                    "worker %s has not renewed the lease of job %s for %.0f s; killing it as stuck",
+                    owner.id,
+                    job.id,
+                    now - (job.lease_expires_at or 0) + self.settings.lease_seconds,
+                )
                 owner.kill()  # its job is re-queued as the worker's death is handled next tick
