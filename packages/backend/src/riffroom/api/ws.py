@@ -49,6 +49,7 @@ from riffroom.api.ws_messages import (
 )
 from riffroom.api.ws_outbox import Outbox
 from riffroom.events import open_event_source
+from riffroom.jobs import store as jobs_store
 from riffroom.storage.auth_models import AuthSession, User
 from riffroom.storage.models import FINAL_STATES, Job, JobEvent
 
@@ -223,6 +224,9 @@ class EventHub:
             else:
                 frames = ((p["seq"], p["type"], _event_frame(p)) for p in replay)
                 conn.outbox.release(job_id, [(seq, kind, text) for seq, kind, text in frames if text is not None])
+            if job.state not in FINAL_STATES and (job.listening_at or 0.0) < time.time() - 5.0:
+                # Someone follows this job, as a player reading a range does: it goes first in its owner's turn.
+                await asyncio.to_thread(jobs_store.mark_listening, self.ctx.db, job.song_id)
 
     def _can_read(self, job_id: str, user_id: str) -> bool:
         """The job's song is the user's, or shared with a band the user is in (`api/access.py`)."""

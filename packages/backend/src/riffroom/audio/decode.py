@@ -2,12 +2,14 @@
 
 ffmpeg writes raw samples to a pipe; we count them as they arrive (the duration cap is enforced
 on decoded samples, never on header claims), gather the mix statistics demucs needs, and spool
-them to a temporary raw file that the chunked runner reads window by window.
+them to a temporary raw file that the chunked runner reads window by window. `decode_into` is
+the one decoding loop; audio/stream_decode.py runs it while the runner already reads.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -38,6 +40,7 @@ class DecodedAudio:
     path: Path
     stats: MixStats
     info: AudioInfo
+    owned_dir: Path | None = None  # a private folder holding only the spool: removed with it
 
     @property
     def frames(self) -> int:
@@ -60,12 +63,44 @@ class DecodedAudio:
 
     def close(self) -> None:
         self.path.unlink(missing_ok=True)
+        if self.owned_dir is not None:
+            shutil.rmtree(self.owned_dir, ignore_errors=True)
 
     def __enter__(self) -> DecodedAudio:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_decodes_started = 0
+_decodes_lock = threading.Lock()
+
+
+def decodes_started() -> int:
+    """How many ffmpeg decodes this process has started (lets tests see a song is decoded once)."""
+    return _decodes_started
+
+
+class _MixAccumulator:
+    """Gathers MixStats block by block, in one fixed order, so equal decodes give equal stats."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.mono_sum = self.mono_sq = self.peak = 0.0
+
+    def add(self, samples: np.ndarray) -> None:
+        self.frames += samples.shape[0]
+        mono = samples.mean(axis=1, dtype=np.float64)
+        self.mono_sum += float(mono.sum())
+        self.mono_sq += float(np.dot(mono, mono))
+        self.peak = max(self.peak, float(np.abs(samples).max(initial=0.0)))
+
+    def stats(self) -> MixStats:
+        mean = self.mono_sum / self.frames
+        # Unbiased, like torch's Tensor.std(), which demucs normalises by.
+        variance = (self.mono_sq - self.frames * mean * mean) / max(self.frames - 1, 1)
+        return MixStats(mean=mean, std=float(np.sqrt(max(variance, 0.0))), peak=self.peak, frames=self.frames)
 
 
 def decode(
@@ -77,6 +112,38 @@ def decode(
     on_progress: Callable[[float], None] | None = None,
 ) -> DecodedAudio:
     """Decode `source` to a spooled DecodedAudio, or raise BadInputError saying why not."""
+    fd, spool_name = tempfile.mkstemp(prefix="riffroom-decode-", suffix=".f32", dir=spool_dir)
+    spool = Path(spool_name)
+    ok = False
+    try:
+        with os.fdopen(fd, "wb") as out:
+            stats, info = decode_into(
+                source,
+                lambda samples: out.write(samples.tobytes()),
+                settings=settings,
+                cancel=cancel,
+                on_progress=on_progress,
+            )
+        ok = True
+        return DecodedAudio(spool, stats, info)
+    finally:
+        if not ok:
+            spool.unlink(missing_ok=True)
+
+
+def decode_into(
+    source: Path,
+    write: Callable[[np.ndarray], object],
+    *,
+    settings: Settings | None = None,
+    cancel: Callable[[], bool] | None = None,
+    on_progress: Callable[[float], None] | None = None,
+) -> tuple[MixStats, AudioInfo]:
+    """Decode `source`, handing each block of [n, 2] float32 frames to `write` as it arrives.
+
+    The checks (cap, timeout, cancel, truncation, silence) are those of `decode`; on an error the
+    blocks already written are the caller's to throw away."""
+    global _decodes_started
     settings = settings or get_settings()
     source = source.resolve()
     info = probe(source, settings)
@@ -112,8 +179,8 @@ def decode(
         "pcm_f32le",
         "pipe:1",
     ]
-    fd, spool_name = tempfile.mkstemp(prefix="riffroom-decode-", suffix=".f32", dir=spool_dir)
-    spool = Path(spool_name)
+    with _decodes_lock:
+        _decodes_started += 1
     proc = sandbox.popen(cmd, settings, read=[source], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     # A decoder that stops producing output would block the read below: the watchdog kills it.
     watchdog = threading.Timer(settings.decode_timeout_seconds, sandbox.kill, args=(proc,))
@@ -123,52 +190,38 @@ def decode(
     stderr_thread = threading.Thread(target=lambda: stderr_chunks.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
     stderr_thread.start()
     deadline = time.monotonic() + settings.decode_timeout_seconds
-    frames = 0
-    mono_sum = mono_sq = 0.0
-    peak = 0.0
+    mix = _MixAccumulator()
     leftover = b""
-    ok = False
     try:
-        with os.fdopen(fd, "wb") as out:
-            assert proc.stdout is not None
-            while True:
-                block = proc.stdout.read(_READ_FRAMES * _FRAME_BYTES)
-                if not block:
-                    break
-                if time.monotonic() > deadline:
-                    raise BadInputError(f"decoding took longer than {settings.decode_timeout_seconds:.0f} s")
-                if cancel is not None and cancel():
-                    raise CancelledError("cancelled while decoding")
-                block = leftover + block
-                usable = len(block) - len(block) % _FRAME_BYTES
-                block, leftover = block[:usable], block[usable:]
-                samples = np.frombuffer(block, dtype=np.float32).reshape(-1, CHANNELS)
-                if not np.isfinite(samples).all():
-                    samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
-                frames += samples.shape[0]
-                if frames > max_frames:
-                    raise CapExceededError(f"longer than the {settings.max_duration_seconds / 60:.0f} minute limit")
-                mono = samples.mean(axis=1, dtype=np.float64)
-                mono_sum += float(mono.sum())
-                mono_sq += float(np.dot(mono, mono))
-                peak = max(peak, float(np.abs(samples).max(initial=0.0)))
-                out.write(samples.tobytes())
-                if on_progress is not None and info.duration:
-                    on_progress(min(1.0, frames / (info.duration * SAMPLE_RATE)))
+        assert proc.stdout is not None
+        while True:
+            block = proc.stdout.read(_READ_FRAMES * _FRAME_BYTES)
+            if not block:
+                break
+            if time.monotonic() > deadline:
+                raise BadInputError(f"decoding took longer than {settings.decode_timeout_seconds:.0f} s")
+            if cancel is not None and cancel():
+                raise CancelledError("cancelled while decoding")
+            block = leftover + block
+            usable = len(block) - len(block) % _FRAME_BYTES
+            block, leftover = block[:usable], block[usable:]
+            samples = np.frombuffer(block, dtype=np.float32).reshape(-1, CHANNELS)
+            if not np.isfinite(samples).all():
+                samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
+            if mix.frames + samples.shape[0] > max_frames:
+                raise CapExceededError(f"longer than the {settings.max_duration_seconds / 60:.0f} minute limit")
+            mix.add(samples)
+            write(samples)
+            if on_progress is not None and info.duration:
+                on_progress(min(1.0, mix.frames / (info.duration * SAMPLE_RATE)))
         returncode = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
         stderr_thread.join(timeout=5)
         if time.monotonic() > deadline:
             raise BadInputError(f"decoding took longer than {settings.decode_timeout_seconds:.0f} s")
-        if returncode < 0 and frames == 0:
+        if returncode < 0 and mix.frames == 0:
             raise BadInputError(f"decoding exceeded a resource limit (signal {-returncode})")
-        stderr = b"".join(stderr_chunks)
-        _judge(returncode, stderr, frames, peak, info)
-        mean = mono_sum / frames
-        # Unbiased, like torch's Tensor.std(), which demucs normalises by.
-        variance = (mono_sq - frames * mean * mean) / max(frames - 1, 1)
-        std = float(np.sqrt(max(variance, 0.0)))
-        ok = True
-        return DecodedAudio(spool, MixStats(mean=mean, std=std, peak=peak, frames=frames), info)
+        _judge(returncode, b"".join(stderr_chunks), mix.frames, mix.peak, info)
+        return mix.stats(), info
     except subprocess.TimeoutExpired as exc:
         raise BadInputError(f"decoding took longer than {settings.decode_timeout_seconds:.0f} s") from exc
     finally:
@@ -176,8 +229,6 @@ def decode(
         sandbox.kill(proc)
         if proc.stdout is not None:
             proc.stdout.close()
-        if not ok:
-            spool.unlink(missing_ok=True)
 
 
 def _judge(returncode: int, stderr: bytes, frames: int, peak: float, info: AudioInfo) -> None:

@@ -1,11 +1,13 @@
 """The analysis stage of a job: beats, bars, key, chords and sections, kept beside the stems.
 
 Runs after the separation (or a cache hit whose entry has no analysis yet). The song is decoded
-once and the stems the analysis listens to are read block by block, each reduced to mono at the
-analysis rate at once (guitar, piano and other as one sum: the analysis hears them together), so
-the inputs of a 20-minute song take a few hundred MB rather than gigabytes. An analysis
-that raises is stored as a result that says it failed (no steady beat, nothing found): it never
-fails the separation, and it is not retried on every request.
+once per job: the separation's own decode is read again when it is handed over (`decoded`), and
+only a cache hit decodes it here. The mixture and the stems the analysis listens to are read
+block by block, each reduced to mono at the analysis rate at once (guitar, piano and other as
+one sum: the analysis hears them together), so the inputs of a 20-minute song take a few hundred
+MB rather than gigabytes. An analysis that raises is stored as a result that says it failed
+(no steady beat, nothing found): it never fails the separation, and it is not retried on every
+request.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from riffroom.errors import CancelledError
 from riffroom.storage.stems import StemCache
 
 if TYPE_CHECKING:
+    from riffroom.audio.decode import DecodedAudio
     from riffroom.config import Settings
 
 log = logging.getLogger("riffroom.analysis")
@@ -59,10 +62,12 @@ def ensure_analysis(
     settings: Settings,
     cancel: Callable[[], bool],
     progress: Callable[[float], None],
+    decoded: DecodedAudio | None = None,
 ) -> bool:
     """Analyse `source` and its stems (entry `key`) unless that entry already has an analysis.
 
-    Returns whether it ran. Raises only CancelledError (cancel asked before the result was made);
+    `decoded`: the song as the separation decoded it (read, not closed, here), so ffmpeg does not
+    run again. Returns whether it ran. Raises only CancelledError (cancel asked before the result was made);
     any other error is stored as a failed analysis."""
     if store.read_sidecar(key, ANALYSIS_SIDECAR) is not None:
         return False
@@ -73,7 +78,7 @@ def ensure_analysis(
     started = time.monotonic()
     progress(0.0)
     try:
-        result = _analyse(store, source, entry.stems, settings, cancel, progress)
+        result = _analyse(store, source, entry.stems, settings, cancel, progress, decoded)
     except CancelledError:
         raise
     except Exception as exc:
@@ -94,13 +99,17 @@ def _analyse(
     settings: Settings,
     cancel: Callable[[], bool],
     progress: Callable[[float], None],
+    decoded: DecodedAudio | None,
 ) -> dict[str, Any]:
     from riffroom.analysis import analyze
     from riffroom.analysis.signal import ANALYSIS_RATE
 
     if cancel():
         raise CancelledError("cancelled before the analysis")
-    mixture = _decoded_mono(store, source, settings, cancel, lambda f: progress(_DECODE_SHARE * f))
+    if decoded is not None:
+        mixture = _mono_of(decoded)
+    else:
+        mixture = _decoded_mono(store, source, settings, cancel, lambda f: progress(_DECODE_SHARE * f))
     listened: dict[str, np.ndarray] = {}
     for name in (BEAT_STEM, BASS_STEM):
         if name in stems:
@@ -125,13 +134,18 @@ def _decoded_mono(
     spool = store.new_staging_dir()  # on the cache's disk, swept if this process dies
     try:
         with decode(source, settings=settings, spool_dir=spool, cancel=cancel, on_progress=progress) as audio:
-            blocks = [
-                audio.read(start, min(_BLOCK_FRAMES, audio.frames - start)).mean(axis=0)
-                for start in range(0, audio.frames, _BLOCK_FRAMES)
-            ]
-        return _at_analysis_rate(np.concatenate(blocks) if blocks else np.zeros(0, np.float32))
+            return _mono_of(audio)
     finally:
         shutil.rmtree(spool, ignore_errors=True)
+
+
+def _mono_of(audio: DecodedAudio) -> np.ndarray:
+    """A decoded song as mono at the analysis rate, read block by block (memory stays bounded)."""
+    blocks = [
+        audio.read(start, min(_BLOCK_FRAMES, audio.frames - start)).mean(axis=0)
+        for start in range(0, audio.frames, _BLOCK_FRAMES)
+    ]
+    return _at_analysis_rate(np.concatenate(blocks) if blocks else np.zeros(0, np.float32))
 
 
 def _stem_mono(paths: list[Path]) -> np.ndarray:

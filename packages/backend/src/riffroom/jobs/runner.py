@@ -164,7 +164,9 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
         at = SEPARATION_SHARE + (1.0 - SEPARATION_SHARE) * fraction
         report("analyzing", at, None, force=fraction <= 0.0 or fraction >= 1.0)
 
+    kept: list[Any] = []  # the StemSet whose decode the analysis reads: closed however the job ends
     try:
+        from riffroom.audio.mix_stats import known_mix_stats, remember_quietly
         from riffroom.separation.api import separate
         from riffroom.separation.engines import choose
 
@@ -172,6 +174,8 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
         choice = choose(job.engine, job.model or ctx.settings.default_model, ctx.settings.model_dir)
         store.record_engine(ctx.db, job_id, ctx.worker_id, engine=choice.engine, model=choice.model)
         log.info("job %s runs %s %s (%s)", job_id, choice.engine, choice.model, choice.reason)
+        # Stats measured at upload by this host's decoder let the decode stream (first chunk at once).
+        known = known_mix_stats(stem_store, song.sha256)
         with ctx.blobs.local_path(song.blob_key) as source:
             result = separate(
                 source,
@@ -183,7 +187,12 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
                 settings=ctx.settings,
                 sha256=song.sha256,
                 partial=partial,
+                mix_stats=known,
+                keep_decoded=True,
             )
+            kept.append(result)
+            if known is None and result.decoded is not None:  # the next job of this song streams
+                remember_quietly(stem_store, song.sha256, result.decoded.stats)
             if result._scratch is not None:  # the cache refused it: nothing we could serve later
                 result.release()
                 store.fail(
@@ -213,6 +222,7 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
                 settings=ctx.settings,
                 cancel=beat.cancel.is_set,
                 progress=on_analysis,
+                decoded=result.decoded,
             )
         manifest = {
             "cache_key": result.cache_key,
@@ -259,6 +269,8 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
             worker_id=ctx.worker_id,
         )
     finally:
+        for separated in kept:
+            separated.close_decoded()
         beat.done.set()
         beat.join(timeout=5)
         _release_partial(ctx, job_id, partial)

@@ -4,6 +4,9 @@ Stems are written into a staging dir of the stem store (`storage/stems.py`) and 
 publish; a second request for the same content and settings is served from the store. Given a
 `partial` (the stem store's `partial(job_id)`), each finished stretch is also kept there at once,
 so a player can read it while the rest separates; `Progress.ready_seconds` says how far that is.
+Given the song's `mix_stats` (audio/mix_stats.py), the decode streams: the first chunk starts
+as soon as ffmpeg has written its frames. Should this host's decode end with other statistics,
+the stems made so far are thrown away and the song is separated again from that decode.
 
 >>> stems = separate(Path("song.mp3"), engine="dsp")
 >>> stems.stems["vocals"]  # a float WAV in the stem store
@@ -12,6 +15,7 @@ PosixPath('...')
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -20,16 +24,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio.decode import decode
+from ..audio.decode import DecodedAudio, decode
 from ..audio.encode import StemWriter
-from ..audio.format import SAMPLE_RATE
+from ..audio.format import SAMPLE_RATE, MixStats
 from ..audio.hashing import sha256_file
+from ..audio.stream_decode import MixStatsMismatch, StreamingDecode
 from ..config import Settings, get_settings
 from ..errors import CancelledError
 from ..storage.segments import PartialStems, SegmentWriter
 from ..storage.stems import CacheEntry, EntryTooLargeError, StemCache, cache_key, open_stem_store
+from .engine import Engine
 from .engines import EngineChoice, choose, get_engine
 from .runner import ChunkProgress, run_chunked
+
+log = logging.getLogger("riffroom.separation")
 
 # Share of the progress bar each stage gets.
 _DECODE_SHARE, _SEPARATE_SHARE = 0.05, 0.93
@@ -58,12 +66,20 @@ class StemSet:
     sha256: str
     reason: str = ""
     _scratch: Path | None = field(default=None, repr=False)
+    # The song as separation decoded it, when asked to keep it (`keep_decoded`): the caller closes it.
+    decoded: DecodedAudio | None = field(default=None, repr=False)
 
     def release(self) -> None:
-        """Free the stems of an entry the cache refused (too large for the budget)."""
+        """Free the stems of an entry the cache refused (too large for the budget), and the decode."""
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
+        self.close_decoded()
+
+    def close_decoded(self) -> None:
+        if self.decoded is not None:
+            self.decoded.close()
+            self.decoded = None
 
 
 def _cache(settings: Settings) -> StemCache:
@@ -81,8 +97,14 @@ def separate(
     settings: Settings | None = None,
     sha256: str | None = None,
     partial: PartialStems | None = None,
+    mix_stats: MixStats | None = None,
+    keep_decoded: bool = False,
 ) -> StemSet:
-    """Split `source` into stems, from the cache when the same content was split the same way before."""
+    """Split `source` into stems, from the cache when the same content was split the same way before.
+
+    `mix_stats`: the song's, measured before by this host's decoder, so the decode streams.
+    `keep_decoded`: hand the decoded song back as `StemSet.decoded` (for the analysis) instead of
+    deleting it; the caller must close it."""
     settings = settings or get_settings()
     report = progress or (lambda _p: None)
     choice = choose(engine, model or settings.default_model, settings.model_dir)
@@ -96,78 +118,125 @@ def separate(
         report(Progress("done", 1.0, 0.0, cached.duration))
         return cached
     staging = cache.new_staging_dir()
+    spool_dir = cache.new_staging_dir()  # the decode's own: it may outlive the published stems
+    run = _Run(source, staging, spool_dir, choice, report, cancel, settings, partial)
     try:
-        entry, duration = _separate_into(source, staging, key, sha, choice, report, cancel, settings, cache, partial)
+        entry, decoded = _separate_into(run, key, sha, cache, mix_stats)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(spool_dir, ignore_errors=True)
         raise
+    duration = decoded.duration
+    if not keep_decoded:
+        decoded.close()
+    kept = decoded if keep_decoded else None
     report(Progress("done", 1.0, 0.0, duration))
     if entry is None:  # refused by the cache: serve from the private staging dir
         files = {name: staging / f"{name}.wav" for name in choice.stems}
         chosen = {n: files[n] for n in wanted}
-        return StemSet(chosen, choice.engine, choice.model, key, False, duration, sha, choice.reason, staging)
-    return _stemset(entry, choice, wanted, cached=False, sha=sha)
+        return StemSet(chosen, choice.engine, choice.model, key, False, duration, sha, choice.reason, staging, kept)
+    result = _stemset(entry, choice, wanted, cached=False, sha=sha)
+    result.decoded = kept
+    return result
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What one separation writes with: its input, folders, engine choice and callbacks."""
+
+    source: Path
+    staging: Path
+    spool_dir: Path
+    choice: EngineChoice
+    report: Callable[[Progress], None]
+    cancel: Callable[[], bool] | None
+    settings: Settings
+    partial: PartialStems | None
 
 
 def _separate_into(
-    source: Path,
-    staging: Path,
-    key: str,
-    sha: str,
-    choice: EngineChoice,
-    report: Callable[[Progress], None],
-    cancel: Callable[[], bool] | None,
-    settings: Settings,
-    cache: StemCache,
-    partial: PartialStems | None,
-) -> tuple[CacheEntry | None, float]:
+    run: _Run, key: str, sha: str, cache: StemCache, mix_stats: MixStats | None
+) -> tuple[CacheEntry | None, DecodedAudio]:
+    """Decode (streaming when `mix_stats` are known), separate into `run.staging`, publish.
+
+    Returns the entry (None when the cache refused it) and the complete decode."""
+    settings, report, cancel = run.settings, run.report, run.cancel
     report(Progress("decoding", 0.0))
-    with decode(
-        source,
-        settings=settings,
-        spool_dir=staging,
-        cancel=cancel,
-        on_progress=lambda f: report(Progress("decoding", f * _DECODE_SHARE)),
-    ) as audio:
-        eng = get_engine(
-            choice, model_dir=settings.model_dir, device=settings.device, dsp_chunk_seconds=settings.dsp_chunk_seconds
+    audio: DecodedAudio | StreamingDecode
+    if mix_stats is not None:
+        audio = StreamingDecode(
+            run.source, mix_stats, settings=settings, spool_dir=run.spool_dir, cancel=cancel, owned_dir=run.spool_dir
         )
-        writers = [StemWriter(staging / f"{name}.wav") for name in eng.sources]
-        segments: SegmentWriter | None = partial.open(eng.sources, audio.stats.frames) if partial else None
+    else:
+        audio = decode(
+            run.source,
+            settings=settings,
+            spool_dir=run.spool_dir,
+            cancel=cancel,
+            on_progress=lambda f: report(Progress("decoding", f * _DECODE_SHARE)),
+        )
+        audio.owned_dir = run.spool_dir
+    try:
+        eng = get_engine(
+            run.choice,
+            model_dir=settings.model_dir,
+            device=settings.device,
+            dsp_chunk_seconds=settings.dsp_chunk_seconds,
+        )
         started = time.monotonic()
-
-        def sink(block: np.ndarray) -> None:
-            for writer, stem in zip(writers, block, strict=True):
-                writer.write(stem)
-            if segments is not None:
-                segments.write(block)
-
-        def on_chunk(p: ChunkProgress) -> None:
-            fraction = _DECODE_SHARE + _SEPARATE_SHARE * p.fraction
-            report(Progress("separating", fraction, p.eta_seconds, p.ready_frames / SAMPLE_RATE))
-
         try:
-            report(Progress("separating", _DECODE_SHARE, None))
-            run_chunked(eng, audio, sink, progress=on_chunk, cancel=cancel)
-        finally:
-            for writer in writers:
-                writer.close()
-        duration = audio.duration
+            decoded = _separate_from(run, eng, audio)
+        except MixStatsMismatch as exc:  # never publish stems normalised by another decoder's stats
+            log.warning("this host decodes %s differently from the stored stats: separating again", sha[:12])
+            audio = exc.decoded  # the same spool, complete: the decode has ended
+            decoded = _separate_from(run, eng, audio)
+    except BaseException:
+        audio.close()
+        raise
     if cancel is not None and cancel():
+        decoded.close()
         raise CancelledError("cancelled")
+    duration = decoded.duration
     report(Progress("publishing", _DECODE_SHARE + _SEPARATE_SHARE, 0.0, duration))
     manifest = {
         "stems": list(eng.sources),
-        "engine": choice.engine,
-        "model": choice.model,
+        "engine": run.choice.engine,
+        "model": run.choice.model,
         "sha256": sha,
         "duration": duration,
         "seconds": round(time.monotonic() - started, 3),
     }
     try:
-        return cache.publish(key, staging, manifest), duration
+        return cache.publish(key, run.staging, manifest), decoded
     except EntryTooLargeError:
-        return None, duration
+        return None, decoded
+    except BaseException:
+        decoded.close()
+        raise
+
+
+def _separate_from(run: _Run, eng: Engine, audio: DecodedAudio | StreamingDecode) -> DecodedAudio:
+    """Write every stem of `audio` into the staging dir (afresh) and the partial data; the full decode."""
+    writers = [StemWriter(run.staging / f"{name}.wav") for name in eng.sources]
+    segments: SegmentWriter | None = run.partial.open(eng.sources, audio.stats.frames) if run.partial else None
+
+    def sink(block: np.ndarray) -> None:
+        for writer, stem in zip(writers, block, strict=True):
+            writer.write(stem)
+        if segments is not None:
+            segments.write(block)
+
+    def on_chunk(p: ChunkProgress) -> None:
+        fraction = _DECODE_SHARE + _SEPARATE_SHARE * p.fraction
+        run.report(Progress("separating", fraction, p.eta_seconds, p.ready_frames / SAMPLE_RATE))
+
+    try:
+        run.report(Progress("separating", _DECODE_SHARE, None))
+        run_chunked(eng, audio, sink, progress=on_chunk, cancel=run.cancel)
+    finally:
+        for writer in writers:
+            writer.close()
+    return audio.finish() if isinstance(audio, StreamingDecode) else audio
 
 
 def _params(choice: EngineChoice, settings: Settings) -> dict[str, object]:

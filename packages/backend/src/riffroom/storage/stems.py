@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, cast
 from riffroom.audio.format import SAMPLE_RATE
 from riffroom.storage.blobs import BlobStore
 from riffroom.storage.segments import PartialStems, sweep
+from riffroom.storage.writers import HOST as _HOST
+from riffroom.storage.writers import writer_is_dead as _writer_is_dead
 
 if TYPE_CHECKING:
     from riffroom.config import Settings
@@ -296,6 +298,34 @@ class StemCache:
             self._write_sidecar_here(directory, name, data)
         return data
 
+    def put_song_sidecar(self, sha256: str, name: str, data: bytes) -> None:
+        """Keep `data` about a song's content (e.g. its mix stats), on every host; outside the budget."""
+        _check_sidecar_name(name)
+        target = self._song_dir(sha256) / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part = target.with_name(f".{name}.{uuid.uuid4().hex[:8]}.part")
+        part.write_bytes(data)
+        _fsync(part)
+        part.rename(target)
+        if self.blobs is not None and self.blobs.remote:
+            self.blobs.upload(f"song-facts/{sha256}/{name}", target)
+
+    def read_song_sidecar(self, sha256: str, name: str) -> bytes | None:
+        """What `put_song_sidecar` kept, from this host or a remote blob store; None when nothing."""
+        _check_sidecar_name(name)
+        try:
+            return (self._song_dir(sha256) / name).read_bytes()
+        except FileNotFoundError:
+            if self.blobs is None or not self.blobs.remote or not self.blobs.exists(f"song-facts/{sha256}/{name}"):
+                return None
+        with self.blobs.open(f"song-facts/{sha256}/{name}") as fh:
+            return bytes(fh.read())
+
+    def _song_dir(self, sha256: str) -> Path:
+        if not _KEY.match(sha256):
+            raise ValueError(f"invalid content hash {sha256!r}: expected 64 lowercase hex digits")
+        return self.root / "songs" / sha256
+
     def _write_sidecar_here(self, directory: Path, name: str, data: bytes) -> bool:
         target = directory / name
         part = directory / f".{name}.{uuid.uuid4().hex[:8]}.part"
@@ -353,23 +383,6 @@ class StemCache:
                     shutil.rmtree(item, ignore_errors=True)
             except FileNotFoundError:
                 continue
-
-
-_HOST = re.sub(r"[^A-Za-z0-9_.]", "_", os.uname().nodename)[:40]
-
-
-def _writer_is_dead(name: str) -> bool:
-    """A staging dir is `<host>-<pid>-<uuid>`: True when its host is this one and its pid is gone."""
-    parts = name.rsplit("-", 2)
-    if len(parts) != 3 or parts[0] != _HOST or not parts[1].isdigit():
-        return False
-    try:
-        os.kill(int(parts[1]), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, someone else's
-        return False
-    return False
 
 
 def open_stem_store(settings: Settings, blobs: BlobStore | None = None) -> StemCache:
