@@ -1,76 +1,141 @@
 #!/usr/bin/env node
-// Time from dropping an already-separated song to first sound (goal: under 1 s), against a real
-// `riffroom serve` (dsp engine): cold (stems over the network) and warm (stems in IndexedDB).
-//   node bench/first-sound.mjs     (BENCH_SECONDS=song length, default 60; needs dist/)
+// Time to first sound, in two parts, against real `riffroom serve`s:
+//  1. a NEW song (never seen by its server), per engine on a fresh server: drop → upload accepted
+//     → Play enabled → first sound, side by side with drop → job done (the wait an app without
+//     play-while-it-separates imposes). Goals: first sound ≤ 15 s with htdemucs, ≤ 5 s with dsp
+//     and spleeter.
+//  2. an already-separated song (dsp): cold (stems over the network) and warm (stems in
+//     IndexedDB). Goal: under 1 s.
+//   node bench/first-sound.mjs   (needs dist/; E2E_SKIP_BUILD=1 reuses it)
+// BENCH_ENGINES   engines for part 1, default dsp,spleeter,htdemucs ("" skips part 1)
+// BENCH_SECONDS   length of the new song, default 240
+// BENCH_LIMIT_SECONDS   give up on a job this long after its drop, default max(300, 10 x BENCH_SECONDS)
+// BENCH_CACHED_SECONDS  length of the already-separated song, default 60 (0 skips part 2)
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { exposeEngine } from '../e2e/engineHook.mjs';
-import { PreviewServer, RiffroomServer, ensureBuilt, serverServesApp } from '../e2e/harness.mjs';
+import { ensureBuilt } from '../e2e/harness.mjs';
 import { makeSong } from '../e2e/make-song.mjs';
+import { startApp } from './app-server.mjs';
 import { launch } from './browser.mjs';
+import { engineEnv, makeRandomHtdemucsDir, pickEngines } from './engines.mjs';
+import { measureNewSong } from './new-song.mjs';
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 60);
-ensureBuilt();
-const server = new RiffroomServer();
-let preview = null;
-let browser = null;
-try {
-  await server.start();
-  let appUrl = server.url;
-  if (!(await serverServesApp(server.url))) {
-    preview = new PreviewServer();
-    await preview.start(server.url);
-    appUrl = preview.url;
-  }
-  const song = join(server.dataDir, 'bench-song.wav');
-  writeFileSync(song, makeSong(seconds));
-  browser = await launch();
+const seconds = Number(process.env.BENCH_SECONDS ?? 240);
+const cachedSeconds = Number(process.env.BENCH_CACHED_SECONDS ?? 60);
+const limitSeconds = Number(process.env.BENCH_LIMIT_SECONDS ?? Math.max(300, 10 * seconds));
+const engineList = process.env.BENCH_ENGINES ?? 'dsp,spleeter,htdemucs';
+const engines = engineList.trim() ? pickEngines(engineList) : [];
+for (const [name, v] of [['BENCH_SECONDS', seconds], ['BENCH_CACHED_SECONDS', cachedSeconds], ['BENCH_LIMIT_SECONDS', limitSeconds]]) {
+  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a number of seconds, not ${process.env[name]}`);
+}
+// Each engine gets a song in another key: bytes no server (nor the e2e suites, variant 3) has seen.
+const VARIANT = { dsp: 5, spleeter: 6, htdemucs: 7 };
+const load = () => loadavg().map((x) => x.toFixed(2)).join(', ');
+const s = (ms) => (ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`);
 
-  const drop = async (page) => {
-    const t0 = Date.now();
-    await page.locator('[data-testid=file-input]').setInputFiles(song);
-    await page.waitForFunction(() => window.riffroom?.engine.snapshot().loaded && document.querySelector('[data-testid=work-status][data-phase=ready]'), null, { timeout: 600_000, polling: 10 });
-    await page.evaluate(() => window.riffroom.engine.play());
-    await page.waitForFunction(() => {
+/** Drop an already-separated song and time it to sound (the app's own path, Play pressed by code). */
+async function dropCached(page, song) {
+  const t0 = Date.now();
+  await page.locator('[data-testid=file-input]').setInputFiles(song);
+  await page.waitForFunction(() => window.riffroom?.engine.snapshot().loaded && document.querySelector('[data-testid=work-status][data-phase=ready]'), null, { timeout: 600_000, polling: 10 });
+  await page.evaluate(() => window.riffroom.engine.play());
+  await page.waitForFunction(
+    () => {
       const an = window.riffroom.engine.analyser;
       const b = new Float32Array(an.fftSize);
       an.getFloatTimeDomainData(b);
       return b.some((x) => Math.abs(x) > 0.01);
-    }, null, { timeout: 30_000, polling: 5 });
-    const ms = Date.now() - t0;
-    await page.evaluate(() => performance.mark('riffroom:first-sound'));
-    // Where the time went: the app's performance marks, relative to the drop.
-    const marks = await page.evaluate(() => {
-      const all = performance.getEntriesByType('mark').filter((m) => m.name.startsWith('riffroom:'));
-      const drop = all.filter((m) => m.name === 'riffroom:drop').at(-1)?.startTime ?? 0;
-      return all.filter((m) => m.startTime >= drop).map((m) => `${m.name.slice(9)} ${Math.round(m.startTime - drop)}`);
-    });
-    console.log(`  marks (ms after drop): ${marks.join(', ')}`);
-    await page.evaluate(() => window.riffroom.engine.pause());
-    return ms;
-  };
-
-  // Separate once (not timed).
-  const firstContext = await browser.newContext();
-  await exposeEngine(firstContext);
-  const first = await firstContext.newPage();
-  await first.goto(appUrl);
-  const t = Date.now();
-  await drop(first);
-  console.log(`separation of a ${seconds} s song + first load: ${((Date.now() - t) / 1000).toFixed(1)} s (setup, not the benchmark)`);
-
-  const ctx = await browser.newContext(); // empty IndexedDB: stems come over the network
-  await exposeEngine(ctx);
-  const page = await ctx.newPage();
-  await page.goto(appUrl);
-  const cold = await drop(page);
-  await page.evaluate(() => localStorage.removeItem('riffroom.session'));
-  await page.reload();
-  await page.getByRole('heading', { name: 'Library' }).waitFor();
-  const warm = await drop(page); // stems from IndexedDB
-  console.log(`drop → first sound, ${seconds} s song: cold ${cold} ms (ratio to the 1 s goal ${(cold / 1000).toFixed(2)}), warm ${warm} ms (ratio ${(warm / 1000).toFixed(2)})`);
-} finally {
-  await browser?.close().catch(() => {});
-  await preview?.dispose();
-  await server.dispose();
+    },
+    null,
+    { timeout: 30_000, polling: 5 },
+  );
+  const ms = Date.now() - t0;
+  // Where the time went: the app's performance marks, relative to the drop.
+  const marks = await page.evaluate(() => {
+    const all = performance.getEntriesByType('mark').filter((m) => m.name.startsWith('riffroom:'));
+    const drop = all.filter((m) => m.name === 'riffroom:drop').at(-1)?.startTime ?? 0;
+    return all.filter((m) => m.startTime >= drop).map((m) => `${m.name.slice(9)} ${Math.round(m.startTime - drop)}`);
+  });
+  console.log(`  marks (ms after drop): ${marks.join(', ')}`);
+  await page.evaluate(() => window.riffroom.engine.pause());
+  return ms;
 }
+
+async function measureCached(browser) {
+  const app = await startApp(engineEnv('dsp'));
+  try {
+    const song = join(app.server.dataDir, 'bench-song.wav');
+    writeFileSync(song, makeSong(cachedSeconds));
+    const firstContext = await browser.newContext();
+    await exposeEngine(firstContext);
+    const first = await firstContext.newPage();
+    await first.goto(app.appUrl);
+    const t = Date.now();
+    await dropCached(first, song); // separates it once (not the benchmark)
+    console.log(`separation of a ${cachedSeconds} s song + first load: ${((Date.now() - t) / 1000).toFixed(1)} s (setup, not the benchmark)`);
+    await firstContext.close();
+
+    const ctx = await browser.newContext(); // empty IndexedDB: stems come over the network
+    await exposeEngine(ctx);
+    const page = await ctx.newPage();
+    await page.goto(app.appUrl);
+    const cold = await dropCached(page, song);
+    await page.evaluate(() => localStorage.removeItem('riffroom.session'));
+    await page.reload();
+    await page.getByRole('heading', { name: 'Library' }).waitFor();
+    const warm = await dropCached(page, song); // stems from IndexedDB
+    await ctx.close();
+    console.log(`drop → first sound, already-separated ${cachedSeconds} s song: cold ${cold} ms (ratio to the 1 s goal ${(cold / 1000).toFixed(2)}), warm ${warm} ms (ratio ${(warm / 1000).toFixed(2)})`);
+  } finally {
+    await app.dispose();
+  }
+}
+
+function printNewSongTable(rows) {
+  console.log(`\nNew ${seconds} s song, drop → … (wall clock, one run each; load average before: see above)`);
+  console.log('| engine (ran) | upload accepted | Play enabled (ready then) | first sound | job done | first sound / job done |');
+  console.log('|---|--:|--:|--:|--:|--:|');
+  for (const r of rows) {
+    if (r.error) {
+      console.log(`| ${r.name} | ${r.error} | | | | |`);
+      continue;
+    }
+    const ready = r.readyAtPlay === null ? 'job done' : `${r.readyAtPlay.toFixed(1)} s ready`;
+    const ratio = (r.firstSound / r.done).toFixed(3);
+    console.log(`| ${r.name} (${r.ran}) | ${s(r.upload)} | ${s(r.playEnabled)} (${ready}) | ${s(r.firstSound)}${r.separatingAtSound ? '' : ' (after the job)'} | ${s(r.done)} | ${ratio} |`);
+  }
+}
+
+ensureBuilt();
+console.log(`load average before: ${load()}`);
+const browser = await launch();
+let failed = false;
+try {
+  const rows = [];
+  let models = null;
+  try {
+    for (const name of engines) {
+      if (name === 'htdemucs' && !models) models = makeRandomHtdemucsDir();
+      console.log(`${name}: new ${seconds} s song on a fresh server (load average ${load()})`);
+      try {
+        const row = await measureNewSong(browser, { name, env: engineEnv(name, models?.dir), seconds, variant: VARIANT[name], limitMs: limitSeconds * 1000 });
+        rows.push(row);
+        console.log(`  ${name}: upload ${s(row.upload)}, Play enabled ${s(row.playEnabled)}, first sound ${s(row.firstSound)}, job done ${s(row.done)} (load average ${load()})`);
+      } catch (err) {
+        failed = true;
+        console.error(String(err?.message ?? err));
+        rows.push({ name, error: 'failed (see above)' });
+      }
+    }
+  } finally {
+    models?.dispose();
+  }
+  if (rows.length) printNewSongTable(rows);
+  if (cachedSeconds > 0) await measureCached(browser);
+} finally {
+  await browser.close().catch(() => {});
+  console.log(`load average after: ${load()}`);
+}
+if (failed) process.exitCode = 1;
