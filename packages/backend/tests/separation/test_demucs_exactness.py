@@ -112,7 +112,8 @@ def test_compiled_network_is_the_model(
     songs: dict[str, Path], model_dirs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The AOTInductor-compiled network (built here, then loaded from its package as a later
-    process would) computes what the model computes."""
+    process would, its library called through ctypes from both window threads at once) computes
+    what the model computes."""
     from riffroom.separation.engines import demucs_compiled
 
     settings, name, model, song = _case("htdemucs-small", songs, model_dirs, tmp_path)
@@ -123,6 +124,7 @@ def test_compiled_network_is_the_model(
     monkeypatch.setenv(demucs_compiled.COMPILE_ENV, "auto")
     loaded = DemucsEngine(name, model_dir=settings.model_dir, compiled_dir=tmp_path / "compiled")
     assert loaded._cores[0] is not None
+    assert len(list((tmp_path / "compiled").glob("*.so"))) == 1, "the library is unpacked beside its package once"
     expected = _reference(model, song, settings)
     assert snr_db(expected, _run(loaded, song, settings)) >= MIN_SNR_DB
     monkeypatch.setenv(demucs_compiled.COMPILE_ENV, "0")

@@ -2,8 +2,9 @@
 
 The STFT and iSTFT (complex tensors) stay in torch; the network between them, where the time
 goes, is exported once (`torch.export`), compiled to a shared library (AOTInductor) and kept in a
-package file keyed by the weights, torch version and CPU, so later processes load it in well
-under a second. Inductor fuses the normalisations, GLUs and copies that eager torch runs one by
+package file keyed by the weights, torch version and CPU; its library is unpacked beside it once
+and later processes load it in well under a second, called through its C ABI so that window
+threads run it at once (aoti_runner.py). Inductor fuses the normalisations, GLUs and copies that eager torch runs one by
 one: the same fp32 arithmetic (SNR about 130 dB against eager), about 1.3-1.4x less CPU time per
 window (README, "Measured figures"). Building takes minutes, so no job waits for it unasked: the
 engine uses a package that is already there and builds one on first use only with
@@ -20,6 +21,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from .aoti_runner import ContainerRunner, extract_library
 
 log = logging.getLogger(__name__)
 
@@ -152,13 +155,12 @@ def _build(model: Any, batch: int, path: Path) -> None:
             os.unlink(tmp)
 
 
-def compiled_core(model: Any, directory: Path, *, build: bool, batch: int = 1) -> Core | None:
-    """The compiled core for `model` from `directory` (built there first if `build`); None (eager)
-    when the model is not an HTDemucs, no package is there, or compiling fails here."""
+def compiled_core(model: Any, directory: Path, *, build: bool, batch: int = 1, instances: int = 1) -> Core | None:
+    """The compiled core for `model` from `directory` (built there first if `build`), serving up
+    to `instances` window threads at once; None (eager) when the model is not an HTDemucs, no
+    package is there, or compiling or loading fails here."""
     if type(model).__name__ != "HTDemucs" or not getattr(model, "use_train_segment", False):
         return None
-    import torch
-
     path = directory / f"htdemucs-core-{_key(model, batch)}.pt2"
     if not path.exists() and not build:
         return None
@@ -166,9 +168,9 @@ def compiled_core(model: Any, directory: Path, *, build: bool, batch: int = 1) -
         if not path.exists():
             log.warning("compiling %s for this CPU once (minutes); cached in %s", type(model).__name__, directory)
             _build(model, batch, path)
-        runner = torch._inductor.aoti_load_package(str(path))
+        runner = ContainerRunner(extract_library(path), instances)
     except Exception:  # inductor can fail in many ways (no compiler, odd CPU): eager still works
-        log.exception("compiling the demucs network failed; running it eagerly")
+        log.exception("compiling or loading the demucs network failed; running it eagerly")
         return None
 
     def run(magnitude: Any, mix: Any) -> tuple[Any, Any]:

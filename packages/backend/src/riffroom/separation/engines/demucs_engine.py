@@ -62,8 +62,10 @@ class DemucsEngine:
     normalize_input = True
     # Windows the runner hands over at once. On CPU with the default threads they run side by side,
     # one single-thread forward pass per core: no per-operator thread barriers, which cost most
-    # on a busy machine. Stacking them into one batched pass was slower here (14 % more CPU per
-    # window), so a batch of windows is only stacked where no window threads are used.
+    # on a busy machine. The compiled network is called with the GIL released (aoti_runner.py);
+    # torch's own runner held it, so compiled windows took turns on one core. Stacking windows
+    # into one batched pass was slower here (14 % more CPU per window), so a batch of windows is
+    # only stacked where no window threads are used.
     batch_windows = 1
 
     def __init__(
@@ -105,7 +107,10 @@ class DemucsEngine:
         if precision == "fp32" and compile_mode != "0":
             directory = compiled_dir or _default_compiled_dir()
             build = compile_mode == "build"
-            self._cores = [demucs_compiled.compiled_core(m, directory, build=build) for m in self._members]
+            instances = self.batch_windows if self._pool is not None else 1  # one per window thread
+            self._cores = [
+                demucs_compiled.compiled_core(m, directory, build=build, instances=instances) for m in self._members
+            ]
 
     @staticmethod
     def _unbag(model: Any) -> tuple[list[Any], np.ndarray]:
