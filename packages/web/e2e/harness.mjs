@@ -114,6 +114,26 @@ export class RiffroomServer {
     this.proc = null;
   }
 
+  /**
+   * SIGKILL the server, as a crash would: no shutdown, its workers die with it (they hold
+   * PR_SET_PDEATHSIG). The port and data dir stay, so start() brings the same server back.
+   */
+  async kill() {
+    const child = this.proc;
+    this.proc = null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise((resolveKill) => {
+      child.once('exit', resolveKill);
+      child.kill('SIGKILL');
+    });
+  }
+
+  /** kill() then start() again on the same port and data dir. */
+  async restart() {
+    await this.kill();
+    await this.start();
+  }
+
   async dispose() {
     await this.stop();
     rmSync(this.dataDir, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StemCache } from '../src/services/cacheManager';
+import { CACHE_SETTINGS_KEY, cacheSettingsFromStorage } from '../src/services/cacheSettings';
 
 let dbCounter = 0;
 let now = 1_000_000;
@@ -150,6 +151,37 @@ describe('StemCache', () => {
     expect(result.source).toBe('network');
   });
 
+  it('gives back the bytes of expired entries nobody asks for again, when the page starts', async () => {
+    cache = makeCache();
+    await cache.get('a', '/a?size=50');
+    await cache.get('b', '/b?size=30', undefined, { keepInMemory: false });
+    await cache.flush();
+    now += 1000;
+    const dbName = (cache as unknown as { opts: { dbName: string } }).opts.dbName;
+    // A later page: opening the database is enough, nothing is read.
+    const later = makeCache({}, dbName);
+    expect(await later.diskUsage()).toEqual({ bytes: 0, entries: 0 });
+    await later.close();
+    expect(fetches).toEqual(['/a?size=50', '/b?size=30']);
+  });
+
+  it('drops expired memory entries when it stores another, and pruneExpired() says what it gave back', async () => {
+    cache = makeCache();
+    await cache.get('a', '/a?size=50');
+    now += 600;
+    await cache.get('b', '/b?size=20');
+    now += 500; // a expired, b not
+    await cache.get('c', '/c?size=10');
+    expect(cache.memoryKeys()).toEqual(['b', 'c']);
+    expect(cache.memoryBytes).toBe(30);
+    // IndexedDB let a go when c was written; b and c expire now, in both tiers.
+    expect(await cache.diskUsage()).toEqual({ bytes: 30, entries: 2 });
+    now += 1000;
+    expect(await cache.pruneExpired()).toEqual({ entries: 2 + 2, bytes: 30 + 30 });
+    expect(cache.memoryEntries).toBe(0);
+    expect(await cache.diskUsage()).toEqual({ bytes: 0, entries: 0 });
+  });
+
   it('falls back to the network when IndexedDB is full (QuotaExceededError)', async () => {
     const warnings: string[] = [];
     cache = makeCache({ onWarning: (m) => warnings.push(m), memoryBudgetBytes: 0 });
@@ -204,5 +236,24 @@ describe('StemCache', () => {
     expect(cache.memoryBytes).toBe(0);
     expect(cache.memoryEntries).toBe(0);
     expect(await cache.diskUsage()).toEqual({ bytes: 0, entries: 0 });
+  });
+});
+
+describe('cacheSettingsFromStorage', () => {
+  const storage = (value: string | null) => ({ getItem: (key: string) => (key === CACHE_SETTINGS_KEY ? value : null) });
+
+  it('takes the positive numbers it knows, and nothing else', () => {
+    expect(cacheSettingsFromStorage(storage('{"ttlMs": 4000, "diskBudgetBytes": 1e6, "memoryBudgetBytes": -1, "dbName": "x"}'))).toEqual({
+      ttlMs: 4000,
+      diskBudgetBytes: 1e6,
+    });
+  });
+
+  it('ignores a missing, broken or unreadable setting', () => {
+    expect(cacheSettingsFromStorage(storage(null))).toEqual({});
+    expect(cacheSettingsFromStorage(storage('{not json'))).toEqual({});
+    expect(cacheSettingsFromStorage(storage('[1, 2]'))).toEqual({});
+    expect(cacheSettingsFromStorage({ getItem: () => { throw new DOMException('denied', 'SecurityError'); } })).toEqual({});
+    expect(cacheSettingsFromStorage(null)).toEqual({});
   });
 });

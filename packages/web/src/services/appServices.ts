@@ -2,6 +2,7 @@
 import { ApiClient } from '../api/client';
 import { AuthStore } from './auth';
 import { StemCache } from './cacheManager';
+import { announceCache, cacheSettingsFromStorage } from './cacheSettings';
 import { JobEventsSocket, wsUrl, type WebSocketFactory } from './websocket';
 import { clearPracticeDb, openPracticeDb } from '../practice/practiceDb';
 import { PracticeLogOutbox } from '../practice/practiceLog';
@@ -33,7 +34,9 @@ export function createAppServices(options: AppServiceOptions = {}): AppServices 
     diskBudgetBytes: 2 * 1024 * 1024 * 1024,
     fetcher: api.fetch,
     ...(options.cacheName ? { dbName: options.cacheName } : {}),
+    ...cacheSettingsFromStorage(),
   });
+  announceCache(cache);
   const practiceDb = openPracticeDb(options.practiceDbName);
   const practice = new WorkspaceSync(api, { db: practiceDb });
   const practiceLog = new PracticeLogOutbox(api, { db: practiceDb });

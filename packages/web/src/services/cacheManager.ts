@@ -7,7 +7,10 @@
  * `bytes` belongs to the caller (decodeAudioData may detach it): the memory tier keeps
  * its own copy. An expired entry is deleted from both tiers when found; an entry larger
  * than a tier's budget is not stored there and evicts nothing; a failing IndexedDB
- * (QuotaExceededError, private mode) only costs the disk tier, never the bytes.
+ * (QuotaExceededError, private mode) only costs the disk tier, never the bytes. Expired entries
+ * also go when the database is first opened (page start) and whenever a tier stores something,
+ * so their bytes are given back even if nobody asks for them again. The page's settings can be
+ * overridden from localStorage (cacheSettings.ts: the end-to-end tests use seconds and kilobytes).
  */
 import { openDB, type IDBPDatabase, type DBSchema } from 'idb';
 import { errorFromResponse, NetworkError } from '../api/errors';
@@ -90,6 +93,20 @@ export class StemCache {
 
   get memoryEntries(): number {
     return this.memory.size;
+  }
+
+  /** The keys held in the memory tier, least recently used first. */
+  memoryKeys(): string[] {
+    return [...this.memory.keys()];
+  }
+
+  /** Delete every expired entry from both tiers; what it gave back. */
+  async pruneExpired(): Promise<{ entries: number; bytes: number }> {
+    const fromMemory = this.pruneExpiredMemory();
+    await this.flush();
+    const db = await this.db();
+    const fromDisk = db ? await this.pruneExpiredDisk(db) : { entries: 0, bytes: 0 };
+    return { entries: fromMemory.entries + fromDisk.entries, bytes: fromMemory.bytes + fromDisk.bytes };
   }
 
   /** Bytes for `key`, from the nearest tier that has a live copy, else from `url`. */
@@ -200,6 +217,7 @@ export class StemCache {
 
   private memoryPut(key: string, bytes: ArrayBuffer, contentType: string, expiresAt: number): void {
     const size = bytes.byteLength;
+    this.pruneExpiredMemory();
     if (size > this.opts.memoryBudgetBytes) return;
     this.memoryDelete(key);
     while (this.memoryBytesUsed + size > this.opts.memoryBudgetBytes) {
@@ -209,6 +227,19 @@ export class StemCache {
     }
     this.memory.set(key, { bytes: bytes.slice(0), contentType, expiresAt });
     this.memoryBytesUsed += size;
+  }
+
+  private pruneExpiredMemory(): { entries: number; bytes: number } {
+    const now = this.opts.now();
+    let entries = 0;
+    let bytes = 0;
+    for (const [key, entry] of [...this.memory]) {
+      if (entry.expiresAt > now) continue;
+      entries += 1;
+      bytes += entry.bytes.byteLength;
+      this.memoryDelete(key);
+    }
+    return { entries, bytes };
   }
 
   private memoryDelete(key: string): void {
@@ -230,13 +261,42 @@ export class StemCache {
             db.createObjectStore('meta', { keyPath: 'key' }).createIndex('lastUsed', 'lastUsed');
             db.createObjectStore('blobs');
           },
-        }).catch((err: unknown) => {
-          this.opts.onWarning('IndexedDB unavailable; caching in memory only', err);
-          return null;
-        });
+        })
+          .then(async (db) => {
+            // Entries that expired while the page was away go now, not when next asked for.
+            await this.pruneExpiredDisk(db);
+            return db;
+          })
+          .catch((err: unknown) => {
+            this.opts.onWarning('IndexedDB unavailable; caching in memory only', err);
+            return null;
+          });
       }
     }
     return this.dbPromise;
+  }
+
+  private async pruneExpiredDisk(db: IDBPDatabase<CacheDB>): Promise<{ entries: number; bytes: number }> {
+    const now = this.opts.now();
+    try {
+      const tx = db.transaction(['meta', 'blobs'], 'readwrite');
+      const meta = tx.objectStore('meta');
+      const blobs = tx.objectStore('blobs');
+      let entries = 0;
+      let bytes = 0;
+      for (const m of await meta.getAll()) {
+        if (m.expiresAt > now) continue;
+        await meta.delete(m.key);
+        await blobs.delete(m.key);
+        entries += 1;
+        bytes += m.size;
+      }
+      await tx.done;
+      return { entries, bytes };
+    } catch (err) {
+      this.opts.onWarning('removing expired entries from IndexedDB failed', err);
+      return { entries: 0, bytes: 0 };
+    }
   }
 
   private async diskGet(key: string): Promise<{ bytes: ArrayBuffer; contentType: string; expiresAt: number } | null> {
