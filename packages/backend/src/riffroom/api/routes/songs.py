@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
@@ -61,19 +60,7 @@ async def upload_song(request: Request, response: Response, ctx: CtxDep, owner: 
     finally:
         upload.path.unlink(missing_ok=True)
     response.status_code = 201 if created else 200
-    # Off the request's path: the mix stats that let its separation stream the decode.
-    threading.Thread(target=_measure_mix_stats, args=(ctx, song.sha256, song.blob_key), daemon=True).start()
     return await run_in_threadpool(song_public, ctx, song)
-
-
-def _measure_mix_stats(ctx: Any, sha256: str, blob_key: str) -> None:
-    from riffroom.audio.mix_stats import measure_and_remember
-
-    try:
-        with ctx.blobs.local_path(blob_key) as source:
-            measure_and_remember(ctx.cache, sha256, source, ctx.settings)
-    except Exception:  # the job then decodes the whole song first, as without them
-        log.warning("measuring the mix stats of %s failed", sha256[:12], exc_info=True)
 
 
 def _store_upload(ctx: Any, owner: str, upload: Any) -> tuple[Song, bool]:
