@@ -174,7 +174,7 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
         choice = choose(job.engine, job.model or ctx.settings.default_model, ctx.settings.model_dir)
         store.record_engine(ctx.db, job_id, ctx.worker_id, engine=choice.engine, model=choice.model)
         log.info("job %s runs %s %s (%s)", job_id, choice.engine, choice.model, choice.reason)
-        # Stats measured at upload by this host's decoder let the decode stream (first chunk at once).
+        # Stats kept from an earlier decode of this song (same ffmpeg) let the decode stream: first chunk at once.
         known = known_mix_stats(stem_store, song.sha256)
         with ctx.blobs.local_path(song.blob_key) as source:
             result = separate(
