@@ -52,14 +52,7 @@ class DecodedAudio:
 
     def read(self, start: int, count: int) -> np.ndarray:
         """Frames [start, start+count) as [2, n] float32, zero outside the song."""
-        out = np.zeros((CHANNELS, count), dtype=np.float32)
-        lo, hi = max(start, 0), min(start + count, self.stats.frames)
-        if hi > lo:
-            with open(self.path, "rb") as f:
-                f.seek(lo * _FRAME_BYTES)
-                data = np.fromfile(f, dtype=np.float32, count=(hi - lo) * CHANNELS)
-            out[:, lo - start : hi - start] = data.reshape(-1, CHANNELS).T
-        return out
+        return read_spool(self.path, start, count, self.stats.frames)
 
     def close(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -101,6 +94,18 @@ class _MixAccumulator:
         # Unbiased, like torch's Tensor.std(), which demucs normalises by.
         variance = (self.mono_sq - self.frames * mean * mean) / max(self.frames - 1, 1)
         return MixStats(mean=mean, std=float(np.sqrt(max(variance, 0.0))), peak=self.peak, frames=self.frames)
+
+
+def read_spool(path: Path, start: int, count: int, frames: int) -> np.ndarray:
+    """Frames [start, start+count) of a raw f32 stereo spool holding `frames`, as [2, n], zero outside."""
+    out = np.zeros((CHANNELS, count), dtype=np.float32)
+    lo, hi = max(start, 0), min(start + count, frames)
+    if hi > lo:
+        with open(path, "rb") as f:
+            f.seek(lo * _FRAME_BYTES)
+            data = np.fromfile(f, dtype=np.float32, count=(hi - lo) * CHANNELS)
+        out[:, lo - start : hi - start] = data.reshape(-1, CHANNELS).T
+    return out
 
 
 def decode(

@@ -22,10 +22,9 @@ import numpy as np
 
 from ..config import Settings, get_settings
 from ..errors import CancelledError
-from .decode import DecodedAudio, decode_into
-from .format import CHANNELS, MixStats
+from .decode import DecodedAudio, decode_into, read_spool
+from .format import MixStats
 
-_FRAME_BYTES = CHANNELS * 4
 _WAIT_SECONDS = 0.25  # how often a waiting reader looks at `cancel`
 _CLOSE_WAIT_SECONDS = 5.0
 
@@ -110,7 +109,7 @@ class StreamingDecode:
     def read(self, start: int, count: int) -> np.ndarray:
         """Frames [start, start+count) as [2, count] float32, zero outside the song; waits for them."""
         total = self._known.frames
-        lo, hi = max(start, 0), min(start + count, total)
+        hi = min(start + count, total)
         with self._cond:
             while not self._done and self._written < hi:
                 if self._cancel is not None and self._cancel():
@@ -119,13 +118,7 @@ class StreamingDecode:
             done = self._done
         if done:
             self._outcome()
-        out = np.zeros((CHANNELS, count), dtype=np.float32)
-        if hi > lo:
-            with open(self.path, "rb") as f:
-                f.seek(lo * _FRAME_BYTES)
-                data = np.fromfile(f, dtype=np.float32, count=(hi - lo) * CHANNELS)
-            out[:, lo - start : hi - start] = data.reshape(-1, CHANNELS).T
-        return out
+        return read_spool(self.path, start, count, total)
 
     def finish(self) -> DecodedAudio:
         """Wait for the decode to end: the complete DecodedAudio, its stats those given, or why not."""
