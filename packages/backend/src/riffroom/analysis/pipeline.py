@@ -10,6 +10,7 @@ count 1, 2), each split in three eighths; `bpm` counts dotted quarters a minute.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -99,19 +100,13 @@ def analyze(
             treble.sum(axis=1), bass.sum(axis=1), [_chord_span(s) for s in chord_segments if s.label != "N"], []
         )
         report(1.0)
-        return Analysis(
-            bpm=None,
-            time_signature=None,
-            beats=[],
-            downbeats=[],
-            beat_positions=[],
-            tempo_curve=[],
+        # No grid, but a key, chords and sections still help a rubato song.
+        return dataclasses.replace(
+            Analysis.empty(NO_BEAT),
             key=key or None,
             key_confidence=key_conf,
             chords=chord_segments,
             sections=_free_sections(mono, duration),
-            steady_beat=False,
-            message=NO_BEAT,
         )
     positions = bar_positions(len(beats), meter)
     downbeats = [float(b) for b, (_, k) in zip(beats, positions, strict=True) if k == 1]
