@@ -37,11 +37,15 @@ BOMBS: dict[str, Callable[[Path], Path]] = {
 
 @contextmanager
 def watch(spool: Path) -> Iterator[dict[str, int]]:
-    """Peak growth of this process's RSS, peak RSS of its children (ffmpeg), peak bytes in `spool`."""
+    """Peak growth of this process's RSS, peak RSS of the ffmpeg it starts, peak bytes in `spool`."""
     me = psutil.Process()
     base = me.memory_info().rss
-    # Only what the decode starts counts: a process another test left to the session is not ffmpeg.
+    # Only the ffmpeg the decode starts counts: between fork and exec (the sandbox sets its limits there) the
+    # child is still a copy of this process, torch and all, and its shared pages would read as ffmpeg's.
     before = {c.pid for c in me.children(recursive=True)}
+
+    def is_new_ffmpeg(child: psutil.Process) -> bool:
+        return child.pid not in before and child.name().startswith(("ffmpeg", "ffprobe"))
     peaks = {"rss_growth": 0, "child_rss": 0, "spool": 0}
     stop = threading.Event()
 
@@ -49,7 +53,7 @@ def watch(spool: Path) -> Iterator[dict[str, int]]:
         while not stop.is_set():
             try:
                 peaks["rss_growth"] = max(peaks["rss_growth"], me.memory_info().rss - base)
-                kids = sum(c.memory_info().rss for c in me.children(recursive=True) if c.pid not in before)
+                kids = sum(c.memory_info().rss for c in me.children(recursive=True) if is_new_ffmpeg(c))
                 peaks["child_rss"] = max(peaks["child_rss"], kids)
                 peaks["spool"] = max(peaks["spool"], sum(f.stat().st_size for f in spool.iterdir()))
             except (psutil.Error, FileNotFoundError):
