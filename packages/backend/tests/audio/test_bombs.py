@@ -46,6 +46,7 @@ def watch(spool: Path) -> Iterator[dict[str, int]]:
 
     def is_new_ffmpeg(child: psutil.Process) -> bool:
         return child.pid not in before and child.name().startswith(("ffmpeg", "ffprobe"))
+
     peaks = {"rss_growth": 0, "child_rss": 0, "spool": 0}
     stop = threading.Event()
 
