@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 
-from riffroom.jobs import store
+from riffroom.jobs import lost_messages, store
 from riffroom.storage.db import Database
 from riffroom.storage.models import Job, JobEvent
 
@@ -92,9 +93,12 @@ def test_stale_queued_job_is_taken_for_resending_once_per_period(postgres_url: s
     db = _db(postgres_url)
     song = add_song(db, "d" * 64)
     job, _ = store.find_or_create(db, song, engine="dsp", model=None, stems=None, max_attempts=3, timeout_seconds=60)
-    assert store.take_stale_queued(db, 60.0) == []
+    cutoff = time.time() - 60.0
+    assert lost_messages.queued_before(db, cutoff) == []
     with db.write() as s:
         s.get(Job, job.id).updated_at -= 120  # type: ignore[union-attr]
-    assert store.take_stale_queued(db, 60.0) == [job.id]
-    assert store.take_stale_queued(db, 60.0) == []  # another node calling now finds nothing
+    assert lost_messages.queued_before(db, cutoff) == [job.id]
+    assert lost_messages.take(db, job.id, cutoff)
+    assert not lost_messages.take(db, job.id, cutoff), "another node taking it now finds it touched"
+    assert lost_messages.queued_before(db, cutoff) == []
     db.dispose()

@@ -403,27 +403,6 @@ def requeue(db: Database, job_id: str, *, reason: str, penalize: bool = True) ->
         return job.state
 
 
-def take_stale_queued(db: Database, older_than_seconds: float, limit: int = 100) -> list[str]:
-    """Queued jobs untouched for that long (their queue message may be lost), each marked as
-    just touched, so whichever node calls this sends each id again once per period."""
-    cutoff = time.time() - older_than_seconds
-    with db.read() as s:
-        ids = list(
-            s.scalars(select(Job.id).where(Job.state == JobState.queued.value, Job.updated_at < cutoff).limit(limit))
-        )
-    taken = []
-    for job_id in ids:
-        with db.write() as s:
-            res = s.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.state == JobState.queued.value, Job.updated_at < cutoff)
-                .values(updated_at=time.time())
-            )
-            if res.rowcount:  # type: ignore[attr-defined]
-                taken.append(job_id)
-    return taken
-
-
 def running_jobs(db: Database) -> list[Job]:
     with db.read() as s:
         return list(s.scalars(select(Job).where(Job.state == JobState.running.value)))
