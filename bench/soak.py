@@ -5,9 +5,12 @@ server's RSS, open file descriptors, threads and SQLite WAL size every 10 s.
 
 The mix, in a loop: an upload of new content, a dsp separation of it, stem range reads, a burst
 of WebSocket connect/subscribe/disconnect cycles (1,000 over the run) and a login (the server
-has an account). After the load it idles one minute and compares: RSS and descriptors against
-the baseline taken after warm-up (goal within 5 %), the WAL after a checkpoint, and the 5xx count
-(goal 0). Loopback only.
+has an account). First the same mix runs for `--warmup-seconds` (the server opens its database
+pools, loads the dsp engine in its worker, fills its caches) and the server idles; that state is
+the baseline. After the load it idles as long again and compares: RSS and descriptors against
+the baseline (goal within 5 %; descriptors opened or closed since are listed by target), the WAL
+(the server cuts it to zero bytes when no job runs: goal 0 after idle), and the 5xx count (goal 0).
+Loopback only.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 import random
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import _measure  # noqa: F401  (puts packages/backend on sys.path first)
@@ -42,17 +46,71 @@ def sample(srv: ServerProcess) -> dict[str, float]:
     }
 
 
+def fd_targets(pid: int) -> list[str]:
+    """What each open descriptor of `pid` points at (a file, socket:[n], pipe:[n], anon_inode:...)."""
+    out = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = str(fd.readlink())
+        except OSError:
+            continue
+        out.append(target.split(":[")[0] + ":" if ":[" in target else target)
+    return sorted(out)
+
+
+def _listed(targets: Counter[str]) -> str:
+    return ", ".join(f"{n} x {t}" for t, n in sorted(targets.items())) or "none"
+
+
+class Mix:
+    """One client doing the soak's steady mix against `srv`, counting statuses."""
+
+    def __init__(self, srv: ServerProcess, root: Path, ws_cycles: int) -> None:
+        self.srv, self.root, self.ws_cycles = srv, root, ws_cycles
+        self.base = write_wav(root / "song.wav", synth_song(8.0, seed=3).mixture)
+        self.c = httpx.Client(base_url=srv.base_url, timeout=60)
+        self.rng = random.Random(5)
+        self.statuses: dict[int, int] = {}
+        self.rounds, self.ws_done, self.songs = 0, 0, []
+
+    def count(self, r: httpx.Response) -> httpx.Response:
+        self.statuses[r.status_code] = self.statuses.get(r.status_code, 0) + 1
+        return r
+
+    def login(self) -> None:
+        self.count(self.c.post("/api/auth/login", json={"username": "soak", "password": PASSWORD}))
+
+    def one_round(self, ws_burst: int) -> None:
+        self.rounds += 1
+        n, c = self.rounds, self.c
+        path = self.root / f"s{n}.wav"
+        path.write_bytes(self.base.read_bytes() + f"soak{n}".encode())
+        r = self.count(upload(c, path))
+        path.unlink()
+        if r.status_code in (200, 201):
+            self.songs.append(r.json()["id"])
+            self.count(c.post(f"/api/songs/{self.songs[-1]}/separations", json={"engine": "dsp"}))
+        for song_id in self.rng.sample(self.songs, min(3, len(self.songs))):
+            start = self.rng.randint(0, 100_000)
+            self.count(c.get(f"/api/songs/{song_id}/stems/vocals", headers={"Range": f"bytes={start}-{start + 65535}"}))
+        cookie = c.cookies.get("riffroom_session", "")
+        for _ in range(ws_burst):
+            with ws_connect(self.srv.ws_url, additional_headers={"Cookie": f"riffroom_session={cookie}"}) as ws:
+                ws.send(json.dumps({"type": "subscribe", "jobs": []}))
+            self.ws_done += 1
+        if n % 10 == 0:
+            self.login()
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--minutes", type=float, default=20.0)
     p.add_argument("--ws-cycles", type=int, default=1000)
+    p.add_argument("--warmup-seconds", type=float, default=60.0)
     p.add_argument("--idle-seconds", type=float, default=60.0)
     args = p.parse_args()
-    rng = random.Random(5)
-    statuses: dict[int, int] = {}
     with tempfile.TemporaryDirectory(prefix="riffroom-soak-") as tmp:
         root = Path(tmp)
-        base = write_wav(root / "song.wav", synth_song(8.0, seed=3).mixture)
         srv = ServerProcess(
             root, workers=1, dsp_chunk_seconds=4.0, prerender_formats="[]", quota_songs=0, quota_bytes=0
         )
@@ -60,43 +118,23 @@ def main() -> int:
         add_user(srv, "soak")
         srv.start()
         try:
-            c = httpx.Client(base_url=srv.base_url, timeout=60)
-
-            def count(r: httpx.Response) -> httpx.Response:
-                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
-                return r
-
-            def login() -> None:
-                count(c.post("/api/auth/login", json={"username": "soak", "password": PASSWORD}))
-
-            login()
-            time.sleep(5)
+            mix = Mix(srv, root, args.ws_cycles)
+            mix.login()
+            warm_until = time.time() + args.warmup_seconds
+            while time.time() < warm_until:
+                mix.one_round(ws_burst=20)
+                time.sleep(0.2)
+            warm = (mix.rounds, mix.ws_done, dict(mix.statuses))
+            mix.rounds, mix.ws_done, mix.statuses = 0, 0, {}
+            time.sleep(args.idle_seconds)
             baseline = sample(srv)
+            fds_before = fd_targets(srv.pid)
+            print(f"warm-up {args.warmup_seconds:g} s: {warm[0]} rounds, {warm[1]} WebSocket cycles, {warm[2]}")
             samples = [baseline]
             end = time.time() + args.minutes * 60
-            ws_per_round, ws_done, n, last_sample, songs = 20, 0, 0, time.time(), []
+            last_sample = time.time()
             while time.time() < end:
-                n += 1
-                path = root / f"s{n}.wav"
-                path.write_bytes(base.read_bytes() + f"soak{n}".encode())
-                r = count(upload(c, path))
-                path.unlink()
-                if r.status_code in (200, 201):
-                    songs.append(r.json()["id"])
-                    count(c.post(f"/api/songs/{songs[-1]}/separations", json={"engine": "dsp"}))
-                for song_id in rng.sample(songs, min(3, len(songs))):
-                    start = rng.randint(0, 100_000)
-                    count(
-                        c.get(f"/api/songs/{song_id}/stems/vocals", headers={"Range": f"bytes={start}-{start + 65535}"})
-                    )
-                cookie = c.cookies.get("riffroom_session", "")
-                for _ in range(ws_per_round if ws_done < args.ws_cycles else 0):
-                    with ws_connect(srv.ws_url, additional_headers={"Cookie": f"riffroom_session={cookie}"}) as ws:
-                        if songs:
-                            ws.send(json.dumps({"type": "subscribe", "jobs": []}))
-                    ws_done += 1
-                if n % 10 == 0:
-                    login()
+                mix.one_round(ws_burst=20 if mix.ws_done < args.ws_cycles else 0)
                 if time.time() - last_sample >= SAMPLE_SECONDS:
                     samples.append(sample(srv))
                     last_sample = time.time()
@@ -109,18 +147,22 @@ def main() -> int:
                 time.sleep(0.2)
             time.sleep(args.idle_seconds)
             after = sample(srv)
-            five = sum(v for k, v in statuses.items() if k >= 500)
+            fds_after = fd_targets(srv.pid)
+            five = sum(v for k, v in mix.statuses.items() if k >= 500)
             print(
-                f"\nsoak {args.minutes:g} min: {n} rounds, {len(songs)} songs, {ws_done} WebSocket cycles,"
-                f" statuses {dict(sorted(statuses.items()))}"
+                f"\nsoak {args.minutes:g} min: {mix.rounds} rounds, {len(mix.songs)} songs, {mix.ws_done} WebSocket"
+                f" cycles, statuses {dict(sorted(mix.statuses.items()))}"
             )
             print(f"5xx: {five}")
             for key in ("rss_mb", "fds", "threads", "wal_mb"):
-                ratio = after[key] / baseline[key] if baseline[key] else float("nan")
+                ratio = f"{after[key] / baseline[key]:.2f}x" if baseline[key] else "-"
                 print(
                     f"{key}: baseline {baseline[key]:.1f}, peak {max(s[key] for s in samples):.1f},"
-                    f" after idle {after[key]:.1f} ({ratio:.2f}x)"
+                    f" after idle {after[key]:.1f} ({ratio})"
                 )
+            opened = Counter(fds_after) - Counter(fds_before)
+            closed = Counter(fds_before) - Counter(fds_after)
+            print(f"descriptors opened since the baseline: {_listed(opened)}; closed: {_listed(closed)}")
             return 0 if five == 0 else 1
         finally:
             srv.stop()

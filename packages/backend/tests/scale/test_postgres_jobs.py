@@ -95,6 +95,7 @@ def test_stale_queued_job_is_taken_for_resending_once_per_period(postgres_url: s
     job, _ = store.find_or_create(db, song, engine="dsp", model=None, stems=None, max_attempts=3, timeout_seconds=60)
     cutoff = time.time() - 60.0
     assert lost_messages.queued_before(db, cutoff) == []
+    assert not db.truncate_wal(), "PostgreSQL has no SQLite WAL to cut"
     with db.write() as s:
         s.get(Job, job.id).updated_at -= 120  # type: ignore[union-attr]
     assert lost_messages.queued_before(db, cutoff) == [job.id]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,31 @@ def test_sqlite_runs_in_wal_with_busy_timeout(tmp_path: Path) -> None:
         assert s.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert s.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
         assert s.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_truncate_wal_gives_the_space_back_and_never_waits_long_on_a_reader(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    wal = tmp_path / "r.db-wal"
+    for i in range(300):
+        add_song(db, f"{i:064x}")
+    assert wal.stat().st_size > 100_000
+    assert db.truncate_wal()
+    assert wal.stat().st_size == 0
+    with db.read() as s:
+        assert s.execute(text("SELECT count(*) FROM songs")).scalar() == 300, "every row kept"
+
+    add_song(db, "f" * 64)
+    with db.read() as s:  # a reader holding its snapshot: the truncation cannot finish
+        s.execute(text("SELECT count(*) FROM songs")).scalar()
+        started = time.monotonic()
+        assert not db.truncate_wal()
+        assert time.monotonic() - started < 2.0
+        with db.write() as w:  # writers are not held up afterwards
+            w.execute(text("UPDATE songs SET title = 'x' WHERE sha256 = :h"), {"h": "f" * 64})
+    assert db.truncate_wal()
+    with db.read() as s:
+        assert s.execute(text("PRAGMA busy_timeout")).scalar() >= 5000, "the pool's busy timeout is restored"
+    db.dispose()
 
 
 def _increment(url: str, n: int) -> None:

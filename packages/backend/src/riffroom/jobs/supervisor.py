@@ -14,7 +14,8 @@ whose message the broker lost is sent again by jobs/lost_messages.py.)
 
 A job taken from a dead or killed worker leaves partial data (its finished stretches, in the stem
 store): it is removed whenever such a job is re-queued, failed or cancelled here, and on start
-and every minute this host's partial data of jobs no longer running is swept.
+and every minute this host's partial data of jobs no longer running is swept. With no job
+running, the SQLite WAL is checkpointed and cut back to zero bytes every half minute.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ log = logging.getLogger("riffroom.supervisor")
 TICK_SECONDS = 0.5
 STOP_GRACE_SECONDS = 5.0
 SWEEP_SECONDS = 60.0  # how often this host's partial data of ended jobs is looked for
+WAL_TRUNCATE_SECONDS = 30.0  # how often, with no job running, the SQLite WAL is given back (Database.truncate_wal)
 STUCK_LEASES = 4.0  # a live worker is stuck once its lease went unrenewed for this many leases more
 STUCK_MIN_SECONDS = 12.0  # ... and at least this long (short test leases on a loaded machine)
 WORKER_MODULE = "riffroom.jobs.worker"  # run as `python -m WORKER_MODULE --worker-id ID`, settings on stdin
@@ -81,6 +83,7 @@ class Supervisor:
         self.slots: dict[int, WorkerProcess] = {}
         self._generation = 0
         self._last_sweep = time.time()
+        self._last_wal_truncate = time.time()
         self._stems: StemCache | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -228,7 +231,12 @@ class Supervisor:
             self._last_sweep = now
             self._sweep_partials(min_age_seconds=SWEEP_SECONDS)
 
-        for job in store.running_jobs(self.db):
+        running = store.running_jobs(self.db)
+        if not running and now - self._last_wal_truncate > WAL_TRUNCATE_SECONDS:
+            self._last_wal_truncate = now
+            self.db.truncate_wal()  # idle: the WAL's high-water mark is given back (busy: next time)
+
+        for job in running:
             owner = by_id.get(job.lease_owner or "")
             grace = self.settings.cancel_grace_seconds
             if owner is None and self.cluster:  # another host's job: only a dead host's lease is ours to take

@@ -30,6 +30,7 @@ from riffroom.storage.models import Base
 
 log = logging.getLogger("riffroom.db")
 
+WAL_TRUNCATE_WAIT_MS = 200  # how long an idle-time WAL truncation waits for a lock
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -114,6 +115,29 @@ class Database:
                 self.on_events(events)
             except Exception:  # the database is the record; a lost notification is caught up later
                 log.exception("publishing %d job events failed", len(events))
+
+    def truncate_wal(self) -> bool:
+        """Move the whole SQLite WAL into the database and cut the file to zero bytes; False if busy.
+
+        SQLite's own checkpoints bound the WAL but keep the file at its high-water mark (about
+        4 MB) for ever; an idle server calls this to give that space back. It waits at most
+        `WAL_TRUNCATE_WAIT_MS` for readers and writers, so it never holds up requests for long;
+        a busy database is simply tried again later. A no-op (False) on PostgreSQL."""
+        if not self.is_sqlite:
+            return False
+        raw = self.write_engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            before = cur.execute("PRAGMA busy_timeout").fetchone()[0]
+            cur.execute(f"PRAGMA busy_timeout={WAL_TRUNCATE_WAIT_MS}")
+            try:
+                busy, _log, _done = cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                cur.execute(f"PRAGMA busy_timeout={before}")
+                cur.close()
+            return not busy
+        finally:
+            raw.close()  # back to the pool
 
     def ping(self) -> None:
         with self.read_engine.connect() as conn:
