@@ -84,10 +84,14 @@ class _MixAccumulator:
 
     def add(self, samples: np.ndarray) -> None:
         self.frames += samples.shape[0]
-        mono = samples.mean(axis=1, dtype=np.float64)
+        # The same values as samples.mean(axis=1, dtype=float64) and np.abs(samples).max(), bit for
+        # bit (a mean of two is (a + b) / 2), at half the cost: no strided reduction, no |x| copy.
+        wide = samples.astype(np.float64)
+        mono = (wide[:, 0] + wide[:, 1]) * 0.5
         self.mono_sum += float(mono.sum())
         self.mono_sq += float(np.dot(mono, mono))
-        self.peak = max(self.peak, float(np.abs(samples).max(initial=0.0)))
+        peak = max(float(samples.max(initial=0.0)), -float(samples.min(initial=0.0)))
+        self.peak = max(self.peak, peak)
 
     def stats(self) -> MixStats:
         mean = self.mono_sum / self.frames
