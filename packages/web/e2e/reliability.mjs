@@ -18,6 +18,8 @@ const CYCLES = 100;
 /** Must match CACHE_SETTINGS_KEY in src/services/cacheSettings.ts. */
 const CACHE_SETTINGS_KEY = 'riffroom.cache.settings';
 const CACHE_DB = 'riffroom-cache';
+/** Must match SESSION_KEY in src/services/session.ts (the song the page reopens on start). */
+const SESSION_KEY = 'riffroom.session';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const dropName = (i) => `reliability-drop-${i}.wav`;
@@ -107,11 +109,19 @@ function cacheReport(page) {
   });
 }
 
-/** Replace the cache settings the page reads at startup (null: the app's own), then reload. */
-async function reloadWithCacheSettings(page, settings) {
+/**
+ * Replace the cache settings the page reads at startup (null: the app's own), then reload.
+ * `forgetOpenSong`: the page starts with no song open (it reopens the last one otherwise, and
+ * that stores its stems again).
+ */
+async function reloadWithCacheSettings(page, settings, { forgetOpenSong = false } = {}) {
   await page.evaluate(
-    ([key, value]) => (value === null ? localStorage.removeItem(key) : localStorage.setItem(key, value)),
-    [CACHE_SETTINGS_KEY, settings === null ? null : JSON.stringify(settings)],
+    ([key, value, forget, sessionKey]) => {
+      if (value === null) localStorage.removeItem(key);
+      else localStorage.setItem(key, value);
+      if (forget) localStorage.removeItem(sessionKey);
+    },
+    [CACHE_SETTINGS_KEY, settings === null ? null : JSON.stringify(settings), forgetOpenSong, SESSION_KEY],
   );
   await page.reload();
   await page.getByRole('heading', { name: 'Library' }).waitFor();
@@ -229,7 +239,7 @@ export const tests = [
       assert.deepEqual(Object.keys(withB).filter((k) => !keysOf(b)(k)), [], 'nothing but the second song is stored');
       // Past its expiry too, and never asked for again: the next page start gives it back.
       await sleep(ttlMs + 500);
-      await reloadWithCacheSettings(page, { ttlMs });
+      await reloadWithCacheSettings(page, { ttlMs }, { forgetOpenSong: true });
       const report = await cacheReport(page);
       const left = await idbEntries(page);
       log(`usage ${reportA.usage} B with one song (${reportA.disk.bytes} B in the cache), ${reportB.usage} B after the second, ${report.usage} B after both expired`);
