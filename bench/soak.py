@@ -65,8 +65,8 @@ def _listed(targets: Counter[str]) -> str:
 class Mix:
     """One client doing the soak's steady mix against `srv`, counting statuses."""
 
-    def __init__(self, srv: ServerProcess, root: Path, ws_cycles: int) -> None:
-        self.srv, self.root, self.ws_cycles = srv, root, ws_cycles
+    def __init__(self, srv: ServerProcess, root: Path) -> None:
+        self.srv, self.root = srv, root
         self.base = write_wav(root / "song.wav", synth_song(8.0, seed=3).mixture)
         self.c = httpx.Client(base_url=srv.base_url, timeout=60)
         self.rng = random.Random(5)
@@ -118,7 +118,7 @@ def main() -> int:
         add_user(srv, "soak")
         srv.start()
         try:
-            mix = Mix(srv, root, args.ws_cycles)
+            mix = Mix(srv, root)
             mix.login()
             warm_until = time.time() + args.warmup_seconds
             while time.time() < warm_until:
