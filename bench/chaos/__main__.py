@@ -4,7 +4,8 @@
     .venv/bin/python -m bench.chaos --quick    # a few of each (a few minutes)
 
 Loopback only. Embedded: SIGKILL a worker mid-job, SIGKILL the server mid-upload/mid-job and
-start it again, fill the data disk (a tmpfs) during uploads and separations; WebSocket clients
+start it again, fill the data disk (a tmpfs) during uploads and separations, hold the SQLite
+file locked past busy_timeout while a job runs and an upload arrives; WebSocket clients
 behind a proxy that delays every chunk and drops or stalls connections at random (bench/chaos/
 ws_faults.py) while workers are SIGKILLed. Scaled out: restart
 redis-server and PostgreSQL under load, SIGKILL worker hosts. Each run is checked (see
@@ -43,6 +44,7 @@ def main() -> int:
     p.add_argument("--worker-kills", type=int, default=50)
     p.add_argument("--server-kills", type=int, default=10)
     p.add_argument("--disk-fills", type=int, default=5)
+    p.add_argument("--db-locks", type=int, default=5, help="SQLite held locked past busy_timeout mid-job")
     p.add_argument("--redis-restarts", type=int, default=5)
     p.add_argument("--postgres-restarts", type=int, default=5)
     p.add_argument("--host-kills", type=int, default=5)
@@ -61,7 +63,7 @@ def main() -> int:
     ServerProcess.start.__defaults__ = (args.start_timeout,)
     WorkerHost.start.__defaults__ = (args.start_timeout,)
     if args.quick:
-        args.worker_kills, args.server_kills, args.disk_fills = 5, 1, 1
+        args.worker_kills, args.server_kills, args.disk_fills, args.db_locks = 5, 1, 1, 1
         args.redis_restarts = args.postgres_restarts = args.host_kills = 1
         args.runs = 1
         args.ws_faults, args.ws_worker_kills = 4, 1
@@ -83,6 +85,7 @@ def main() -> int:
                     worker_kills=_share(args.worker_kills, args.runs, i),
                     server_kills=_share(args.server_kills, args.runs, i),
                     disk_fills=_share(args.disk_fills, args.runs, i),
+                    db_locks=_share(args.db_locks, args.runs, i),
                 )
                 tally = embedded_run(root / f"embedded{i}", song, reference, share, args.seed + i)
                 print(f"embedded run {i + 1}: " + " | ".join(tally.lines()), flush=True)

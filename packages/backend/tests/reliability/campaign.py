@@ -1,17 +1,23 @@
 """One embedded chaos run: a real server with 2 workers, songs uploaded and separated while
-workers and the server are SIGKILLed at random moments and the data disk fills up. Used by
+workers and the server are SIGKILLed at random moments, the data disk fills up and the database
+stays locked past its busy timeout. Used by
 test_chaos_fast.py (a few faults) and bench/chaos (the full counts).
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
+import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.api.harness import ServerProcess, wait_job
+import httpx
+
+from tests.api.harness import ServerProcess, upload, wait_job
 from tests.reliability.chaos import Run, Tally, salted, stray_processes
 from tests.reliability.disk import filled, small_disk
 from tests.reliability.follower import Follower
@@ -30,6 +36,10 @@ class Faults:
     worker_kills: int = 5
     server_kills: int = 1
     disk_fills: int = 1
+    db_locks: int = 1
+
+
+DB_BUSY_TIMEOUT_SECONDS = 2.0  # the disturbed server's: a lock held past it is cheap to make
 
 
 def embedded_run(
@@ -44,6 +54,7 @@ def embedded_run(
             workers=2,
             database_url=f"sqlite:///{root / 'riffroom.db'}",
             cache_dir=str(disk / "cache"),
+            db_busy_timeout_seconds=DB_BUSY_TIMEOUT_SECONDS,
             **SERVER_SETTINGS,
         )
         srv.data_dir = disk / "data"
@@ -68,11 +79,15 @@ def _inject(run: Run, follower: Follower, song: Path, root: Path, faults: Faults
         return salted(song, root, f"s{n}")
 
     plan = ["worker"] * faults.worker_kills + ["server"] * faults.server_kills + ["disk"] * faults.disk_fills
+    plan += ["db"] * faults.db_locks
     rng.shuffle(plan)
     for fault in plan:
         with run.srv.client() as c:
             if fault == "disk":
                 _fill_disk_once(run, follower, c, next_song, rng)
+                continue
+            if fault == "db":
+                _lock_database_once(run, follower, c, next_song(), next_song(), rng)
                 continue
             song_info = run.upload(c, next_song())
             assert song_info is not None
@@ -86,11 +101,10 @@ def _inject(run: Run, follower: Follower, song: Path, root: Path, faults: Faults
         run.kill_server("server SIGKILL + restart mid-job")
 
 
-def _fill_disk_once(run: Run, follower: Follower, c: object, next_song: object, rng: random.Random) -> None:
+def _fill_disk_once(
+    run: Run, follower: Follower, c: httpx.Client, next_song: Callable[[], Path], rng: random.Random
+) -> None:
     """Fill the data disk during an upload and a separation, then give the space back."""
-    import httpx
-
-    assert isinstance(c, httpx.Client) and callable(next_song)
     ready = run.upload(c, next_song())
     assert ready is not None
     for job_id in run.jobs:  # jobs still running would free space (their spool) or fail with it
@@ -110,3 +124,30 @@ def _fill_disk_once(run: Run, follower: Follower, c: object, next_song: object, 
             run.tally.final_events_wrong += 1
     retried = run.separate(c, ready["id"], follower)  # space is back: the same request now succeeds
     assert retried
+
+
+def _lock_database_once(
+    run: Run, follower: Follower, c: httpx.Client, first: Path, second: Path, rng: random.Random
+) -> None:
+    """Hold the SQLite file locked past busy_timeout while a job runs: an upload meanwhile gets 503
+    with Retry-After (never a 500), the job carries on once the lock is gone, the retry succeeds."""
+    song = run.upload(c, first)
+    assert song is not None
+    job_id = run.separate(c, song["id"], follower)
+    with contextlib.suppress(AssertionError):  # a short job may be done already: the lock still counts
+        wait_job(c, job_id, ("running", "done"), timeout=60)
+    time.sleep(rng.uniform(0.0, 0.5))
+    hold = DB_BUSY_TIMEOUT_SECONDS + rng.uniform(0.5, 3.0)
+    holder = sqlite3.connect(run.db_path, isolation_level=None, timeout=30)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        locked_at = time.monotonic()
+        run.tally.faults["database locked past busy_timeout"] += 1
+        r = upload(c, second)
+        if r.status_code != 503 or not r.headers.get("Retry-After"):
+            run.tally.problems.append(f"an upload onto a locked database got {r.status_code}, not 503")
+        time.sleep(max(0.0, hold - (time.monotonic() - locked_at)))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert run.upload(c, second) is not None  # Retry-After honoured: the same upload now succeeds

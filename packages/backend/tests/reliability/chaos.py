@@ -137,6 +137,7 @@ class Tally:
 _LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \w+ worker (\S+): job (\S+) (runs|done|failed)")
 
 
+_SERVER_ERROR = re.compile(r"riffroom\.access: \S+ \S+ 50[0124-689] ")  # 503 and 507 are answers; the rest are bugs
 _SUPERVISOR_KILL = re.compile(
     r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \w+ riffroom\.supervisor: worker (\S+) .*(killing it|exited with code)"
 )
@@ -218,7 +219,7 @@ class Run:
     tally: Tally = field(default_factory=Tally)
 
     def upload(self, c: httpx.Client, path: Path) -> dict[str, Any] | None:
-        r = upload(c, path)
+        r = _retrying_503(lambda: upload(c, path))
         if r.status_code == 507:
             return None
         assert r.status_code in (200, 201), r.text
@@ -228,7 +229,7 @@ class Run:
         return song
 
     def separate(self, c: httpx.Client, song_id: str, follower: Follower) -> str:
-        r = c.post(f"/api/songs/{song_id}/separations", json={"engine": "dsp"})
+        r = _retrying_503(lambda: c.post(f"/api/songs/{song_id}/separations", json={"engine": "dsp"}))
         assert r.status_code in (200, 202), r.text
         job_id: str = r.json()["id"]
         self.jobs[job_id] = song_id
@@ -308,4 +309,17 @@ class Run:
         t.double_runs += len(doubles := overlapping_runs(log_text, deaths))
         t.problems += doubles
         t.leftovers += leftover_files(self.srv, self.cache_dir)
+        t.problems += [
+            f"server answered: {line[-120:]}" for line in log_text.splitlines() if _SERVER_ERROR.search(line)
+        ]
         return t
+
+
+def _retrying_503(send: Callable[[], httpx.Response], patience: float = 60.0) -> httpx.Response:
+    """What a good client does with 503 + Retry-After (a database busy for a moment): wait, send again."""
+    deadline = time.monotonic() + patience
+    while True:
+        r = send()
+        if r.status_code != 503 or time.monotonic() > deadline:
+            return r
+        time.sleep(float(r.headers.get("Retry-After", "1")))

@@ -4,6 +4,7 @@ timeout. (Lost Redis and PostgreSQL connections: test_reconnect.py.)"""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,6 +125,34 @@ def test_database_locked_past_busy_timeout_gives_503_with_retry_after(
         assert upload(c, salted_copy(song_file, tmp_path, b"locked")).status_code == 201
         assert files_under(locked_server.data_dir / "tmp") == []
     assert " 500 " not in (locked_server.root / "server.log").read_text(errors="replace")
+
+
+def test_a_job_outlives_a_database_locked_past_busy_timeout(tmp_path: Path) -> None:
+    """The worker's progress steps fail while the lock is held: they are skipped, the end-of-job
+    write waits for the lock to go, and the job ends `done` instead of `failed internal`."""
+    srv = ServerProcess(tmp_path / "srv", workers=1, db_busy_timeout_seconds=0.3, dsp_chunk_seconds=1.0)
+    srv.root.mkdir(parents=True, exist_ok=True)
+    srv.start()
+    try:
+        with srv.client() as c:
+            song = upload(c, make_song(tmp_path, 60.0, "wav", seed=8)).json()
+            job = c.post(f"/api/songs/{song['id']}/separations", json={"engine": "dsp"}).json()
+            wait_job(c, job["id"], ("running",), timeout=60)
+            holder = sqlite3.connect(srv.data_dir / "riffroom.db", isolation_level=None, timeout=5)
+            try:
+                holder.execute("BEGIN EXCLUSIVE")
+                time.sleep(2.0)  # past the busy timeout many times over, for reports and the lease
+            finally:
+                holder.execute("ROLLBACK")
+                holder.close()
+            done = wait_job(c, job["id"], timeout=120)
+            assert done["state"] == "done", done
+            assert done["ready_seconds"] == pytest.approx(60.0, abs=0.05)
+    finally:
+        srv.stop()
+    log_text = srv.log_path.read_text(errors="replace")
+    assert "the database is busy or unreachable" in log_text  # the lock was really felt
+    assert "failed unexpectedly" not in log_text and " 500 " not in log_text
 
 
 def test_stem_writer_on_a_full_disk_raises_enospc_and_recovers(tmp_path: Path) -> None:

@@ -10,8 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from riffroom.api.faults import fault_response, transient_errors
+from riffroom.api.faults import fault_response
 from riffroom.errors import BadInputError, ModelUnavailableError, RiffRoomError, StorageFullError
+from riffroom.storage.unavailable import transient_errors
 
 log = logging.getLogger("riffroom.api")
 

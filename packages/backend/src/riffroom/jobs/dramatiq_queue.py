@@ -20,6 +20,7 @@ from typing import Any
 
 from riffroom.config import Settings
 from riffroom.jobs import store
+from riffroom.jobs.patience import patiently
 from riffroom.jobs.runner import WorkerContext, run_job
 from riffroom.storage.db import Database
 
@@ -56,7 +57,9 @@ def _perform(job_id: str) -> None:
     ctx = _context
     if ctx is None:
         raise RuntimeError("this process does not run jobs (start `riffroom worker`)")
-    job = store.claim(ctx.db, job_id, ctx.worker_id, ctx.settings.lease_seconds)
+    job = patiently(
+        lambda: store.claim(ctx.db, job_id, ctx.worker_id, ctx.settings.lease_seconds), what=f"claiming job {job_id}"
+    )
     if job is None:
         log.info("job %s is no longer queued; message dropped", job_id)
         return

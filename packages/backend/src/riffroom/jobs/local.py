@@ -7,6 +7,7 @@ turns) and runs it. Nothing is sent: the row is the queue.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -15,6 +16,9 @@ from riffroom.jobs import store
 from riffroom.jobs.runner import WorkerContext, run_job
 from riffroom.jobs.supervisor import Supervisor
 from riffroom.storage.db import Database
+from riffroom.storage.unavailable import is_busy_or_unreachable
+
+log = logging.getLogger("riffroom.worker")
 
 
 class LocalJobQueue:
@@ -44,7 +48,13 @@ class LocalJobConsumer:
         while not ctx.shutdown.is_set():
             if os.getppid() != parent:
                 break
-            job = store.claim_next(ctx.db, ctx.worker_id, settings.lease_seconds)
+            try:
+                job = store.claim_next(ctx.db, ctx.worker_id, settings.lease_seconds)
+            except Exception as exc:  # a database locked or restarting: look again later
+                if not is_busy_or_unreachable(exc):
+                    raise
+                log.warning("claiming a job: the database is busy or unreachable (%s)", str(exc)[:200])
+                job = None
             if job is None:
                 ctx.shutdown.wait(settings.worker_poll_seconds)
                 continue

@@ -24,6 +24,7 @@ from riffroom.config import Settings
 from riffroom.errors import CancelledError, RiffRoomError, is_disk_full, storage_full
 from riffroom.jobs import store
 from riffroom.jobs.analysis_stage import ensure_analysis
+from riffroom.jobs.patience import patiently, skipped_if_unavailable
 from riffroom.storage.blobs import BlobStore
 from riffroom.storage.db import Database
 from riffroom.storage.models import Job, JobState, Song
@@ -149,8 +150,17 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
             return
         last_report = now
         last_ready = max(last_ready, ready or 0.0)
-        store.report_progress(
-            ctx.db, job_id, ctx.worker_id, progress=fraction, stage=stage, eta=eta, ready_seconds=ready
+        skipped_if_unavailable(
+            lambda: store.report_progress(
+                ctx.db, job_id, ctx.worker_id, progress=fraction, stage=stage, eta=eta, ready_seconds=ready
+            ),
+            what=f"a progress step of job {job_id}",
+        )
+
+    def fail(reason: str, code: str) -> None:
+        patiently(
+            lambda: store.fail(ctx.db, job_id, reason=reason, code=code, worker_id=ctx.worker_id),
+            what=f"recording that job {job_id} failed",
         )
 
     def on_progress(p: Any) -> None:
@@ -172,7 +182,10 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
 
         # `auto` becomes an engine here, with this worker's weights; the job row says which.
         choice = choose(job.engine, job.model or ctx.settings.default_model, ctx.settings.model_dir)
-        store.record_engine(ctx.db, job_id, ctx.worker_id, engine=choice.engine, model=choice.model)
+        patiently(
+            lambda: store.record_engine(ctx.db, job_id, ctx.worker_id, engine=choice.engine, model=choice.model),
+            what=f"recording the engine of job {job_id}",
+        )
         log.info("job %s runs %s %s (%s)", job_id, choice.engine, choice.model, choice.reason)
         # Stats kept from an earlier decode of this song (same ffmpeg) let the decode stream: first chunk at once.
         known = known_mix_stats(stem_store, song.sha256)
@@ -195,13 +208,7 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
                 remember_quietly(stem_store, song.sha256, result.decoded.stats)
             if result._scratch is not None:  # the cache refused it: nothing we could serve later
                 result.release()
-                store.fail(
-                    ctx.db,
-                    job_id,
-                    reason="the stems are larger than the whole cache budget",
-                    code="too_large",
-                    worker_id=ctx.worker_id,
-                )
+                fail("the stems are larger than the whole cache budget", "too_large")
                 return
             # Other hosts serve these stems: they are copied out first. Otherwise the API reads
             # this very cache, so render what players fetch.
@@ -232,42 +239,36 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
             "duration": result.duration,
             "cached": result.cached,
         }
-        if store.finish(ctx.db, job_id, ctx.worker_id, manifest):
+        if patiently(lambda: store.finish(ctx.db, job_id, ctx.worker_id, manifest), what=f"finishing job {job_id}"):
             log.info("job %s done (cached=%s)", job_id, result.cached)
     except CancelledError:
         if ctx.shutdown.is_set():
-            state = store.requeue(ctx.db, job_id, reason="worker shut down", penalize=False)
+            state = patiently(
+                lambda: store.requeue(ctx.db, job_id, reason="worker shut down", penalize=False),
+                what=f"handing job {job_id} back",
+            )
             if state == "queued" and ctx.on_requeue is not None:
                 ctx.on_requeue(job_id)
         else:
-            store.mark_cancelled(ctx.db, job_id, worker_id=ctx.worker_id)
+            patiently(
+                lambda: store.mark_cancelled(ctx.db, job_id, worker_id=ctx.worker_id),
+                what=f"recording that job {job_id} was cancelled",
+            )
     except RiffRoomError as exc:
-        store.fail(ctx.db, job_id, reason=str(exc), code=exc.code, worker_id=ctx.worker_id)
+        fail(str(exc), exc.code)
     except ValueError as exc:  # a request the engine refuses (unknown model or stem)
-        store.fail(ctx.db, job_id, reason=str(exc), code="bad_request", worker_id=ctx.worker_id)
+        fail(str(exc), "bad_request")
     except Exception as exc:
         if is_disk_full(exc):  # the staging dir was removed by separate(): nothing half-written stays
             log.warning("job %s: out of disk space (%s)", job_id, exc)
-            store.fail(
-                ctx.db,
-                job_id,
-                reason=str(storage_full("the stems")),
-                code="insufficient_storage",
-                worker_id=ctx.worker_id,
-            )
+            fail(str(storage_full("the stems")), "insufficient_storage")
             return
         if not _song_exists(ctx.db, song.id):  # deleted while it ran: its upload went with it
             log.info("job %s stopped: its song was deleted (%s)", job_id, type(exc).__name__)
-            store.fail(ctx.db, job_id, reason="the song was deleted", code="not_found", worker_id=ctx.worker_id)
+            fail("the song was deleted", "not_found")
             return
         log.exception("job %s failed unexpectedly", job_id)
-        store.fail(
-            ctx.db,
-            job_id,
-            reason=f"internal error: {type(exc).__name__}: {exc}",
-            code="internal",
-            worker_id=ctx.worker_id,
-        )
+        fail(f"internal error: {type(exc).__name__}: {exc}", "internal")
     finally:
         for separated in kept:
             separated.close_decoded()
