@@ -185,12 +185,14 @@ def overlapping_runs(log_text: str, deaths: dict[str, float]) -> list[str]:
 
 
 def stray_processes(root: Path) -> list[str]:
-    """Processes (ffmpeg, workers, servers) whose command line names this run's directory."""
+    """Processes (ffmpeg, workers, servers) whose command line or environment names this run's
+    directory (a worker's command line does not: it inherits the server's RIFFROOM_CACHE_DIR)."""
     out = []
-    for proc in psutil.process_iter(["pid", "cmdline"]):
+    for proc in psutil.process_iter(["pid", "cmdline", "environ"]):
         try:
-            if any(str(root) in part for part in proc.info["cmdline"] or ()) and proc.pid != os.getpid():
-                out.append(f"pid {proc.pid}: {' '.join(proc.info['cmdline'])[:120]}")
+            named = [*(proc.info["cmdline"] or ()), *(proc.info["environ"] or {}).values()]
+            if any(str(root) in part for part in named) and proc.pid != os.getpid():
+                out.append(f"pid {proc.pid}: {' '.join(proc.info['cmdline'] or ())[:120]}")
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
     return out

@@ -44,7 +44,7 @@ SWEEP_SECONDS = 60.0  # how often this host's partial data of ended jobs is look
 WAL_TRUNCATE_SECONDS = 30.0  # how often, with no job running, the SQLite WAL is given back (Database.truncate_wal)
 STUCK_LEASES = 4.0  # a live worker is stuck once its lease went unrenewed for this many leases more
 STUCK_MIN_SECONDS = 12.0  # ... and at least this long (short test leases on a loaded machine)
-WORKER_MODULE = "riffroom.jobs.worker"  # run as `python -m WORKER_MODULE --worker-id ID`, settings on stdin
+WORKER_MODULE = "riffroom.jobs.worker"  # `python -m WORKER_MODULE --worker-id ID --parent-pid PID`, settings on stdin
 
 
 @dataclass
@@ -184,7 +184,7 @@ class Supervisor:
         self._generation += 1
         worker_id = f"{self.node}-{slot}-{self._generation}"
         proc = subprocess.Popen(
-            [sys.executable, "-m", WORKER_MODULE, "--worker-id", worker_id],
+            [sys.executable, "-m", WORKER_MODULE, "--worker-id", worker_id, "--parent-pid", str(os.getpid())],
             stdin=subprocess.PIPE,
             env=self._worker_env(),
             close_fds=True,

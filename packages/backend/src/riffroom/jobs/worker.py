@@ -25,13 +25,16 @@ from riffroom.storage.db import Database
 log = logging.getLogger("riffroom.worker")
 
 
-def _die_with_parent() -> None:
-    """Linux: SIGKILL this process when the server dies, so no worker outlives it."""
+def _die_with_parent(parent_pid: int | None) -> bool:
+    """Linux: SIGKILL this process when the server dies, so no worker outlives it. False when the
+    server already died before the signal was armed (a server killed while this worker was still
+    starting): the worker, adopted by init, would otherwise claim jobs the next server also runs."""
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except OSError:
         pass
+    return parent_pid is None or os.getppid() == parent_pid
 
 
 def _lower_priority(nice: int) -> None:
@@ -50,8 +53,11 @@ def _lower_priority(nice: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="riffroom-worker")
     parser.add_argument("--worker-id", required=True)
+    parser.add_argument("--parent-pid", type=int, help="the server's pid: exit at once if it is already gone")
     args = parser.parse_args(argv)
-    _die_with_parent()
+    if not _die_with_parent(args.parent_pid):
+        print(f"worker {args.worker_id}: the server (pid {args.parent_pid}) is gone; exiting", file=sys.stderr)
+        return 1
     settings = Settings.model_validate_json(sys.stdin.read())
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s worker {args.worker_id}: %(message)s")
     _lower_priority(settings.worker_nice)
