@@ -4,7 +4,10 @@ its engine already loaded) to the engine starting on the song's first window.
 Songs of 60 s and 4 minutes, wav (PCM 16) and mp3, dsp and an untrained htdemucs of the published
 shape. Each case runs `--repeats` times in a fresh cache and prints the median; the run is cancelled
 as soon as the first window starts, so the full separation is not waited for. With `--stats`
-the song's mix statistics are computed beforehand, as the server does after an upload.
+the song's mix statistics are known beforehand (a worker keeps them after a song's first decode).
+A new song streams its decode with dsp (no statistics needed) and decodes in full first with
+demucs (it normalises by them); the peer printed beside each case is a full decode of the same
+song in the same run, the wait before the first window when every song decoded in full first.
 Usage: bench_first_chunk.py [--repeats 3] [--stats]
 """
 
@@ -87,6 +90,17 @@ def _one(song: Path, engine: str, work: Path, model_dir: Path, with_stats: bool)
     return first - started
 
 
+def _full_decode(song: Path, work: Path) -> float:
+    """Seconds for one full decode of `song` (the old path's wait before its first window)."""
+    from riffroom.audio.decode import decode
+    from riffroom.config import Settings
+
+    settings = Settings(data_dir=work / "data", cache_dir=work / "cache-decode", device="cpu")
+    started = time.perf_counter()
+    decode(song, settings=settings).close()
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
@@ -124,12 +138,18 @@ def main() -> None:
             if args.only not in f"{engine} {name}":
                 continue
             for with_stats in (False, True) if args.both else (args.stats,):
-                times = [_one(song, engine, args.work, model_dir, with_stats) for _ in range(args.repeats)]
+                times, decodes = [], []
+                for _ in range(args.repeats):  # alternating, so both see the same load
+                    times.append(_one(song, engine, args.work, model_dir, with_stats))
+                    decodes.append(_full_decode(song, args.work))
                 runs = ", ".join(f"{t:.3f}" for t in times)
-                label = "stats known" if with_stats else "full decode"
-                median = statistics.median(times)
+                streams = with_stats or engine == "dsp"
+                label = "stats known" if with_stats else ("new song, streamed" if streams else "new song, full decode")
+                median, peer = statistics.median(times), statistics.median(decodes)
                 print(
-                    f"{engine:7s} {name:12s} {label}: claim -> first chunk median {median:6.3f} s ({runs})", flush=True
+                    f"{engine:7s} {name:12s} {label}: claim -> first chunk median {median:6.3f} s ({runs}); "
+                    f"a full decode {peer:6.3f} s (ratio {median / peer:.2f})",
+                    flush=True,
                 )
 
 

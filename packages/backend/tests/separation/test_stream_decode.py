@@ -1,6 +1,7 @@
-"""The streaming decode: given the song's mix stats, the first chunk starts while ffmpeg still
-decodes, and the stems are bit for bit those of the full-decode path; bad input fails the same
-way and leaves nothing behind; other stats than this host's decode never reach published stems."""
+"""The streaming decode: the first chunk starts while ffmpeg still decodes (a new song with dsp,
+or any engine given the song's mix stats), and the stems are bit for bit those of the full-decode
+path; bad input fails the same way and leaves nothing behind; other stats than this host's
+decode never reach published stems."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
+from riffroom.audio.decode import decode
 from riffroom.audio.mix_stats import measure_mix_stats
 from riffroom.config import Settings
 from riffroom.errors import BadInputError, CancelledError
 from riffroom.separation import api
 from riffroom.separation.api import StemSet, separate
+from riffroom.separation.engines import choose, get_engine
+from riffroom.separation.runner import run_chunked
 
 from tests.fixtures.songs import encode, synth_song, write_wav
 
@@ -36,6 +40,21 @@ def _samples(result: StemSet) -> dict[str, bytes]:
     return out
 
 
+def _full_decode_dsp(song: Path, settings: Settings) -> tuple[dict[str, bytes], float]:
+    """The reference: the whole song decoded first, then separated, as before streaming existed."""
+    choice = choose("dsp", None, None)
+    engine = get_engine(choice, model_dir=None, device="cpu", dsp_chunk_seconds=settings.dsp_chunk_seconds)
+    audio = decode(song, settings=settings)
+    blocks: list[np.ndarray] = []
+    try:
+        run_chunked(engine, audio, blocks.append)
+        duration = audio.duration
+    finally:
+        audio.close()
+    stems = np.concatenate(blocks, axis=-1)
+    return {name: np.ascontiguousarray(stems[i].T).tobytes() for i, name in enumerate(choice.stems)}, duration
+
+
 def _leftovers(settings: Settings) -> list[Path]:
     """Anything a separation left in the cache's staging area or published (a failed run: nothing)."""
     root = settings.resolved_cache_dir
@@ -49,15 +68,18 @@ def songs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"wav": wav, "mp3": encode(wav, folder / "song.mp3", "mp3")}
 
 
+@pytest.mark.parametrize("known", [True, False], ids=["stats-known", "new-song"])
 @pytest.mark.parametrize("fmt", ["wav", "mp3"])
-def test_streamed_stems_equal_the_full_decode_bit_for_bit_dsp(fmt: str, songs: dict[str, Path], tmp_path: Path) -> None:
+def test_streamed_stems_equal_the_full_decode_bit_for_bit_dsp(
+    fmt: str, known: bool, songs: dict[str, Path], tmp_path: Path
+) -> None:
     song = songs[fmt]
-    full = separate(song, engine="dsp", settings=_settings(tmp_path, "full"))
-    stats = measure_mix_stats(song, settings=_settings(tmp_path, "x"))
+    reference, duration = _full_decode_dsp(song, _settings(tmp_path, "full"))
+    stats = measure_mix_stats(song, settings=_settings(tmp_path, "x")) if known else None
     streamed = separate(song, engine="dsp", settings=_settings(tmp_path, "stream"), mix_stats=stats)
-    assert streamed.cache_key == full.cache_key and not streamed.cached
-    assert _samples(streamed) == _samples(full)
-    assert streamed.duration == full.duration
+    assert not streamed.cached
+    assert _samples(streamed) == reference
+    assert streamed.duration == duration
 
 
 def test_streamed_stems_equal_the_full_decode_bit_for_bit_demucs(songs: dict[str, Path], tmp_path: Path) -> None:
@@ -102,22 +124,31 @@ def test_bad_input_fails_with_the_same_code_and_leaves_nothing(songs: dict[str, 
         (corrupt, {}, None),
         (songs["wav"], {"max_duration_seconds": 5.0}, "too_large"),
     ]
+    # demucs with no stats decodes the whole song first; dsp streams, with stats or without.
+    paths: list[tuple[str, dict[str, Any], Any]] = [
+        ("full", {"engine": "demucs", "model": "demucs_unittest"}, None),
+        ("stream-known", {"engine": "dsp"}, stats),
+        ("stream-new", {"engine": "dsp"}, None),
+    ]
     for path, extra, code in cases:
         codes = []
-        for name, known in (("full", None), ("stream", stats)):
+        for name, kw, known in paths:
             settings = _settings(tmp_path, f"{name}-{path.stem}-{len(extra)}", **extra)
             with pytest.raises(BadInputError) as failure:
-                separate(path, engine="dsp", settings=settings, mix_stats=known)
+                separate(path, settings=settings, mix_stats=known, **kw)
             codes.append(failure.value.code)
             assert _leftovers(settings) == [], f"{path.name} {name}: {_leftovers(settings)}"
-        assert codes[0] == codes[1], (path.name, codes)
+        assert len(set(codes)) == 1, (path.name, codes)
         if code is not None:
             assert codes[0] == code
 
 
-def test_cancel_while_the_decode_streams_stops_it_and_leaves_nothing(songs: dict[str, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("known", [True, False], ids=["stats-known", "new-song"])
+def test_cancel_while_the_decode_streams_stops_it_and_leaves_nothing(
+    known: bool, songs: dict[str, Path], tmp_path: Path
+) -> None:
     song = songs["mp3"]
-    stats = measure_mix_stats(song, settings=_settings(tmp_path, "x"))
+    stats = measure_mix_stats(song, settings=_settings(tmp_path, "x")) if known else None
     settings = _settings(tmp_path, "cancelled")
     asked = threading.Event()
     calls = 0
@@ -157,8 +188,9 @@ class _FirstWindow:
         return timed
 
 
+@pytest.mark.parametrize("known", [True, False], ids=["stats-known", "new-song"])
 def test_the_first_chunk_of_a_four_minute_song_starts_while_it_decodes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    known: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     block = synth_song(30.0, seed=11).mixture
     song = tmp_path / "four-minutes.wav"
@@ -182,7 +214,7 @@ def test_the_first_chunk_of_a_four_minute_song_starts_while_it_decodes(
             song,
             engine="dsp",
             settings=settings,
-            mix_stats=stats,
+            mix_stats=stats if known else None,
             cancel=lambda: bool(wrapped[-1:] and wrapped[-1].started_at),
         )
     first = wrapped[-1]

@@ -1,12 +1,14 @@
 """A decode the chunked runner reads while ffmpeg is still writing it.
 
-Given the song's mix statistics in advance (audio/mix_stats.py), the runner needs nothing else
-before its first window: `read` waits until ffmpeg has written the frames asked for, so the first
-chunk starts a moment after the decode does instead of after the whole song. Every check of
+`read` waits until ffmpeg has written the frames asked for, so the first chunk starts a moment
+after the decode does instead of after the whole song. An engine that normalises by whole-song
+statistics (demucs) needs them before its first window: given in advance (audio/mix_stats.py),
+they are `known`, and when the decode ends with others (another ffmpeg made them) the reader gets
+`MixStatsMismatch` holding the complete decode, so stems made with the wrong normalisation are
+never published. An engine that works on the raw mix (dsp, Spleeter) needs no statistics: a new
+song streams with `known=None`, its length known only once the decode ends (`frames_up_to`
+waits as far as it needs; `expected_frames` estimates from the header meanwhile). Every check of
 `decode_into` still runs; its error (truncated, over the cap, timeout, cancel) reaches the reader.
-When the decode ends with statistics other than those given (another ffmpeg made them), the
-reader gets `MixStatsMismatch` holding the complete decode, so stems made with the wrong
-normalisation are never published.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class StreamingDecode:
     def __init__(
         self,
         source: Path,
-        known: MixStats,
+        known: MixStats | None,
         *,
         settings: Settings | None = None,
         spool_dir: Path | None = None,
@@ -59,6 +61,7 @@ class StreamingDecode:
         self._out = os.fdopen(fd, "wb")
         self._cond = threading.Condition()
         self._written = 0
+        self._estimate = 0  # frames the header promises, from the decode's progress
         self._done = False
         self._error: BaseException | None = None
         self._result: DecodedAudio | None = None
@@ -69,18 +72,41 @@ class StreamingDecode:
 
     @property
     def stats(self) -> MixStats:
-        return self._known
+        """The statistics given, or (a new song) those of the finished decode."""
+        if self._known is not None:
+            return self._known
+        if self._done and self._result is not None:
+            return self._result.stats
+        raise RuntimeError("a new song's statistics are known once its decode has ended")
 
     @property
     def frames(self) -> int:
-        return self._known.frames
+        return self.stats.frames
+
+    @property
+    def expected_frames(self) -> int:
+        """The song's length: exact when known or decoded, else the header's promise (at least what exists)."""
+        if self._known is not None:
+            return self._known.frames
+        with self._cond:
+            return self._written if self._done else max(self._written, self._estimate)
+
+    def frames_up_to(self, end: int) -> int:
+        """min(end, the song's length): waits until `end` frames exist or the decode has ended."""
+        if self._known is not None:
+            return min(end, self._known.frames)
+        self._wait_for(end)
+        with self._cond:
+            return min(end, self._written)
 
     def _stopped(self) -> bool:
         return self._stop or (self._cancel is not None and self._cancel())
 
     def _run(self, source: Path, settings: Settings) -> None:
         try:
-            stats, info = decode_into(source, self._append, settings=settings, cancel=self._stopped)
+            stats, info = decode_into(
+                source, self._append, settings=settings, cancel=self._stopped, on_progress=self._progressed
+            )
             self._out.close()
             self._result = DecodedAudio(self.path, stats, info, self._owned_dir)
         except BaseException as exc:
@@ -98,26 +124,36 @@ class StreamingDecode:
             self._written += samples.shape[0]
             self._cond.notify_all()
 
-    def _outcome(self) -> None:
-        """Raise what the finished decode says is wrong: its own error, or other statistics."""
-        if self._error is not None:
-            raise self._error
-        assert self._result is not None
-        if self._result.stats != self._known:
-            raise MixStatsMismatch(self._known, self._result)
+    def _progressed(self, fraction: float) -> None:
+        if fraction > 0:
+            with self._cond:
+                self._estimate = round(self._written / fraction)
 
-    def read(self, start: int, count: int) -> np.ndarray:
-        """Frames [start, start+count) as [2, count] float32, zero outside the song; waits for them."""
-        total = self._known.frames
-        hi = min(start + count, total)
+    def _wait_for(self, frames: int) -> None:
+        """Until `frames` frames exist or the decode has ended; then raise what the ended decode says."""
         with self._cond:
-            while not self._done and self._written < hi:
+            while not self._done and self._written < frames:
                 if self._cancel is not None and self._cancel():
                     raise CancelledError("cancelled while decoding")
                 self._cond.wait(_WAIT_SECONDS)
             done = self._done
         if done:
             self._outcome()
+
+    def _outcome(self) -> None:
+        """Raise what the finished decode says is wrong: its own error, or other statistics."""
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        if self._known is not None and self._result.stats != self._known:
+            raise MixStatsMismatch(self._known, self._result)
+
+    def read(self, start: int, count: int) -> np.ndarray:
+        """Frames [start, start+count) as [2, count] float32, zero outside the song; waits for them."""
+        hi = start + count if self._known is None else min(start + count, self._known.frames)
+        self._wait_for(hi)
+        with self._cond:  # frames past the song's end (once it is known) read as zeros
+            total = self._known.frames if self._known is not None else self._written
         return read_spool(self.path, start, count, total)
 
     def finish(self) -> DecodedAudio:

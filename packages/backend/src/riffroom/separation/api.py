@@ -4,9 +4,11 @@ Stems are written into a staging dir of the stem store (`storage/stems.py`) and 
 publish; a second request for the same content and settings is served from the store. Given a
 `partial` (the stem store's `partial(job_id)`), each finished stretch is also kept there at once,
 so a player can read it while the rest separates; `Progress.ready_seconds` says how far that is.
-Given the song's `mix_stats` (audio/mix_stats.py), the decode streams: the first chunk starts
-as soon as ffmpeg has written its frames. Should this host's decode end with other statistics,
-the stems made so far are thrown away and the song is separated again from that decode.
+The decode streams, so the first chunk starts as soon as ffmpeg has written its frames: always
+for an engine that works on the raw mix (dsp, Spleeter), and for one that normalises by the whole
+song (demucs) when the song's `mix_stats` are known (audio/mix_stats.py); a new song waits for its
+full decode there. Should this host's decode end with other statistics than those given, the
+stems made so far are thrown away and the song is separated again from that decode.
 
 >>> stems = separate(Path("song.mp3"), engine="dsp")
 >>> stems.stems["vocals"]  # a float WAV in the stem store
@@ -157,13 +159,19 @@ class _Run:
 def _separate_into(
     run: _Run, key: str, sha: str, cache: StemCache, mix_stats: MixStats | None
 ) -> tuple[CacheEntry | None, DecodedAudio]:
-    """Decode (streaming when `mix_stats` are known), separate into `run.staging`, publish.
-
-    Returns the entry (None when the cache refused it) and the complete decode."""
+    """Decode (streaming when the engine can start without `mix_stats`, or they are known),
+    separate into `run.staging`, publish. Returns the entry (None when the cache refused it) and
+    the complete decode."""
     settings, report, cancel = run.settings, run.report, run.cancel
     report(Progress("decoding", 0.0))
+    eng = get_engine(
+        run.choice,
+        model_dir=settings.model_dir,
+        device=settings.device,
+        dsp_chunk_seconds=settings.dsp_chunk_seconds,
+    )
     audio: DecodedAudio | StreamingDecode
-    if mix_stats is not None:
+    if mix_stats is not None or not eng.normalize_input:
         audio = StreamingDecode(
             run.source, mix_stats, settings=settings, spool_dir=run.spool_dir, cancel=cancel, owned_dir=run.spool_dir
         )
@@ -177,12 +185,6 @@ def _separate_into(
         )
         audio.owned_dir = run.spool_dir
     try:
-        eng = get_engine(
-            run.choice,
-            model_dir=settings.model_dir,
-            device=settings.device,
-            dsp_chunk_seconds=settings.dsp_chunk_seconds,
-        )
         started = time.monotonic()
         try:
             decoded = _separate_from(run, eng, audio)
@@ -218,13 +220,17 @@ def _separate_into(
 def _separate_from(run: _Run, eng: Engine, audio: DecodedAudio | StreamingDecode) -> DecodedAudio:
     """Write every stem of `audio` into the staging dir (afresh) and the partial data; the full decode."""
     writers = [StemWriter(run.staging / f"{name}.wav") for name in eng.sources]
-    segments: SegmentWriter | None = run.partial.open(eng.sources, audio.stats.frames) if run.partial else None
+
+    def expected() -> int:  # a new song's length is an estimate until its decode ends
+        return audio.expected_frames if isinstance(audio, StreamingDecode) else audio.stats.frames
+
+    segments: SegmentWriter | None = run.partial.open(eng.sources, expected()) if run.partial else None
 
     def sink(block: np.ndarray) -> None:
         for writer, stem in zip(writers, block, strict=True):
             writer.write(stem)
         if segments is not None:
-            segments.write(block)
+            segments.write(block, total_frames=expected())
 
     def on_chunk(p: ChunkProgress) -> None:
         fraction = _DECODE_SHARE + _SEPARATE_SHARE * p.fraction
@@ -233,6 +239,8 @@ def _separate_from(run: _Run, eng: Engine, audio: DecodedAudio | StreamingDecode
     try:
         run.report(Progress("separating", _DECODE_SHARE, None))
         run_chunked(eng, audio, sink, progress=on_chunk, cancel=run.cancel)
+        if segments is not None:
+            segments.end()
     finally:
         for writer in writers:
             writer.close()

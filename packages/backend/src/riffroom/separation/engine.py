@@ -55,6 +55,7 @@ class Engine(Protocol):
         """Frames of input the engine wants for a chunk (context is taken from the neighbours)."""
         ...
 
-    def separate_window(self, window: np.ndarray, stats: MixStats) -> np.ndarray:
-        """[2, padded_length] float32 -> [len(sources), 2, padded_length] float32."""
+    def separate_window(self, window: np.ndarray, stats: MixStats | None) -> np.ndarray:
+        """[2, padded_length] float32 -> [len(sources), 2, padded_length] float32. `stats` are
+        the whole song's when the engine normalises, else None (a new song may still be decoding)."""
         ...

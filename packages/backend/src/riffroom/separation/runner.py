@@ -4,13 +4,14 @@ Chunk offsets, the triangular crossfade and the weight normalisation are exactly
 `demucs.apply.apply_model(split=True, shifts=0)`, so our output equals demucs's own within float
 rounding; unlike apply_model we never allocate a buffer the length of the song. After the chunk
 at `offset` is added, samples before `offset + stride` receive no more contributions, so they are
-normalised and written out at once.
+normalised and written out at once. Windows are planned one at a time, so a source still being
+decoded (audio/stream_decode.py, a new song of unknown length) is read only as far as it exists.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -21,7 +22,10 @@ from .engine import Engine, MixStats
 
 
 class Source(Protocol):
-    """What the runner reads from: a seekable float32 stereo stream (see audio.decode.DecodedAudio)."""
+    """What the runner reads from: a seekable float32 stereo stream (see audio.decode.DecodedAudio).
+
+    `stats` is read only for an engine that normalises. A source still being decoded may also
+    have `frames_up_to(end)` (waits; min(end, length)) and `expected_frames` (for progress)."""
 
     @property
     def stats(self) -> MixStats: ...
@@ -79,20 +83,39 @@ class _Window:
     delta: int  # padding the engine asked for, split around the chunk
 
 
+def _frames_up_to(source: Source, end: int) -> int:
+    """min(end, the song's length), waiting for a source still being decoded."""
+    up_to = getattr(source, "frames_up_to", None)
+    return int(up_to(end)) if up_to is not None else min(end, source.stats.frames)
+
+
+def _expected_frames(source: Source) -> int:
+    expected = getattr(source, "expected_frames", None)
+    return int(expected) if expected is not None else source.stats.frames
+
+
+def _windows(engine: Engine, source: Source, segment: int, stride: int) -> Iterator[_Window]:
+    """apply_model's chunks: one every `stride` frames while the song lasts, the last one shorter."""
+    offset = 0
+    while (frames := _frames_up_to(source, offset + segment) - offset) > 0:
+        yield _Window(offset, frames, engine.padded_length(frames) - frames)
+        offset += stride
+
+
 def _batched(engine: Engine, source: Source, batch: list[_Window]) -> list[np.ndarray]:
     """Run one batch of windows through the engine: one forward pass when it takes several."""
-    total, stats = source.stats.frames, source.stats
+    stats = source.stats if engine.normalize_input else None
     inputs = []
     for w in batch:
         window = source.read(w.offset - w.delta // 2, w.frames + w.delta)
-        if engine.normalize_input:
-            window = _normalized(window, w.offset - w.delta // 2, total, stats)
+        if stats is not None:
+            window = _normalized(window, w.offset - w.delta // 2, stats.frames, stats)
         inputs.append(window)
     many = getattr(engine, "separate_windows", None)
     outs = many(inputs, stats) if many is not None and len(inputs) > 1 else [engine.separate_window(inputs[0], stats)]
     result = []
     for w, out in zip(batch, outs, strict=True):
-        if engine.normalize_input:
+        if stats is not None:
             out = out * np.float32(stats.std + NORM_EPS) + np.float32(stats.mean)
         result.append(out[..., w.delta // 2 : w.delta // 2 + w.frames])  # centre trim, as demucs does
     return result
@@ -110,41 +133,42 @@ def run_chunked(
 
     An engine with `separate_windows` and `batch_windows` > 1 gets that many equal-length
     windows per call; offsets, crossfade and output are the same as one at a time."""
-    total = source.stats.frames
     segment = engine.segment_frames
     stride = int((1 - engine.overlap) * segment)
     if stride <= 0:
         raise ValueError("overlap leaves no stride")
     weight = crossfade_weight(segment)
     n_sources = len(engine.sources)
-    windows = []
-    for offset in range(0, total, stride):
-        frames = min(segment, total - offset)
-        windows.append(_Window(offset, frames, engine.padded_length(frames) - frames))
+    windows = _windows(engine, source, segment, stride)
+    waiting: list[_Window] = []  # planned, not yet run (looked at to fill a batch)
     per_call = max(1, int(getattr(engine, "batch_windows", 1)))
     # Accumulators cover [base, base + segment + stride): the live part of the song.
     acc = np.zeros((n_sources, 2, segment + stride), dtype=np.float32)
     acc_weight = np.zeros(segment + stride, dtype=np.float32)
     base = 0
     started = time.monotonic()
-    i = 0
-    while i < len(windows):
+    while True:
         if cancel is not None and cancel():
             raise CancelledError("cancelled")
-        batch = [windows[i]]
-        padded = windows[i].frames + windows[i].delta
-        while len(batch) < per_call and i + len(batch) < len(windows):
-            nxt = windows[i + len(batch)]
-            if nxt.frames + nxt.delta != padded:
+        if not waiting and (first := next(windows, None)) is not None:
+            waiting.append(first)
+        if not waiting:
+            break
+        batch = [waiting.pop(0)]
+        padded = batch[0].frames + batch[0].delta
+        while len(batch) < per_call:
+            if not waiting and (nxt := next(windows, None)) is not None:
+                waiting.append(nxt)
+            if not waiting or waiting[0].frames + waiting[0].delta != padded:
                 break
-            batch.append(nxt)
-        i += len(batch)
+            batch.append(waiting.pop(0))
         for w, out in zip(batch, _batched(engine, source, batch), strict=True):
             rel = w.offset - base
             acc[..., rel : rel + w.frames] += weight[: w.frames] * out
             acc_weight[rel : rel + w.frames] += weight[: w.frames]
             # Everything before the next chunk's start is final.
-            final_end = min(w.offset + stride, total) - base
+            done = min(w.offset + stride, w.offset + w.frames)
+            final_end = done - base
             sink(acc[..., :final_end] / acc_weight[:final_end])
             acc = np.roll(acc, -final_end, axis=-1)
             acc[..., -final_end:] = 0.0
@@ -152,4 +176,4 @@ def run_chunked(
             acc_weight[-final_end:] = 0.0
             base += final_end
             if progress is not None:
-                progress(ChunkProgress(min(w.offset + stride, total), total, time.monotonic() - started))
+                progress(ChunkProgress(done, max(done, _expected_frames(source)), time.monotonic() - started))

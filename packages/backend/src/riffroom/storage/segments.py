@@ -224,8 +224,10 @@ class SegmentWriter:
     def _frontier(self) -> Frontier:
         return Frontier(self.frames, self.total_frames, self.partial.segment_frames, self.stems)
 
-    def write(self, block: np.ndarray) -> None:
-        """Keep `block` ([stems, 2, n] float32, following the last one); fsynced before it is counted."""
+    def write(self, block: np.ndarray, total_frames: int = 0) -> None:
+        """Keep `block` ([stems, 2, n] float32, following the last one); fsynced before it is counted.
+
+        `total_frames`: the song's length as now known (a new song's estimate firms up as it decodes)."""
         if block.shape[0] != len(self.stems) or block.shape[1] != CHANNELS:
             raise ValueError(f"expected [{len(self.stems)}, {CHANNELS}, n] blocks, got {list(block.shape)}")
         if block.shape[-1] == 0:
@@ -239,7 +241,14 @@ class SegmentWriter:
         if self._tail.shape[1]:
             self._put_segment(self._tail)  # the growing last segment, replaced on the next write
         self.frames += block.shape[-1]
+        self.total_frames = max(self.total_frames, total_frames, self.frames)
         self.partial._write_frontier(self._frontier())
+
+    def end(self) -> None:
+        """Every block is written: the song's length is what was written (an estimate may have been off)."""
+        if self.total_frames != self.frames:
+            self.total_frames = self.frames
+            self.partial._write_frontier(self._frontier())
 
     def _put_segment(self, frames: np.ndarray) -> None:
         for stem, data in zip(self.stems, frames, strict=True):

@@ -124,10 +124,10 @@ class DemucsEngine:
         member = self._members[0]
         return int(member.valid_length(chunk_frames)) if hasattr(member, "valid_length") else chunk_frames
 
-    def separate_window(self, window: np.ndarray, stats: MixStats) -> np.ndarray:
+    def separate_window(self, window: np.ndarray, stats: MixStats | None) -> np.ndarray:
         return self.separate_windows([window], stats)[0]
 
-    def separate_windows(self, windows: list[np.ndarray], stats: MixStats) -> list[np.ndarray]:
+    def separate_windows(self, windows: list[np.ndarray], stats: MixStats | None) -> list[np.ndarray]:
         """Equal-length windows: side by side on one thread each, or stacked into one batch (the
         model normalises each window alone, so either way each output is that window's own)."""
         if self._pool is not None and len(windows) > 1:
