@@ -14,10 +14,13 @@ from pathlib import Path
 import httpx
 from tests import services
 from tests.api.harness import upload
+from tests.reliability.campaign import SERVER_SETTINGS
 from tests.reliability.chaos import Tally, salted, sha256_file, stem_hashes
 from tests.reliability.follower import Follower
 from tests.reliability.services_control import cluster_settings, restartable_postgres, restartable_redis, scaled_cluster
 from tests.reliability.test_reconnect import retried
+
+DSP_CHUNK = SERVER_SETTINGS["dsp_chunk_seconds"]
 
 
 def scaled_run(
@@ -36,7 +39,11 @@ def scaled_run(
         restartable_redis(root / "redis") as redis,
         restartable_postgres() as pg,
         services.s3_server(root / "s3") as s3,
-        scaled_cluster(root / "cluster", cluster_settings(redis.url, pg.admin_url, s3)) as cluster,
+        # The undisturbed reference is an embedded server with the campaign's settings: the same dsp
+        # chunking here, or every stem differs from it for a reason that is no fault's.
+        scaled_cluster(
+            root / "cluster", cluster_settings(redis.url, pg.admin_url, s3, dsp_chunk_seconds=DSP_CHUNK)
+        ) as cluster,
     ):
         a, b = cluster.apis
         plan = ["redis"] * redis_restarts + ["postgres"] * postgres_restarts + ["host"] * host_kills

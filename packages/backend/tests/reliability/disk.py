@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def _mount_tmpfs(path: Path, size: int) -> bool:
@@ -53,25 +55,45 @@ def free_bytes(path: Path) -> int:
     return st.f_bavail * st.f_frsize
 
 
+_TOP_UP_SECONDS = 0.02
+
+
+def _fill_to(fh: Any, disk: Path, leave: int) -> None:
+    """Append zeros to `fh` until only `leave` bytes of `disk` are free (or nothing more fits)."""
+    want = max(0, free_bytes(disk) - leave)
+    block = b"\0" * (1 << 20)
+    try:
+        while want > 0:
+            want -= fh.write(block[: min(len(block), want)])
+        fh.flush()
+        os.fsync(fh.fileno())
+    except OSError:  # someone else wrote meanwhile: the disk is as full as it gets
+        pass
+
+
 @contextmanager
 def filled(disk: Path, leave: int) -> Iterator[Path]:
-    """Fill `disk` until only `leave` bytes are free; the space comes back on exit."""
+    """Fill `disk` until only `leave` bytes are free, and keep it so: space the server frees
+    meanwhile (an idle server cuts its SQLite WAL to zero bytes) is taken again within 20 ms, so
+    an upload cannot slip into it. The space comes back on exit."""
     filler = disk / "filler.bin"
-    want = max(0, free_bytes(disk) - leave)
+    stop = threading.Event()
     with open(filler, "wb") as fh:
-        block = b"\0" * (1 << 20)
+        _fill_to(fh, disk, leave)
+
+        def top_up() -> None:
+            while not stop.wait(_TOP_UP_SECONDS):
+                if free_bytes(disk) > leave:
+                    _fill_to(fh, disk, leave)
+
+        keeper = threading.Thread(target=top_up, name="disk-filler", daemon=True)
+        keeper.start()
         try:
-            while want > 0:
-                n = fh.write(block[: min(len(block), want)])
-                want -= n
-            fh.flush()
-            os.fsync(fh.fileno())
-        except OSError:  # someone else wrote meanwhile: the disk is as full as it gets
-            pass
-    try:
-        yield filler
-    finally:
-        filler.unlink(missing_ok=True)
+            yield filler
+        finally:
+            stop.set()
+            keeper.join()
+    filler.unlink(missing_ok=True)
 
 
 def files_under(path: Path) -> list[Path]:
