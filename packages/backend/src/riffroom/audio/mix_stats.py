@@ -1,10 +1,11 @@
-"""A song's mix statistics, measured once when it arrives and kept by its content hash.
+"""A song's mix statistics, kept by its content hash once a decode has measured them.
 
 Demucs normalises every window by the mean and std of the whole mono mixture, so without them
-a separation must decode the whole song before its first chunk. The server measures them after
-an upload (in the background) and keeps them beside the stem store (`put_song_sidecar`); a worker
-whose ffmpeg is the same one reads them and streams the decode (audio/stream_decode.py). They are
-tied to the decoder that made them: a worker with another ffmpeg does not use them.
+a separation must decode the whole song before its first chunk. A worker keeps them beside the
+stem store (`put_song_sidecar`) after a job's decode; a later job of the same song on a worker
+whose ffmpeg is the same one reads them and streams the decode (audio/stream_decode.py). They
+are tied to the decoder that made them: a worker with another ffmpeg does not use them. (Nothing
+measures them at upload: that would only move the decode into the API process.)
 """
 
 from __future__ import annotations
