@@ -19,7 +19,7 @@ import httpx
 
 from tests.api.harness import ServerProcess, upload, wait_job
 from tests.reliability.chaos import Run, Tally, salted, stray_processes
-from tests.reliability.disk import filled, small_disk
+from tests.reliability.disk import filled, free_bytes, small_disk
 from tests.reliability.follower import Follower
 
 SERVER_SETTINGS: dict[str, Any] = {
@@ -101,6 +101,17 @@ def _inject(run: Run, follower: Follower, song: Path, root: Path, faults: Faults
         run.kill_server("server SIGKILL + restart mid-job")
 
 
+def _until_settled(disk: Path, quiet_seconds: float = 1.0, timeout: float = 30.0) -> None:
+    """Wait until the disk's free space has not changed for `quiet_seconds` (or `timeout` passed)."""
+    deadline = time.monotonic() + timeout
+    last, since = free_bytes(disk), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet_seconds:
+        time.sleep(0.1)
+        now = free_bytes(disk)
+        if now != last:
+            last, since = now, time.monotonic()
+
+
 def _fill_disk_once(
     run: Run, follower: Follower, c: httpx.Client, next_song: Callable[[], Path], rng: random.Random
 ) -> None:
@@ -110,6 +121,9 @@ def _fill_disk_once(
     for job_id in run.jobs:  # jobs still running would free space (their spool) or fail with it
         wait_job(c, job_id, timeout=180)
     disk = run.srv.data_dir.parent
+    # A job's worker removes its decode spool and partial stems just after the job ends: tens of MB
+    # freed under a filled disk, into which an upload could slip before the filler takes them back.
+    _until_settled(disk)
     with filled(disk, leave=rng.randint(64, 1024) * 1024):
         run.tally.faults["data disk full"] += 1
         refused = run.upload(c, next_song())  # None: 507 insufficient_storage
