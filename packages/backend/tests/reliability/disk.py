@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import BinaryIO
 
 
 def _mount_tmpfs(path: Path, size: int) -> bool:
@@ -58,7 +58,7 @@ def free_bytes(path: Path) -> int:
 _TOP_UP_SECONDS = 0.02
 
 
-def _fill_to(fh: Any, disk: Path, leave: int) -> None:
+def _fill_to(fh: BinaryIO, disk: Path, leave: int) -> None:
     """Append zeros to `fh` until only `leave` bytes of `disk` are free (or nothing more fits)."""
     want = max(0, free_bytes(disk) - leave)
     block = b"\0" * (1 << 20)

@@ -140,7 +140,9 @@ def run_chunked(
     weight = crossfade_weight(segment)
     n_sources = len(engine.sources)
     windows = _windows(engine, source, segment, stride)
-    waiting: list[_Window] = []  # planned, not yet run (looked at to fill a batch)
+    # Planned to fill a batch but of another length: it starts the next one. The next window is
+    # planned only when a batch has room for it (planning waits for a streaming decode to reach it).
+    held: _Window | None = None
     per_call = max(1, int(getattr(engine, "batch_windows", 1)))
     # Accumulators cover [base, base + segment + stride): the live part of the song.
     acc = np.zeros((n_sources, 2, segment + stride), dtype=np.float32)
@@ -150,18 +152,16 @@ def run_chunked(
     while True:
         if cancel is not None and cancel():
             raise CancelledError("cancelled")
-        if not waiting and (first := next(windows, None)) is not None:
-            waiting.append(first)
-        if not waiting:
+        first, held = held or next(windows, None), None
+        if first is None:
             break
-        batch = [waiting.pop(0)]
-        padded = batch[0].frames + batch[0].delta
-        while len(batch) < per_call:
-            if not waiting and (nxt := next(windows, None)) is not None:
-                waiting.append(nxt)
-            if not waiting or waiting[0].frames + waiting[0].delta != padded:
+        batch = [first]
+        padded = first.frames + first.delta
+        while len(batch) < per_call and (nxt := next(windows, None)) is not None:
+            if nxt.frames + nxt.delta != padded:
+                held = nxt
                 break
-            batch.append(waiting.pop(0))
+            batch.append(nxt)
         for w, out in zip(batch, _batched(engine, source, batch), strict=True):
             rel = w.offset - base
             acc[..., rel : rel + w.frames] += weight[: w.frames] * out
