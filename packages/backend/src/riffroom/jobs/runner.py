@@ -30,6 +30,7 @@ from riffroom.storage.db import Database
 from riffroom.storage.models import Job, JobState, Song
 from riffroom.storage.segments import PartialStems, wav_frames
 from riffroom.storage.stems import open_stem_store
+from riffroom.storage.unavailable import is_busy_or_unreachable
 
 log = logging.getLogger("riffroom.runner")
 
@@ -91,8 +92,11 @@ class _Heartbeat(threading.Thread):
                     if not store.heartbeat(ctx.db, self.job_id, ctx.worker_id, ctx.settings.lease_seconds):
                         self.cancel.set()
                     last_renew = time.monotonic()
-            except Exception:  # a busy database must not kill the heartbeat
-                log.exception("heartbeat for job %s failed", self.job_id)
+            except Exception as exc:  # a busy database must not kill the heartbeat
+                if not is_busy_or_unreachable(exc):
+                    log.exception("heartbeat for job %s failed", self.job_id)
+                    continue
+                log.warning("heartbeat for job %s skipped: the database is busy or unreachable (%s)", self.job_id, exc)
 
 
 def _prerender(settings: Settings, key: str, stems: dict[str, Any]) -> None:
