@@ -6,10 +6,12 @@ server's RSS, open file descriptors, threads and SQLite WAL size every 10 s.
 The mix, in a loop: an upload of new content, a dsp separation of it, stem range reads, a burst
 of WebSocket connect/subscribe/disconnect cycles (1,000 over the run) and a login (the server
 has an account). First the same mix runs for `--warmup-seconds` (the server opens its database
-pools, loads the dsp engine in its worker, fills its caches) and the server idles; that state is
-the baseline. After the load it idles as long again and compares: RSS and descriptors against
-the baseline (goal within 5 %; descriptors opened or closed since are listed by target), the WAL
-(the server cuts it to zero bytes when no job runs: goal 0 after idle), and the 5xx count (goal 0).
+pools, loads the dsp engine in its worker, fills its caches), its jobs finish and the server
+idles: that state is the baseline. After the load the queued jobs finish (the worker runs behind
+the uploads: the load is over only once the queue is empty), the server idles as long again and
+the figures are compared: RSS and descriptors against the baseline (goal within 5 %; descriptors
+opened or closed since are listed by target), the WAL (the server cuts it to zero bytes when no
+job runs: goal 0 after idle), and the 5xx count (goal 0).
 Loopback only.
 """
 
@@ -72,6 +74,7 @@ class Mix:
         self.rng = random.Random(5)
         self.statuses: dict[int, int] = {}
         self.rounds, self.ws_done, self.songs = 0, 0, []
+        self.pending: list[str] = []  # job ids not yet seen done or failed
 
     def count(self, r: httpx.Response) -> httpx.Response:
         self.statuses[r.status_code] = self.statuses.get(r.status_code, 0) + 1
@@ -89,7 +92,9 @@ class Mix:
         path.unlink()
         if r.status_code in (200, 201):
             self.songs.append(r.json()["id"])
-            self.count(c.post(f"/api/songs/{self.songs[-1]}/separations", json={"engine": "dsp"}))
+            job = self.count(c.post(f"/api/songs/{self.songs[-1]}/separations", json={"engine": "dsp"}))
+            if job.status_code in (200, 201, 202):
+                self.pending.append(job.json()["id"])
         for song_id in self.rng.sample(self.songs, min(3, len(self.songs))):
             start = self.rng.randint(0, 100_000)
             self.count(c.get(f"/api/songs/{song_id}/stems/vocals", headers={"Range": f"bytes={start}-{start + 65535}"}))
@@ -100,6 +105,18 @@ class Mix:
             self.ws_done += 1
         if n % 10 == 0:
             self.login()
+
+    def drain(self, timeout: float = 1800.0) -> float:
+        """Wait until every job the mix queued has ended: the load is over only once the queue is
+        empty (the worker runs behind the uploads). Returns the seconds it took."""
+        started = time.time()
+        while self.pending and time.time() - started < timeout:
+            state = self.count(self.c.get(f"/api/jobs/{self.pending[0]}")).json().get("state")
+            if state in ("done", "failed", "cancelled"):
+                self.pending.pop(0)
+            else:
+                time.sleep(0.5)
+        return time.time() - started
 
 
 def main() -> int:
@@ -124,12 +141,16 @@ def main() -> int:
             while time.time() < warm_until:
                 mix.one_round(ws_burst=20)
                 time.sleep(0.2)
+            warm_drain = mix.drain()
             warm = (mix.rounds, mix.ws_done, dict(mix.statuses))
             mix.rounds, mix.ws_done, mix.statuses = 0, 0, {}
             time.sleep(args.idle_seconds)
             baseline = sample(srv)
             fds_before = fd_targets(srv.pid)
-            print(f"warm-up {args.warmup_seconds:g} s: {warm[0]} rounds, {warm[1]} WebSocket cycles, {warm[2]}")
+            print(
+                f"warm-up {args.warmup_seconds:g} s: {warm[0]} rounds, {warm[1]} WebSocket cycles, {warm[2]};"
+                f" its queue drained {warm_drain:.0f} s after"
+            )
             samples = [baseline]
             end = time.time() + args.minutes * 60
             last_sample = time.time()
@@ -145,6 +166,8 @@ def main() -> int:
                         flush=True,
                     )
                 time.sleep(0.2)
+            drained = mix.drain()
+            print(f"the queue drained {drained:.0f} s after the load; idling {args.idle_seconds:g} s", flush=True)
             time.sleep(args.idle_seconds)
             after = sample(srv)
             fds_after = fd_targets(srv.pid)
