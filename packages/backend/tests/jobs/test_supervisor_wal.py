@@ -64,8 +64,8 @@ def test_an_idle_tick_closes_the_connections_a_busy_spell_opened(tmp_path: Path)
 
     def read() -> None:
         with db.read() as s:
+            s.execute(select(Song)).all()  # a session takes its connection at its first statement
             barrier.wait(timeout=30)  # all eight hold a connection at once
-            s.execute(select(Song)).all()
 
     threads = [threading.Thread(target=read) for _ in range(8)]
     for t in threads:
