@@ -2,10 +2,13 @@
 // chunks, so the job runs long enough to watch. The song is playable before its job is done,
 // the audio clock runs and the output is not silent meanwhile, playback waits at the frontier
 // ("Separating ahead…") and plays on by itself, and the finished stems take over at the same
-// position on the same clock.
+// position on the same clock. Then the separated song in a browser that has none of it: it plays
+// from the first seconds of its stems while the full stems download (held back here, as a slow
+// network would), and those take over at the same position.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { exposeEngine } from './engineHook.mjs';
 import { makeSong } from './make-song.mjs';
 
 export const SONG_SECONDS = 90;
@@ -16,6 +19,56 @@ const state = (page) =>
   page.evaluate(() => {
     const e = window.riffroom.engine;
     return { ...e.snapshot(), position: e.position, time: e.ctx.currentTime };
+  });
+
+/** Samples the engine every few ms until it stops being partial; the samples either side. */
+const handOver = (page, limitMs) =>
+  page.evaluate(
+    (limitMs) =>
+      new Promise((resolve, reject) => {
+        const e = window.riffroom.engine;
+        let last = null;
+        const started = performance.now();
+        const timer = setInterval(() => {
+          const now = { position: e.position, time: e.ctx.currentTime, separating: e.separating, waiting: Boolean(e.snapshot().separating?.waiting), rate: e.rate, playing: e.playing };
+          if (last && last.separating && !now.separating) {
+            clearInterval(timer);
+            resolve({ before: last, after: now });
+          } else if (performance.now() - started > limitMs) {
+            clearInterval(timer);
+            reject(new Error(`no hand-over within ${limitMs / 1000} s`));
+          }
+          last = now;
+        }, 4);
+      }),
+    limitMs,
+  );
+
+/** Where playback should be just after the hand-over, from the sample just before it. */
+const expectedAfter = ({ before, after }) => (before.waiting ? before.position : before.position + (after.time - before.time) * before.rate);
+
+/** Every key in the page's IndexedDB databases. */
+const indexedKeys = (page) =>
+  page.evaluate(async () => {
+    const names = (await indexedDB.databases()).map((d) => d.name);
+    const out = [];
+    for (const name of names) {
+      const db = await new Promise((res, rej) => {
+        const r = indexedDB.open(name);
+        r.onsuccess = () => res(r.result);
+        r.onerror = () => rej(r.error);
+      });
+      for (const store of db.objectStoreNames) {
+        const all = await new Promise((res) => {
+          const r = db.transaction(store).objectStore(store).getAllKeys();
+          r.onsuccess = () => res(r.result);
+          r.onerror = () => res([]);
+        });
+        out.push(...all.map(String));
+      }
+      db.close();
+    }
+    return out;
   });
 
 const phase = (page) => page.locator('[data-testid=work-status]').getAttribute('data-phase');
@@ -111,58 +164,70 @@ export const tests = [
     name: 'the finished stems take over at the same position, on the same clock',
     async run({ page, log }) {
       // Watch every few ms in the page, so the samples either side of the hand-over are close.
-      const handOver = await page.evaluate(
-        () =>
-          new Promise((resolve, reject) => {
-            const e = window.riffroom.engine;
-            let last = null;
-            const started = performance.now();
-            const timer = setInterval(() => {
-              const now = { position: e.position, time: e.ctx.currentTime, separating: e.separating, waiting: Boolean(e.snapshot().separating?.waiting), rate: e.rate, playing: e.playing };
-              if (last && last.separating && !now.separating) {
-                clearInterval(timer);
-                resolve({ before: last, after: now });
-              } else if (performance.now() - started > 120_000) {
-                clearInterval(timer);
-                reject(new Error('the job did not finish within 120 s'));
-              }
-              last = now;
-            }, 4);
-          }),
-      );
-      const { before, after } = handOver;
-      const expected = before.waiting ? before.position : before.position + (after.time - before.time) * before.rate;
+      const seen = await handOver(page, 120_000);
+      const { before, after } = seen;
+      const expected = expectedAfter(seen);
       log(`hand-over: ${before.position.toFixed(4)} s @ ${before.time.toFixed(4)} → ${after.position.toFixed(4)} s @ ${after.time.toFixed(4)} (expected ${expected.toFixed(4)})`);
       assert.equal(after.playing, true);
-      assert.ok(Math.abs(after.position - expected) < 0.01, JSON.stringify(handOver));
+      assert.ok(Math.abs(after.position - expected) < 0.01, JSON.stringify(seen));
       await page.waitForSelector('[data-testid=work-status][data-phase=ready]', { timeout: 30_000 });
       const done = await state(page);
       assert.equal(done.separating, null);
       assert.ok(done.duration > SONG_SECONDS - 1);
       assert.ok((await level(page, 500)) > 0.01, 'still sounding after the hand-over');
       // Only the finished stems are in IndexedDB: no range of the running job was kept.
-      const keys = await page.evaluate(async () => {
-        const names = (await indexedDB.databases()).map((d) => d.name);
-        const out = [];
-        for (const name of names) {
-          const db = await new Promise((res, rej) => {
-            const r = indexedDB.open(name);
-            r.onsuccess = () => res(r.result);
-            r.onerror = () => rej(r.error);
-          });
-          for (const store of db.objectStoreNames) {
-            const all = await new Promise((res) => {
-              const r = db.transaction(store).objectStore(store).getAllKeys();
-              r.onsuccess = () => res(r.result);
-              r.onerror = () => res([]);
-            });
-            out.push(...all.map(String));
-          }
-          db.close();
-        }
-        return out;
-      });
+      const keys = await indexedKeys(page);
       assert.ok(!keys.some((k) => k.includes('start=')), `no range in IndexedDB: ${keys.join(', ')}`);
+    },
+  },
+  {
+    name: 'a separated song new to this browser plays from its first seconds while its stems download',
+    async run({ page, context, appUrl, log }) {
+      await page.evaluate(() => window.riffroom.engine.pause());
+      const fresh = await context.browser().newContext({ viewport: { width: 1360, height: 900 } });
+      try {
+        await exposeEngine(fresh);
+        const other = await fresh.newPage();
+        // The full stems are held back 4 s, as a slow network would: the head (WAV ranges) is not.
+        const held = [];
+        await other.route(
+          (url) => url.pathname.includes('/stems/') && url.searchParams.get('format') === 'flac' && !url.searchParams.has('start'),
+          async (route) => {
+            held.push(route.request().url());
+            await new Promise((r) => setTimeout(r, 4000));
+            await route.continue();
+          },
+        );
+        await other.goto(appUrl);
+        await other.getByRole('heading', { name: 'Library' }).waitFor();
+        await other.locator('[data-testid=song-item] button.song-open').first().click();
+        await other.waitForFunction(() => window.riffroom?.engine.snapshot().separating && window.riffroom.engine.snapshot().loaded, null, { timeout: 30_000 });
+        const head = await state(other);
+        assert.ok(head.separating.readySeconds >= 3 && head.separating.readySeconds < 20, JSON.stringify(head.separating));
+        assert.ok(head.separating.totalSeconds > SONG_SECONDS - 1);
+        assert.equal(await phase(other), 'loading');
+        assert.match((await other.getByTestId('ready-label').textContent()) ?? '', /loaded to/);
+        await other.getByTestId('play').click();
+        await other.waitForFunction(() => window.riffroom.engine.playing);
+        const loud = await level(other, 600);
+        assert.ok(loud > 0.01, `output RMS while the stems download ${loud}`);
+        const seen = await handOver(other, 60_000);
+        const expected = expectedAfter(seen);
+        log(`head ${head.separating.readySeconds} s, RMS ${loud.toFixed(4)}; hand-over ${seen.before.position.toFixed(4)} → ${seen.after.position.toFixed(4)} s (expected ${expected.toFixed(4)}); ${held.length} full stems held back`);
+        assert.ok(held.length >= 4, `full stems asked for: ${held.length}`);
+        assert.equal(seen.after.playing, true);
+        assert.ok(Math.abs(seen.after.position - expected) < 0.01, JSON.stringify(seen));
+        // Opened from the library, the song's status line goes once it is loaded.
+        await other.locator('[data-testid=current-work]').waitFor({ state: 'detached', timeout: 30_000 });
+        const loaded = await state(other);
+        assert.equal(loaded.separating, null);
+        assert.ok(loaded.duration > SONG_SECONDS - 1, `full stems: ${loaded.duration} s`);
+        const keys = await indexedKeys(other);
+        assert.ok(keys.some((k) => k.includes(':flac')), `the full stems are cached: ${keys.join(', ')}`);
+        assert.ok(!keys.some((k) => k.includes('start=') || k.includes(':wav')), `no head in IndexedDB: ${keys.join(', ')}`);
+      } finally {
+        await fresh.close();
+      }
     },
   },
 ];

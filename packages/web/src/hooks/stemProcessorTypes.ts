@@ -29,6 +29,12 @@ export interface StemAsset {
   source: CacheSource;
 }
 
+export interface PartialSong {
+  readySeconds: number;
+  totalSeconds: number;
+  loading?: boolean;
+}
+
 export interface ProcessorState {
   phase: Phase;
   fileName: string | null;
@@ -42,8 +48,11 @@ export interface ProcessorState {
   stage: string | null;
   etaSeconds: number | null;
   stems: StemAsset[];
-  /** The stems are the ready part of a song still being separated (null: they are the finished stems). */
-  progressive: { readySeconds: number; totalSeconds: number } | null;
+  /**
+   * The stems are the ready part of a song still being separated, or (`loading`) the first seconds
+   * of a separated song whose full stems are still downloading; null: they are the full stems.
+   */
+  progressive: PartialSong | null;
   error: string | null;
 }
 

@@ -14,7 +14,8 @@
  * encoded bytes are dropped once decoded (decodeAudioData detaches them), so the page holds
  * one copy of each stem: its AudioBuffer. Downloads re-read the file from the cache on click.
  * While a job runs, its song plays as far as it is separated (`progressiveJob.ts`); the finished
- * stems then take its place.
+ * stems then take its place. A separated song not yet in this browser plays from the first seconds
+ * of its stems while the rest downloads (`headStart.ts`).
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, asSentence, describeError } from '../api/errors';
@@ -23,11 +24,12 @@ import { isFinal, songStems, songTitle } from '../api/types';
 import { sha256File } from '../services/hashing';
 import { session } from '../services/session';
 import { mark } from '../services/perf';
+import { HEAD_SECONDS, fetchHeads, wantsHead } from './headStart';
 import { ProgressiveJob } from './progressiveJob';
 import { BUSY_PHASES, INITIAL_STATE, type Phase, type ProcessorState, type StemAsset, type StemProcessorDeps } from './stemProcessorTypes';
 
 export { INITIAL_STATE } from './stemProcessorTypes';
-export type { Phase, ProcessorState, StemAsset, StemProcessorDeps } from './stemProcessorTypes';
+export type { PartialSong, Phase, ProcessorState, StemAsset, StemProcessorDeps } from './stemProcessorTypes';
 
 /** Resources of the song on screen; released when another song opens or on unmount. */
 interface SongResources {
@@ -35,6 +37,14 @@ interface SongResources {
 }
 
 export const DEFAULT_STEM_FORMAT: AudioFormat = 'flac';
+
+interface LoadOptions {
+  /** The song's metadata, when the caller has it (`fresh`: as the server has it now). */
+  knownSong?: Song;
+  fresh?: boolean;
+  /** Open the song from the first seconds of its stems while they download (`headStart.ts`). */
+  headStart?: boolean;
+}
 
 /** The server says the job followed over the socket is not there (deleted, or another account's). */
 export class JobNotFoundError extends Error {
@@ -176,8 +186,8 @@ export function useStemProcessor(deps: StemProcessorDeps) {
   );
 
   const loadSong = useCallback(
-    async (songId: string, signal: AbortSignal, res: SongResources, knownSong?: Song, fresh = false) => {
-      const { api, cache, decode, stemFormat = DEFAULT_STEM_FORMAT } = depsRef.current;
+    async (songId: string, signal: AbortSignal, res: SongResources, { knownSong, fresh = false, headStart = true }: LoadOptions = {}) => {
+      const { api, cache, decode, createBuffer, stemFormat = DEFAULT_STEM_FORMAT } = depsRef.current;
       let song = knownSong ?? null;
       if (!fresh || !song) {
         try {
@@ -196,6 +206,21 @@ export function useStemProcessor(deps: StemProcessorDeps) {
       patch({ song: current, phase: 'loading', progress: 0, stage: null, etaSeconds: null });
       if (names.length === 0) throw new Error(`${current.title ?? 'This song'} has no stems yet.`);
       let loaded = 0;
+      let whole = false;
+      let headShown = false;
+      if (headStart && createBuffer) {
+        // Not in this browser yet: the song plays from the first seconds while the rest downloads.
+        void (async () => {
+          const held = await Promise.all(names.map((n) => cache.has(stemCacheKey(current.id, n, stemFormat))));
+          if (whole || !wantsHead(current, held.every(Boolean))) return;
+          const heads = await fetchHeads(api, decode, current, names, signal);
+          if (!heads || whole || signal.aborted) return;
+          releaseSong(); // the song open until now stops here: this one is playable
+          headShown = true;
+          mark('head-start');
+          patch({ openSong: current, stems: heads, progressive: { readySeconds: HEAD_SECONDS, totalSeconds: current.duration, loading: true } });
+        })();
+      }
       // Every stem fetched and decoded at once; each decode starts as soon as its bytes arrive.
       const stems = await Promise.all(
         names.map(async (name): Promise<StemAsset> => {
@@ -211,7 +236,12 @@ export function useStemProcessor(deps: StemProcessorDeps) {
           patch({ progress: loaded / names.length });
           return { name, buffer, format: stemFormat, contentType, source };
         }),
-      );
+      ).catch((err: unknown) => {
+        whole = true;
+        if (headShown) patch({ stems: [], openSong: null, progressive: null }); // no half a song left playing
+        throw err;
+      });
+      whole = true;
       if (signal.aborted) throw new DOMException('Cancelled', 'AbortError');
       // The new song replaces the open one only now, so the old one played on until here.
       releaseSong();
@@ -244,7 +274,8 @@ export function useStemProcessor(deps: StemProcessorDeps) {
       // A job that was already done when started (content separated before) leaves the song's
       // metadata as it was: no need to ask for it again.
       const fresh = isFinal(job.state) && song !== null && songStems(song).length > 0;
-      await loadSong(job.song_id, signal, res, song ?? undefined, fresh);
+      // Over the ready part the job already showed, the finished stems hand over: no head needed.
+      await loadSong(job.song_id, signal, res, { knownSong: song ?? undefined, fresh, headStart: !progressive?.shown });
       return true;
     },
     [loadSong, patch, waitForJob],

@@ -5,7 +5,7 @@ import { formatTime } from '../../audio/clock';
 import { TEMPO_MAX, TEMPO_MIN, TRANSPOSE_LIMIT, type PlayerEngine, type StemControls } from '../../audio/engine';
 import { encodeWav, mixSuffix, renderMix } from '../../audio/mixdown';
 import { describeError } from '../../api/errors';
-import { stemCacheKey, type Phase, type StemAsset } from '../../hooks/useStemProcessor';
+import { stemCacheKey, type PartialSong, type Phase, type StemAsset } from '../../hooks/useStemProcessor';
 import { usePlayer } from '../../hooks/usePlayer';
 import type { AppServices } from '../../services/appServices';
 import { extensionOf, saveFile } from '../../services/download';
@@ -36,17 +36,19 @@ interface PlayerProps {
   phase: Phase;
   /** A setlist asks for this song to start once it is loaded (after its workspace is applied). */
   autoPlay?: AutoPlayRequest | null;
-  /** The stems are the ready part of a song still being separated. */
-  separating?: { readySeconds: number; totalSeconds: number } | null;
+  /** The stems are the ready part of a song still being separated (or, `loading`, still downloading). */
+  separating?: PartialSong | null;
 }
 
 export function Player({ services, engine, song, stems, phase, autoPlay = null, separating = null }: PlayerProps) {
   const inputs = useMemo(() => stems.map(({ name, buffer }) => ({ name, buffer })), [stems]);
   const { snapshot, error } = usePlayer(engine, inputs, song?.id ?? null, separating?.totalSeconds ?? null);
   const stemNames = useMemo(() => stems.map((s) => s.name), [stems]);
-  // While separating, the waveforms are drawn from what is ready; the server's peaks come after.
-  const serverPeaks = usePeaks(services, song, separating ? NO_STEMS : stemNames);
-  const readyPeaks = useReadyPeaks(separating ? stems : null, separating?.totalSeconds ?? 0);
+  // While separating, the waveforms are drawn from what is ready; the server's peaks come after
+  // (at once for a separated song still downloading: the server has its whole waveform).
+  const growing = separating !== null && !separating.loading;
+  const serverPeaks = usePeaks(services, song, growing ? NO_STEMS : stemNames);
+  const readyPeaks = useReadyPeaks(growing ? stems : null, separating?.totalSeconds ?? 0);
   const peaks = readyPeaks ?? serverPeaks;
   const root = useRef<HTMLElement>(null);
   const timeText = useRef<HTMLSpanElement>(null);
@@ -257,7 +259,7 @@ export function Player({ services, engine, song, stems, phase, autoPlay = null, 
           onPointerUp={() => (seeking.current = false)}
           onChange={(e) => engine?.seek(Number(e.target.value))}
         />
-        {snapshot?.separating && <SeparationMark {...snapshot.separating} />}
+        {snapshot?.separating && <SeparationMark {...snapshot.separating} loading={separating?.loading ?? false} />}
         </div>
       </div>
 
