@@ -139,14 +139,6 @@ class Database:
         finally:
             raw.close()  # back to the pool
 
-    def release_idle_connections(self) -> None:
-        """Close the pooled SQLite connections nobody is using (two descriptors each: the file and
-        its WAL), so a burst of concurrency does not keep them open for ever; those in use stay
-        open and are closed when given back. A no-op on PostgreSQL, whose pool pings its own."""
-        if self.is_sqlite:
-            for engine in dict.fromkeys((self.read_engine, self.write_engine)):
-                engine.dispose(close=True)
-
     def ping(self) -> None:
         with self.read_engine.connect() as conn:
             conn.execute(text("SELECT 1"))
