@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import threading
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from riffroom.jobs import store
 from riffroom.storage.db import Database
-from riffroom.storage.models import Job
+from riffroom.storage.models import Job, Song
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
@@ -131,3 +133,40 @@ def test_events_get_consecutive_sequence_numbers(tmp_path: Path) -> None:
     assert [(e.seq, e.type) for e in events] == [(7, "done")]
     assert events[0].payload["job"]["state"] == "done"
     assert events[0].id > 6
+
+
+def _open_files(path: Path) -> int:
+    """How many descriptors this process holds on `path` (each SQLite connection opens the file)."""
+    return sum(1 for f in psutil.Process().open_files() if f.path == str(path))
+
+
+def test_an_idle_release_closes_what_a_burst_of_readers_opened(tmp_path: Path) -> None:
+    """Twelve readers at once leave their descriptors open after them (SQLite keeps a closed
+    connection's file open while another is open); with none in use, the release closes them
+    all, and the pools work on. With one in use it does nothing (it would give nothing back)."""
+    db = Database(f"sqlite:///{tmp_path / 'p.db'}")
+    db.create_all()
+    add_song(db, "a" * 64)
+    barrier = threading.Barrier(12)
+
+    def read() -> None:
+        with db.read() as s:
+            s.execute(select(Song)).all()  # a session takes its connection at its first statement
+            barrier.wait(timeout=30)  # all twelve hold one at once
+
+    threads = [threading.Thread(target=read) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert _open_files(tmp_path / "p.db") >= 12
+    with db.read() as held:
+        held.execute(select(Song)).all()
+        assert db.release_idle_connections() is False
+        assert _open_files(tmp_path / "p.db") >= 12
+    assert db.release_idle_connections() is True
+    assert _open_files(tmp_path / "p.db") == 0
+    add_song(db, "b" * 64)  # the pools open connections again when asked
+    with db.read() as s:
+        assert len(s.execute(select(Song)).all()) == 2
+    db.dispose()

@@ -15,7 +15,8 @@ whose message the broker lost is sent again by jobs/lost_messages.py.)
 A job taken from a dead or killed worker leaves partial data (its finished stretches, in the stem
 store): it is removed whenever such a job is re-queued, failed or cancelled here, and on start
 and every minute this host's partial data of jobs no longer running is swept. With no job
-running, the SQLite WAL is checkpointed and cut back to zero bytes every half minute.
+running, the SQLite WAL is checkpointed and cut back to zero bytes every half minute, and the
+pooled SQLite connections are closed when none is in use (their descriptors given back).
 """
 
 from __future__ import annotations
@@ -235,6 +236,7 @@ class Supervisor:
         if not running and now - self._last_wal_truncate > WAL_TRUNCATE_SECONDS:
             self._last_wal_truncate = now
             self.db.truncate_wal()  # idle: the WAL's high-water mark is given back (busy: next time)
+            self.db.release_idle_connections()  # and the descriptors a burst of requests opened (in use: next time)
 
         for job in running:
             owner = by_id.get(job.lease_owner or "")

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from riffroom.storage import auth_models, band_models, practice_models  # noqa: F401  (register their tables on Base)
 from riffroom.storage.models import Base
@@ -138,6 +139,23 @@ class Database:
             return not busy
         finally:
             raw.close()  # back to the pool
+
+    def release_idle_connections(self) -> bool:
+        """Close every pooled SQLite connection, when none is in use; False (nothing done) if one is.
+
+        Closing only some would not give their descriptors back: SQLite keeps a closed
+        connection's file open while another connection of the process is open on it (closing it
+        would drop that one's POSIX locks), so the descriptors a burst of concurrency opened stay
+        until the last connection closes. The pools stay (a connection taken meanwhile is simply
+        new). A no-op on PostgreSQL, whose pool pings its own."""
+        if not self.is_sqlite:
+            return False
+        pools = [engine.pool for engine in (self.read_engine, self.write_engine)]
+        if any(not isinstance(pool, QueuePool) or pool.checkedout() for pool in pools):
+            return False
+        for pool in pools:
+            pool.dispose()  # closes the idle connections; later checkouts open new ones
+        return True
 
     def ping(self) -> None:
         with self.read_engine.connect() as conn:
