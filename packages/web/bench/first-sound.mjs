@@ -38,6 +38,9 @@ const s = (ms) => (ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`);
 
 /** Drop an already-separated song and time it to sound (the app's own path, Play pressed by code). */
 async function dropCached(page, song) {
+  // A musician drops a file on a page that has loaded (its scripts, worklets and first requests done).
+  await page.getByRole('heading', { name: 'Library' }).waitFor();
+  await page.waitForLoadState('networkidle');
   const t0 = Date.now();
   await page.locator('[data-testid=file-input]').setInputFiles(song);
   // Play is pressed the moment it is enabled: on the first seconds of the stems (a head start) or the full stems.
@@ -102,7 +105,9 @@ async function measureCached(browser) {
     await exposeEngine(warmCtx);
     const page2 = await warmCtx.newPage();
     await page2.goto(app.appUrl);
-    await dropCached(page2, song); // fills this browser's IndexedDB (not timed)
+    await dropCached(page2, song); // fills this browser's IndexedDB (not timed)…
+    await page2.waitForFunction(() => !window.riffroom.engine.separating, null, { timeout: 600_000 }); // …with every full stem
+    await page2.waitForTimeout(500); // the cache writes its IndexedDB entries after handing the bytes on
     await page2.evaluate(() => localStorage.removeItem('riffroom.session'));
     await page2.reload();
     await page2.getByRole('heading', { name: 'Library' }).waitFor();

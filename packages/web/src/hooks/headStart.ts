@@ -1,10 +1,12 @@
 /**
- * A separated song that is not in this browser's cache sounds before its full stems have come:
- * the first HEAD_SECONDS of every stem are fetched as WAV ranges (small, and quick to decode) while
- * the full FLAC stems download, and the player opens the song from them as a song still loading.
- * The full stems then take its place in the engine (the same clock and position; playback that
- * reached the end of the head waits there and plays on by itself). A head is never cached: only
- * full stems go to IndexedDB.
+ * A separated song sounds before its full stems are in: the first HEAD_SECONDS of every stem are
+ * fetched as WAV ranges (small, and quick to decode) and the player opens the song from them as a
+ * song still loading; the full stems then take its place in the engine (the same clock and
+ * position; playback that reached the end of the head waits there and plays on by itself).
+ * Not yet in this browser, the full FLAC stems are fetched after the head (alone: neither slows
+ * the other down on the network or the cores); held in IndexedDB, they are decoded at once and the
+ * head plays only if it comes first (decoding whole stems takes a while on a loaded machine; an
+ * unreachable server never holds them up). A head is never cached: only full stems go to IndexedDB.
  *
  *   const heads = await fetchHeads(api, decode, song, names, signal); // null: open it whole
  */
@@ -17,9 +19,9 @@ export const HEAD_SECONDS = 8;
 /** A song shorter than this opens whole: its full stems come about as fast as a head would. */
 export const HEAD_MIN_SONG_SECONDS = 20;
 
-/** Whether a head start is worth it for `song` (none of its stems is held locally: `cached`). */
-export function wantsHead(song: Song, cached: boolean): boolean {
-  return !cached && song.duration >= HEAD_MIN_SONG_SECONDS;
+/** Whether a head start is worth it for `song`. */
+export function wantsHead(song: Song): boolean {
+  return song.duration >= HEAD_MIN_SONG_SECONDS;
 }
 
 /**
