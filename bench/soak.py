@@ -9,9 +9,10 @@ has an account). First the same mix runs for `--warmup-seconds` (the server open
 pools, loads the dsp engine in its worker, fills its caches), its jobs finish and the server
 idles: that state is the baseline. After the load the queued jobs finish (the worker runs behind
 the uploads: the load is over only once the queue is empty), the server idles as long again and
-the figures are compared: RSS and descriptors against the baseline (goal within 5 %; descriptors
-opened or closed since are listed by target), the WAL (the server cuts it to zero bytes when no
-job runs: goal 0 after idle), and the 5xx count (goal 0).
+the figures are compared (each the median of a sample a second over the last 30 s of idling):
+RSS and descriptors against the baseline (goal within 5 %; descriptors opened or closed since
+are listed by target), the WAL (the server cuts it to zero bytes when no job runs: goal 0 after
+idle), and the 5xx count (goal 0).
 Loopback only.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import statistics
 import tempfile
 import time
 from collections import Counter
@@ -34,6 +36,7 @@ from tests.api.wsclient import ws_connect
 from tests.fixtures.songs import synth_song, write_wav
 
 SAMPLE_SECONDS = 10.0
+REST_SECONDS = 30.0  # the last part of each idle spell, sampled every second (median)
 
 
 def sample(srv: ServerProcess) -> dict[str, float]:
@@ -46,6 +49,18 @@ def sample(srv: ServerProcess) -> dict[str, float]:
         "threads": float(proc.num_threads()),
         "wal_mb": (wal.stat().st_size / 1e6) if wal.exists() else 0.0,
     }
+
+
+def at_rest(srv: ServerProcess, seconds: float) -> dict[str, float]:
+    """The median of a sample every second over `seconds` of idling: an idle server still ticks
+    (its supervisor reads the jobs table every second and closes the pooled connections every
+    half minute), so one sample can land on either side of that."""
+    samples = []
+    end = time.time() + seconds
+    while time.time() < end:
+        samples.append(sample(srv))
+        time.sleep(1.0)
+    return {key: statistics.median(s[key] for s in samples) for key in samples[0]}
 
 
 def fd_targets(pid: int) -> list[str]:
@@ -144,8 +159,8 @@ def main() -> int:
             warm_drain = mix.drain()
             warm = (mix.rounds, mix.ws_done, dict(mix.statuses))
             mix.rounds, mix.ws_done, mix.statuses = 0, 0, {}
-            time.sleep(args.idle_seconds)
-            baseline = sample(srv)
+            time.sleep(max(0.0, args.idle_seconds - REST_SECONDS))
+            baseline = at_rest(srv, min(REST_SECONDS, args.idle_seconds))
             fds_before = fd_targets(srv.pid)
             print(
                 f"warm-up {args.warmup_seconds:g} s: {warm[0]} rounds, {warm[1]} WebSocket cycles, {warm[2]};"
@@ -168,8 +183,8 @@ def main() -> int:
                 time.sleep(0.2)
             drained = mix.drain()
             print(f"the queue drained {drained:.0f} s after the load; idling {args.idle_seconds:g} s", flush=True)
-            time.sleep(args.idle_seconds)
-            after = sample(srv)
+            time.sleep(max(0.0, args.idle_seconds - REST_SECONDS))
+            after = at_rest(srv, min(REST_SECONDS, args.idle_seconds))
             fds_after = fd_targets(srv.pid)
             five = sum(v for k, v in mix.statuses.items() if k >= 500)
             print(
