@@ -146,15 +146,20 @@ class Database:
         Closing only some would not give their descriptors back: SQLite keeps a closed
         connection's file open while another connection of the process is open on it (closing it
         would drop that one's POSIX locks), so the descriptors a burst of concurrency opened stay
-        until the last connection closes. The pools stay (a connection taken meanwhile is simply
-        new). A no-op on PostgreSQL, whose pool pings its own."""
+        until the last connection closes. Each engine gets a new pool (`Engine.dispose`):
+        `Pool.dispose` on a pool in use would corrupt its count of checked-out connections (it
+        resets it), and a connection checked out in the moment between the check and the dispose
+        goes back to the old pool, closed when that is collected. A no-op on PostgreSQL, whose
+        pool pings its own."""
         if not self.is_sqlite:
             return False
-        pools = [engine.pool for engine in (self.read_engine, self.write_engine)]
-        if any(not isinstance(pool, QueuePool) or pool.checkedout() for pool in pools):
+        engines = (self.read_engine, self.write_engine)
+        in_use = [engine.pool.checkedout() if isinstance(engine.pool, QueuePool) else 1 for engine in engines]
+        if any(in_use):
+            log.info("idle, but pooled connections are in use (readers %d, writers %d): kept", *in_use)
             return False
-        for pool in pools:
-            pool.dispose()  # closes the idle connections; later checkouts open new ones
+        for engine in engines:
+            engine.dispose(close=True)
         return True
 
     def ping(self) -> None:
