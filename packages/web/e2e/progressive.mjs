@@ -216,7 +216,11 @@ export const tests = [
         log(`head ${head.separating.readySeconds} s, RMS ${loud.toFixed(4)}; hand-over ${seen.before.position.toFixed(4)} → ${seen.after.position.toFixed(4)} s (expected ${expected.toFixed(4)}); ${held.length} full stems held back`);
         assert.ok(held.length >= 4, `full stems asked for: ${held.length}`);
         assert.equal(seen.after.playing, true);
-        assert.ok(Math.abs(seen.after.position - expected) < 0.01, JSON.stringify(seen));
+        // On a loaded machine playback can reach the end of the head (and wait there) between two
+        // samples: then it may not have moved on by the whole time between them, nor gone back.
+        const atEnd = seen.before.waiting || seen.before.position >= head.separating.readySeconds - 0.01;
+        if (atEnd) assert.ok(seen.after.position > seen.before.position - 0.01 && seen.after.position < expected + 0.01, JSON.stringify(seen));
+        else assert.ok(Math.abs(seen.after.position - expected) < 0.01, JSON.stringify(seen));
         // Opened from the library, the song's status line goes once it is loaded.
         await other.locator('[data-testid=current-work]').waitFor({ state: 'detached', timeout: 30_000 });
         const loaded = await state(other);
