@@ -1,8 +1,8 @@
 /**
  * useStemProcessor opening a separated song that is not in this browser yet: it becomes playable
  * from the first seconds of its stems (WAV ranges, never cached) while the full stems download,
- * and the full stems take over; held locally, the full stems never wait for the head; a short song
- * opens whole; a failed download takes the head off the player.
+ * and the full stems take over; held locally, the full stems never wait for the head (and a song
+ * under two minutes gets none); a short song opens whole; a failed download takes the head off the player.
  */
 import { act, renderHook, waitFor } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
@@ -97,8 +97,8 @@ describe('a separated song not yet in this browser', () => {
     unmount();
   });
 
-  it('held locally, its full stems do not wait for the head (a server that does not answer)', async () => {
-    const first = setup();
+  it('held locally, the full stems of a long song do not wait for the head (a server that does not answer)', async () => {
+    const first = setup(180);
     first.release(true);
     const warmUp = opened(first.deps);
     await act(async () => {
@@ -122,6 +122,24 @@ describe('a separated song not yet in this browser', () => {
       [60, 'idb'],
       [60, 'idb'],
     ]);
+    again.unmount();
+  });
+
+  it('held locally, a 60 s song opens whole, asking for no range', async () => {
+    const first = setup();
+    first.release(true);
+    const warmUp = opened(first.deps);
+    await act(async () => {
+      await warmUp.done();
+    });
+    warmUp.unmount();
+    expect(first.ranges.splice(0)).toHaveLength(2); // the first open had its head start
+    const again = opened(first.deps);
+    await act(async () => {
+      expect(await again.done()).toBe(true);
+    });
+    expect(first.ranges).toEqual([]);
+    expect(again.result.current.state.stems.map((s) => s.source)).toEqual(['idb', 'idb']);
     again.unmount();
   });
 

@@ -4,8 +4,8 @@
  * song still loading; the full stems then take its place in the engine (the same clock and
  * position; playback that reached the end of the head waits there and plays on by itself).
  * Not yet in this browser, the full FLAC stems are fetched after the head (alone: neither slows
- * the other down on the network or the cores); held in IndexedDB, they are decoded at once and the
- * head plays only if it comes first (decoding whole stems takes a while on a loaded machine; an
+ * the other down on the network or the cores); held in IndexedDB, they are decoded at once and, for
+ * a long song (whose whole stems take a while to decode), the head plays if it comes first (an
  * unreachable server never holds them up). A head is never cached: only full stems go to IndexedDB.
  *
  *   const heads = await fetchHeads(api, decode, song, names, signal); // null: open it whole
@@ -18,10 +18,15 @@ import type { StemAsset } from './stemProcessorTypes';
 export const HEAD_SECONDS = 8;
 /** A song shorter than this opens whole: its full stems come about as fast as a head would. */
 export const HEAD_MIN_SONG_SECONDS = 20;
+/**
+ * Held in IndexedDB, a song shorter than this opens whole: decoding its stems takes about as long
+ * as fetching a head (60 s: both about half a second here), and the head would compete with it.
+ */
+export const HEAD_MIN_HELD_SONG_SECONDS = 120;
 
-/** Whether a head start is worth it for `song`. */
-export function wantsHead(song: Song): boolean {
-  return song.duration >= HEAD_MIN_SONG_SECONDS;
+/** Whether a head start is worth it for `song` (`held`: all its stems are in IndexedDB). */
+export function wantsHead(song: Song, held: boolean): boolean {
+  return song.duration >= (held ? HEAD_MIN_HELD_SONG_SECONDS : HEAD_MIN_SONG_SECONDS);
 }
 
 /**

@@ -208,19 +208,21 @@ export function useStemProcessor(deps: StemProcessorDeps) {
       let loaded = 0;
       let headShown = false;
       let whole = false;
-      if (headStart && createBuffer && wantsHead(current)) {
+      if (headStart && createBuffer) {
         // The song plays from its first seconds while the rest comes (headStart.ts).
-        const head = fetchHeads(api, decode, current, names, signal).then((heads) => {
-          if (!heads || whole || signal.aborted) return;
-          releaseSong(); // the song open until now stops here: this one is playable
-          headShown = true;
-          mark('head-start');
-          patch({ openSong: current, stems: heads, progressive: { readySeconds: HEAD_SECONDS, totalSeconds: current.duration, loading: true } });
-        });
-        // Not in this browser yet: the full stems wait for the head, then have the network and the
-        // cores to themselves. Held here, they are read at once (the head only if it comes first).
-        const held = await Promise.all(names.map((n) => cache.has(stemCacheKey(current.id, n, stemFormat))));
-        if (!held.every(Boolean)) await head;
+        const held = (await Promise.all(names.map((n) => cache.has(stemCacheKey(current.id, n, stemFormat))))).every(Boolean);
+        if (wantsHead(current, held)) {
+          const head = fetchHeads(api, decode, current, names, signal).then((heads) => {
+            if (!heads || whole || signal.aborted) return;
+            releaseSong(); // the song open until now stops here: this one is playable
+            headShown = true;
+            mark('head-start');
+            patch({ openSong: current, stems: heads, progressive: { readySeconds: HEAD_SECONDS, totalSeconds: current.duration, loading: true } });
+          });
+          // Not in this browser yet: the full stems wait for the head, then have the network and
+          // the cores to themselves. Held here, they are read at once (the head only if it comes first).
+          if (!held) await head;
+        }
       }
       // Every stem fetched and decoded at once; each decode starts as soon as its bytes arrive.
       const stems = await Promise.all(
