@@ -60,6 +60,19 @@ function setup(duration = 60) {
   return { deps, cache, ranges, fetched, release };
 }
 
+/** A setup whose cache holds both stems already: one open (with its head start) done. */
+async function heldLocally(duration: number) {
+  const first = setup(duration);
+  first.release(true);
+  const warmUp = opened(first.deps);
+  await act(async () => {
+    await warmUp.done();
+  });
+  warmUp.unmount();
+  expect(first.ranges.splice(0)).toHaveLength(2); // the first open had its head start
+  return first;
+}
+
 function opened(deps: StemProcessorDeps) {
   const hook = renderHook(() => useStemProcessor(deps));
   let done: Promise<boolean> = Promise.resolve(false);
@@ -98,14 +111,7 @@ describe('a separated song not yet in this browser', () => {
   });
 
   it('held locally, the full stems of a long song do not wait for the head (a server that does not answer)', async () => {
-    const first = setup(180);
-    first.release(true);
-    const warmUp = opened(first.deps);
-    await act(async () => {
-      await warmUp.done();
-    });
-    warmUp.unmount();
-    expect(first.ranges.splice(0)).toHaveLength(2); // the first open had its head start
+    const first = await heldLocally(180);
 
     // The same cache (both stems in IndexedDB); the ranges now never answer.
     first.deps.api.stemRange = ((_id: string, stem: string, start: number, end: number, signal?: AbortSignal) => {
@@ -126,14 +132,7 @@ describe('a separated song not yet in this browser', () => {
   });
 
   it('held locally, a 60 s song opens whole, asking for no range', async () => {
-    const first = setup();
-    first.release(true);
-    const warmUp = opened(first.deps);
-    await act(async () => {
-      await warmUp.done();
-    });
-    warmUp.unmount();
-    expect(first.ranges.splice(0)).toHaveLength(2); // the first open had its head start
+    const first = await heldLocally(60);
     const again = opened(first.deps);
     await act(async () => {
       expect(await again.done()).toBe(true);
