@@ -30,7 +30,6 @@ from riffroom.storage.db import Database
 from riffroom.storage.models import Job, JobState, Song
 from riffroom.storage.segments import PartialStems, wav_frames
 from riffroom.storage.stems import open_stem_store
-from riffroom.storage.unavailable import is_busy_or_unreachable
 
 log = logging.getLogger("riffroom.runner")
 
@@ -76,27 +75,28 @@ class _Heartbeat(threading.Thread):
         self.ctx, self.job_id = ctx, job_id
         self.cancel = threading.Event()
         self.done = threading.Event()
+        self._last_renew = 0.0  # when the lease was last renewed (monotonic)
 
     def run(self) -> None:
         renew_every = max(0.5, self.ctx.settings.lease_seconds / 3)
-        last_renew = time.monotonic()
+        self._last_renew = time.monotonic()
         parent = os.getppid()
         while not self.done.wait(CANCEL_POLL_SECONDS):
             if os.getppid() != parent:  # the server is gone: so is whoever wanted this job
                 os._exit(1)
-            try:
-                ctx = self.ctx
-                if ctx.shutdown.is_set() or store.cancel_requested(ctx.db, self.job_id, ctx.worker_id):
-                    self.cancel.set()
-                if time.monotonic() - last_renew >= renew_every:
-                    if not store.heartbeat(ctx.db, self.job_id, ctx.worker_id, ctx.settings.lease_seconds):
-                        self.cancel.set()
-                    last_renew = time.monotonic()
-            except Exception as exc:  # a busy database must not kill the heartbeat
-                if not is_busy_or_unreachable(exc):
-                    log.exception("heartbeat for job %s failed", self.job_id)
-                    continue
-                log.warning("heartbeat for job %s skipped: the database is busy or unreachable (%s)", self.job_id, exc)
+            try:  # a busy database skips a beat (the next one replaces it); nothing kills the heartbeat
+                skipped_if_unavailable(lambda: self._beat(renew_every), what=f"heartbeat for job {self.job_id}")
+            except Exception:
+                log.exception("heartbeat for job %s failed", self.job_id)
+
+    def _beat(self, renew_every: float) -> None:
+        ctx = self.ctx
+        if ctx.shutdown.is_set() or store.cancel_requested(ctx.db, self.job_id, ctx.worker_id):
+            self.cancel.set()
+        if time.monotonic() - self._last_renew >= renew_every:
+            if not store.heartbeat(ctx.db, self.job_id, ctx.worker_id, ctx.settings.lease_seconds):
+                self.cancel.set()
+            self._last_renew = time.monotonic()
 
 
 def _prerender(settings: Settings, key: str, stems: dict[str, Any]) -> None:
