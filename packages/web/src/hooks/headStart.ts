@@ -8,7 +8,7 @@
  * a long song (whose whole stems take a while to decode), the head plays if it comes first (an
  * unreachable server never holds them up). A head is never cached: only full stems go to IndexedDB.
  *
- *   const heads = await fetchHeads(api, decode, song, names, signal); // null: open it whole
+ *   await beginHead({ api, decode, isHeld, show }, song, names, signal); // then fetch the full stems
  */
 import type { ApiClient } from '../api/client';
 import type { Song } from '../api/types';
@@ -52,4 +52,26 @@ export async function fetchHeads(
   } catch {
     return null; // an older server, a stem gone meanwhile, the load cancelled: the full stems still come
   }
+}
+
+export interface HeadStartDeps {
+  api: Pick<ApiClient, 'stemRange'>;
+  decode: (bytes: ArrayBuffer) => Promise<AudioBuffer>;
+  /** Whether stem `name` is in IndexedDB already. */
+  isHeld: (name: string) => Promise<boolean>;
+  /** Hands the decoded heads on (not called when they come too late, fail, or are not wanted). */
+  show: (heads: StemAsset[]) => void;
+}
+
+/**
+ * Start the head start of `song`; resolves when its full stems should be fetched: after the head
+ * when they are not in this browser, at once when they are (the head then shows if it comes first).
+ */
+export async function beginHead({ api, decode, isHeld, show }: HeadStartDeps, song: Song, names: readonly string[], signal: AbortSignal): Promise<void> {
+  const held = (await Promise.all(names.map(isHeld))).every(Boolean);
+  if (!wantsHead(song, held)) return;
+  const head = fetchHeads(api, decode, song, names, signal).then((heads) => {
+    if (heads && !signal.aborted) show(heads);
+  });
+  if (!held) await head;
 }

@@ -24,7 +24,7 @@ import { isFinal, songStems, songTitle } from '../api/types';
 import { sha256File } from '../services/hashing';
 import { session } from '../services/session';
 import { mark } from '../services/perf';
-import { HEAD_SECONDS, fetchHeads, wantsHead } from './headStart';
+import { HEAD_SECONDS, beginHead } from './headStart';
 import { ProgressiveJob } from './progressiveJob';
 import { BUSY_PHASES, INITIAL_STATE, type Phase, type ProcessorState, type StemAsset, type StemProcessorDeps } from './stemProcessorTypes';
 
@@ -209,42 +209,40 @@ export function useStemProcessor(deps: StemProcessorDeps) {
       let headShown = false;
       let whole = false;
       if (headStart && createBuffer) {
-        // The song plays from its first seconds while the rest comes (headStart.ts).
-        const held = (await Promise.all(names.map((n) => cache.has(stemCacheKey(current.id, n, stemFormat))))).every(Boolean);
-        if (wantsHead(current, held)) {
-          const head = fetchHeads(api, decode, current, names, signal).then((heads) => {
-            if (!heads || whole || signal.aborted) return;
-            releaseSong(); // the song open until now stops here: this one is playable
-            headShown = true;
-            mark('head-start');
-            patch({ openSong: current, stems: heads, progressive: { readySeconds: HEAD_SECONDS, totalSeconds: current.duration, loading: true } });
-          });
-          // Not in this browser yet: the full stems wait for the head, then have the network and
-          // the cores to themselves. Held here, they are read at once (the head only if it comes first).
-          if (!held) await head;
-        }
+        const show = (heads: StemAsset[]) => {
+          if (whole) return; // the full stems came first
+          releaseSong(); // the song open until now stops here: this one is playable
+          headShown = true;
+          mark('head-start');
+          patch({ openSong: current, stems: heads, progressive: { readySeconds: HEAD_SECONDS, totalSeconds: current.duration, loading: true } });
+        };
+        const isHeld = (name: string) => cache.has(stemCacheKey(current.id, name, stemFormat));
+        await beginHead({ api, decode, isHeld, show }, current, names, signal);
       }
       // Every stem fetched and decoded at once; each decode starts as soon as its bytes arrive.
-      const stems = await Promise.all(
-        names.map(async (name): Promise<StemAsset> => {
-          const url = api.stemUrl(current.id, name, stemFormat);
-          const key = stemCacheKey(current.id, name, stemFormat);
-          // Not kept in the memory tier: once decoded, the AudioBuffer is the only copy.
-          const { bytes, contentType, source } = await cache.get(key, url, { signal }, { keepInMemory: false });
-          mark(`stem-bytes:${name}:${source}`);
-          if (signal.aborted) throw new DOMException('Cancelled', 'AbortError');
-          const buffer = await decode(bytes);
-          mark(`decoded:${name}`);
-          loaded += 1;
-          patch({ progress: loaded / names.length });
-          return { name, buffer, format: stemFormat, contentType, source };
-        }),
-      ).catch((err: unknown) => {
-        whole = true;
+      let stems: StemAsset[];
+      try {
+        stems = await Promise.all(
+          names.map(async (name): Promise<StemAsset> => {
+            const url = api.stemUrl(current.id, name, stemFormat);
+            const key = stemCacheKey(current.id, name, stemFormat);
+            // Not kept in the memory tier: once decoded, the AudioBuffer is the only copy.
+            const { bytes, contentType, source } = await cache.get(key, url, { signal }, { keepInMemory: false });
+            mark(`stem-bytes:${name}:${source}`);
+            if (signal.aborted) throw new DOMException('Cancelled', 'AbortError');
+            const buffer = await decode(bytes);
+            mark(`decoded:${name}`);
+            loaded += 1;
+            patch({ progress: loaded / names.length });
+            return { name, buffer, format: stemFormat, contentType, source };
+          }),
+        );
+      } catch (err) {
         if (headShown) patch({ stems: [], openSong: null, progressive: null }); // no half a song left playing
         throw err;
-      });
-      whole = true;
+      } finally {
+        whole = true;
+      }
       if (signal.aborted) throw new DOMException('Cancelled', 'AbortError');
       // The new song replaces the open one only now, so the old one played on until here.
       releaseSong();
