@@ -68,15 +68,22 @@ async function dropCached(page, song) {
   return ms;
 }
 
+/** A page in a new browser context (empty cache and IndexedDB), `prepare`d, then at `url`. */
+async function freshPage(browser, url, prepare = async () => {}) {
+  const context = await browser.newContext();
+  await exposeEngine(context);
+  const page = await context.newPage();
+  await prepare(page);
+  await page.goto(url);
+  return { context, page };
+}
+
 async function measureCached(browser) {
   const app = await startApp(engineEnv('dsp'));
   try {
     const song = join(app.server.dataDir, 'bench-song.wav');
     writeFileSync(song, makeSong(cachedSeconds));
-    const firstContext = await browser.newContext();
-    await exposeEngine(firstContext);
-    const first = await firstContext.newPage();
-    await first.goto(app.appUrl);
+    const { context: firstContext, page: first } = await freshPage(browser, app.appUrl);
     const t = Date.now();
     await dropCached(first, song); // separates it once (not the benchmark)…
     // …to the end: Play is enabled (and pressed) while the job still runs.
@@ -84,27 +91,18 @@ async function measureCached(browser) {
     console.log(`separation of a ${cachedSeconds} s song + first load: ${((Date.now() - t) / 1000).toFixed(1)} s (setup, not the benchmark)`);
     await firstContext.close();
 
-    const ctx = await browser.newContext(); // empty IndexedDB: stems come over the network
-    await exposeEngine(ctx);
-    const page = await ctx.newPage();
-    await page.goto(app.appUrl);
+    const { context: ctx, page } = await freshPage(browser, app.appUrl); // empty IndexedDB: stems come over the network
     const cold = await dropCached(page, song);
     await ctx.close();
 
     // The peer, in the same run: cold again in another empty browser, its head start refused (the
     // WAV ranges fail, so the song opens once its full stems are in, as before the head start).
-    const bare = await browser.newContext();
-    await exposeEngine(bare);
-    const barePage = await bare.newPage();
-    await barePage.route((url) => url.pathname.includes('/stems/') && url.searchParams.has('start'), (route) => route.abort());
-    await barePage.goto(app.appUrl);
+    const refuseHeads = (p) => p.route((url) => url.pathname.includes('/stems/') && url.searchParams.has('start'), (route) => route.abort());
+    const { context: bare, page: barePage } = await freshPage(browser, app.appUrl, refuseHeads);
     const coldWhole = await dropCached(barePage, song);
     await bare.close();
 
-    const warmCtx = await browser.newContext();
-    await exposeEngine(warmCtx);
-    const page2 = await warmCtx.newPage();
-    await page2.goto(app.appUrl);
+    const { context: warmCtx, page: page2 } = await freshPage(browser, app.appUrl);
     await dropCached(page2, song); // fills this browser's IndexedDB (not timed)…
     await page2.waitForFunction(() => !window.riffroom.engine.separating, null, { timeout: 600_000 }); // …with every full stem
     await page2.waitForTimeout(500); // the cache writes its IndexedDB entries after handing the bytes on
