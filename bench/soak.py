@@ -30,6 +30,7 @@ from pathlib import Path
 import _measure  # noqa: F401  (puts packages/backend on sys.path first)
 import httpx
 import psutil
+
 from tests.api.accounts import PASSWORD, add_user
 from tests.api.harness import ServerProcess, upload
 from tests.api.wsclient import ws_connect
@@ -188,8 +189,10 @@ def main() -> int:
                 time.sleep(0.2)
             drained = mix.drain()
             print(f"the queue drained {drained:.0f} s after the load; idling {args.idle_seconds:g} s", flush=True)
+            log_from = srv.log_path.stat().st_size
             time.sleep(max(0.0, args.idle_seconds - REST_SECONDS))
             after, fds_after = at_rest(srv, min(REST_SECONDS, args.idle_seconds))
+            idle_log = srv.log_path.read_bytes()[log_from:].decode(errors="replace").splitlines()
             five = sum(v for k, v in mix.statuses.items() if k >= 500)
             print(
                 f"\nsoak {args.minutes:g} min: {mix.rounds} rounds, {len(mix.songs)} songs, {mix.ws_done} WebSocket"
@@ -205,6 +208,9 @@ def main() -> int:
             opened = Counter(fds_after) - Counter(fds_before)
             closed = Counter(fds_before) - Counter(fds_after)
             print(f"descriptors opened since the baseline: {_listed(opened)}; closed: {_listed(closed)}")
+            # Why an idle server kept its pooled connections (a request still holding one), if it did.
+            kept = [line for line in idle_log if "pooled connections are in use" in line]
+            print(f"idle releases refused after the load: {len(kept)}" + (f"; the last: {kept[-1]}" if kept else ""))
             return 0 if five == 0 else 1
         finally:
             srv.stop()

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import psutil
 import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import QueuePool
+
 from riffroom.jobs import store
 from riffroom.storage.db import Database
 from riffroom.storage.models import Job, Song
-from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
-
 from tests.storage.rows import add_song
 
 
@@ -169,4 +170,39 @@ def test_an_idle_release_closes_what_a_burst_of_readers_opened(tmp_path: Path) -
     add_song(db, "b" * 64)  # the pools open connections again when asked
     with db.read() as s:
         assert len(s.execute(select(Song)).all()) == 2
+    db.dispose()
+
+
+def test_a_connection_checked_out_as_the_pools_were_replaced_is_closed_by_the_next_release(tmp_path: Path) -> None:
+    """The race the in-use check cannot close: a request checks a connection out between the
+    check and the pools' replacement, and returns it to the old pool. Left open there, it alone
+    would keep every closed connection's descriptor open (until the garbage collector found the
+    old pool); the next release closes it, and all of them go."""
+    db = Database(f"sqlite:///{tmp_path / 'p.db'}")
+    db.create_all()
+    add_song(db, "a" * 64)
+    barrier = threading.Barrier(6)
+
+    def read() -> None:
+        with db.read() as s:
+            s.execute(select(Song)).all()
+            barrier.wait(timeout=30)
+
+    threads = [threading.Thread(target=read) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    straggler = db.read_engine.connect()
+    straggler.execute(select(Song)).all()
+    real_checkedout = QueuePool.checkedout
+    try:
+        QueuePool.checkedout = lambda self: 0  # type: ignore[method-assign]  # checked out just after the check
+        assert db.release_idle_connections() is True
+    finally:
+        QueuePool.checkedout = real_checkedout  # type: ignore[method-assign]
+    straggler.close()  # back to the pool that was replaced
+    assert _open_files(tmp_path / "p.db") >= 6, "one connection open keeps the closed ones' files open"
+    assert db.release_idle_connections() is True
+    assert _open_files(tmp_path / "p.db") == 0
     db.dispose()

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import Pool, QueuePool
 
 from riffroom.storage import auth_models, band_models, practice_models  # noqa: F401  (register their tables on Base)
 from riffroom.storage.models import Base
@@ -88,6 +88,7 @@ class Database:
             self.read_engine = self.write_engine = create_engine(url, pool_size=pool_size, pool_pre_ping=True)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+        self._retired_pools: list[Pool] = []  # replaced by the last idle release (see there)
 
     def create_all(self) -> None:
         """Tables straight from the models (tests); servers and workers use `migrate()`."""
@@ -149,15 +150,20 @@ class Database:
         until the last connection closes. Each engine gets a new pool (`Engine.dispose`):
         `Pool.dispose` on a pool in use would corrupt its count of checked-out connections (it
         resets it), and a connection checked out in the moment between the check and the dispose
-        goes back to the old pool, closed when that is collected. A no-op on PostgreSQL, whose
-        pool pings its own."""
+        goes back to the old pool: each release first closes what came back to the pools the last
+        one replaced (left open, that one connection would keep every closed descriptor open with
+        it, until the garbage collector found the old pool). A no-op on PostgreSQL, whose pool
+        pings its own."""
         if not self.is_sqlite:
             return False
+        for pool in self._retired_pools:
+            pool.dispose()  # closes only what is checked in: a straggler still out comes back next time
         engines = (self.read_engine, self.write_engine)
         in_use = [engine.pool.checkedout() if isinstance(engine.pool, QueuePool) else 1 for engine in engines]
         if any(in_use):
             log.info("idle, but pooled connections are in use (readers %d, writers %d): kept", *in_use)
             return False
+        self._retired_pools = [engine.pool for engine in engines]
         for engine in engines:
             engine.dispose(close=True)
         return True
