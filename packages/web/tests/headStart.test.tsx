@@ -1,8 +1,9 @@
 /**
  * useStemProcessor opening a separated song that is not in this browser yet: it becomes playable
  * from the first seconds of its stems (WAV ranges, never cached) while the full stems download,
- * and the full stems take over; held locally, the full stems never wait for the head (and a song
- * under two minutes gets none); a short song opens whole; a failed download takes the head off the player.
+ * and the full stems take over; held locally, it opens from the first part of its cached files
+ * (no range asked for) and the whole stems take over; a short song opens whole; a failed download
+ * takes the head off the player.
  */
 import { act, renderHook, waitFor } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
@@ -16,17 +17,26 @@ import { FakeSocket } from './fakeSocket';
 import { makeSong } from './songs';
 
 const RATE = 48000;
-const FULL_BYTES = 16;
+/** A full stem is this many bytes a second; the fake decoder, like a browser given a FLAC cut short, decodes what the bytes hold. */
+const BYTES_PER_SECOND = 10_000;
 
-/** Range bytes carry their length in seconds (the fake decoder reads it back); full stems are 60 s. */
+/** Range bytes carry their length in seconds (the fake decoder reads it back). */
 const rangeBytes = (seconds: number) => new Float64Array([seconds]).buffer;
+const decoded: number[] = []; // the seconds of every decode, in order
+let wholeDecodes: Promise<unknown> = Promise.resolve(); // a whole stem's decode waits for this
+let wholeBytes = 0; // the size of a whole stem of the song set up
 const decode = async (bytes: ArrayBuffer) => {
-  const seconds = bytes.byteLength === 8 ? new Float64Array(bytes)[0]! : 60;
+  const seconds = bytes.byteLength === 8 ? new Float64Array(bytes)[0]! : bytes.byteLength / BYTES_PER_SECOND;
+  if (bytes.byteLength === wholeBytes) await wholeDecodes;
+  decoded.push(seconds);
   return new FakeAudioBuffer(seconds, RATE) as unknown as AudioBuffer;
 };
 
 let dbn = 0;
 function setup(duration = 60) {
+  decoded.length = 0;
+  wholeDecodes = Promise.resolve();
+  wholeBytes = duration * BYTES_PER_SECOND;
   const song = { ...makeSong('s1', ['vocals', 'drums']), duration };
   const ranges: string[] = [];
   const fetched: string[] = [];
@@ -46,7 +56,7 @@ function setup(duration = 60) {
     fetcher: async (url) => {
       fetched.push(String(url));
       if (!(await gate)) return new Response('gone', { status: 500 });
-      return new Response(new Uint8Array(FULL_BYTES).buffer, { headers: { 'content-type': 'audio/flac' } });
+      return new Response(new Uint8Array(duration * BYTES_PER_SECOND).buffer, { headers: { 'content-type': 'audio/flac' } });
     },
   });
   const deps: StemProcessorDeps = {
@@ -110,35 +120,52 @@ describe('a separated song not yet in this browser', () => {
     unmount();
   });
 
-  it('held locally, the full stems of a long song do not wait for the head (a server that does not answer)', async () => {
+  it('held locally, it opens from the first part of its cached files, asks for no range, and the whole stems take over', async () => {
     const first = await heldLocally(180);
-
-    // The same cache (both stems in IndexedDB); the ranges now never answer.
-    first.deps.api.stemRange = ((_id: string, stem: string, start: number, end: number, signal?: AbortSignal) => {
-      first.ranges.push(`${stem}:${start}-${end}`);
-      return new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new DOMException('Cancelled', 'AbortError'))));
+    first.deps.api.stemRange = vi.fn(async () => {
+      throw new Error('no range should be asked for');
     });
+    let wholeMayDecode: () => void = () => {};
+    wholeDecodes = new Promise<void>((resolve) => (wholeMayDecode = resolve));
+    decoded.length = 0;
+    const again = opened(first.deps);
+    // 180 s in 1.8 MB: the share of 15 s (+16 KB for the headers) holds 16.6 s; whole seconds, less the resampler edge.
+    await waitFor(() => expect(again.result.current.state.progressive).toEqual({ readySeconds: 16, totalSeconds: 180, loading: true }));
+    expect(again.result.current.state.stems.map((s) => [s.name, s.buffer.duration, s.source])).toEqual([
+      ['vocals', 16, 'idb'],
+      ['drums', 16, 'idb'],
+    ]);
+    wholeMayDecode();
+    await act(async () => {
+      expect(await again.done()).toBe(true);
+    });
+    expect(again.result.current.state.progressive).toBeNull();
+    expect(again.result.current.state.stems.map((s) => [s.buffer.duration, s.source])).toEqual([
+      [180, 'idb'],
+      [180, 'idb'],
+    ]);
+    expect(decoded.slice(0, 2).every((s) => s < 30)).toBe(true); // both heads before any whole stem
+    expect(first.deps.api.stemRange).not.toHaveBeenCalled();
+    again.unmount();
+  });
+
+  it('held locally, a head that will not decode leaves the song to open whole', async () => {
+    const first = await heldLocally(60);
+    const real = first.deps.decode;
+    first.deps.decode = async (bytes) => {
+      if (bytes.byteLength < 60 * BYTES_PER_SECOND) throw new DOMException('Unable to decode audio data', 'EncodingError');
+      return real(bytes);
+    };
     const again = opened(first.deps);
     await act(async () => {
       expect(await again.done()).toBe(true);
     });
     expect(again.result.current.state.phase).toBe('ready');
-    expect(again.result.current.state.progressive).toBeNull();
     expect(again.result.current.state.stems.map((s) => [s.buffer.duration, s.source])).toEqual([
       [60, 'idb'],
       [60, 'idb'],
     ]);
-    again.unmount();
-  });
-
-  it('held locally, a 60 s song opens whole, asking for no range', async () => {
-    const first = await heldLocally(60);
-    const again = opened(first.deps);
-    await act(async () => {
-      expect(await again.done()).toBe(true);
-    });
     expect(first.ranges).toEqual([]);
-    expect(again.result.current.state.stems.map((s) => s.source)).toEqual(['idb', 'idb']);
     again.unmount();
   });
 

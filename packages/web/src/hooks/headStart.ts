@@ -1,14 +1,13 @@
 /**
- * A separated song sounds before its full stems are in: the first HEAD_SECONDS of every stem are
- * fetched as WAV ranges (small, and quick to decode) and the player opens the song from them as a
- * song still loading; the full stems then take its place in the engine (the same clock and
- * position; playback that reached the end of the head waits there and plays on by itself).
- * Not yet in this browser, the full FLAC stems are fetched after the head (alone: neither slows
- * the other down on the network or the cores); held in IndexedDB, they are decoded at once and, for
- * a long song (whose whole stems take a while to decode), the head plays if it comes first (an
- * unreachable server never holds them up). A head is never cached: only full stems go to IndexedDB.
+ * A separated song not yet in this browser sounds before its full stems are in: the first
+ * HEAD_SECONDS of every stem are fetched as WAV ranges (small, and quick to decode) and the player
+ * opens the song from them as a song still loading; the full stems, fetched after the head (alone:
+ * neither slows the other down on the network or the cores), then take its place in the engine
+ * (the same clock and position; playback that reached the end of the head waits there and plays
+ * on by itself). A song held in IndexedDB needs no network head: it opens from the first part of
+ * its own cached files (`stemLoad.ts`). A head is never cached: only full stems go to IndexedDB.
  *
- *   await beginHead({ api, decode, isHeld, show }, song, names, signal); // then fetch the full stems
+ *   const held = await beginHead({ api, decode, isHeld, show }, song, names, signal); // then the full stems
  */
 import type { ApiClient } from '../api/client';
 import type { Song } from '../api/types';
@@ -18,15 +17,10 @@ import type { StemAsset } from './stemProcessorTypes';
 export const HEAD_SECONDS = 8;
 /** A song shorter than this opens whole: its full stems come about as fast as a head would. */
 export const HEAD_MIN_SONG_SECONDS = 20;
-/**
- * Held in IndexedDB, a song shorter than this opens whole: decoding its stems takes about as long
- * as fetching a head (60 s: both about half a second here), and the head would compete with it.
- */
-export const HEAD_MIN_HELD_SONG_SECONDS = 120;
 
-/** Whether a head start is worth it for `song` (`held`: all its stems are in IndexedDB). */
-export function wantsHead(song: Song, held: boolean): boolean {
-  return song.duration >= (held ? HEAD_MIN_HELD_SONG_SECONDS : HEAD_MIN_SONG_SECONDS);
+/** Whether a head start is worth it for `song`. */
+export function wantsHead(song: Song): boolean {
+  return song.duration >= HEAD_MIN_SONG_SECONDS;
 }
 
 /**
@@ -64,14 +58,14 @@ export interface HeadStartDeps {
 }
 
 /**
- * Start the head start of `song`; resolves when its full stems should be fetched: after the head
- * when they are not in this browser, at once when they are (the head then shows if it comes first).
+ * Start the head start of `song` when its stems are not all in this browser, and resolve once its
+ * full stems should be fetched (after the head). Resolves to whether they are all held (then no
+ * network head is asked for: the caller opens the song from its cached files).
  */
-export async function beginHead({ api, decode, isHeld, show }: HeadStartDeps, song: Song, names: readonly string[], signal: AbortSignal): Promise<void> {
+export async function beginHead({ api, decode, isHeld, show }: HeadStartDeps, song: Song, names: readonly string[], signal: AbortSignal): Promise<boolean> {
   const held = (await Promise.all(names.map(isHeld))).every(Boolean);
-  if (!wantsHead(song, held)) return;
-  const head = fetchHeads(api, decode, song, names, signal).then((heads) => {
-    if (heads && !signal.aborted) show(heads);
-  });
-  if (!held) await head;
+  if (held || !wantsHead(song)) return held;
+  const heads = await fetchHeads(api, decode, song, names, signal);
+  if (heads && !signal.aborted) show(heads);
+  return false;
 }

@@ -10,12 +10,12 @@
  * `finally`, so an exception still closes its socket; unmounting aborts the run and
  * releases everything (no socket, timer or object URL is left behind).
  *
- * Stems are fetched (cache → network) and decoded as each arrives, all in parallel; the
- * encoded bytes are dropped once decoded (decodeAudioData detaches them), so the page holds
- * one copy of each stem: its AudioBuffer. Downloads re-read the file from the cache on click.
+ * Stems are fetched (cache → network) and decoded as each arrives, all in parallel (`stemLoad.ts`);
+ * the page holds one copy of each stem: its AudioBuffer. Downloads re-read the file from the cache on click.
  * While a job runs, its song plays as far as it is separated (`progressiveJob.ts`); the finished
  * stems then take its place. A separated song not yet in this browser plays from the first seconds
- * of its stems while the rest downloads (`headStart.ts`).
+ * of its stems while the rest downloads (`headStart.ts`); one held in IndexedDB, from the first part
+ * of its cached files while they decode (`stemLoad.ts`).
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, asSentence, describeError } from '../api/errors';
@@ -24,7 +24,8 @@ import { isFinal, songStems, songTitle } from '../api/types';
 import { sha256File } from '../services/hashing';
 import { session } from '../services/session';
 import { mark } from '../services/perf';
-import { HEAD_SECONDS, beginHead } from './headStart';
+import { HEAD_SECONDS, beginHead, wantsHead } from './headStart';
+import { loadStems } from './stemLoad';
 import { ProgressiveJob } from './progressiveJob';
 import { BUSY_PHASES, INITIAL_STATE, type Phase, type ProcessorState, type StemAsset, type StemProcessorDeps } from './stemProcessorTypes';
 
@@ -205,43 +206,27 @@ export function useStemProcessor(deps: StemProcessorDeps) {
       const names = songStems(current);
       patch({ song: current, phase: 'loading', progress: 0, stage: null, etaSeconds: null });
       if (names.length === 0) throw new Error(`${current.title ?? 'This song'} has no stems yet.`);
-      let loaded = 0;
       let headShown = false;
-      let whole = false;
-      if (headStart && createBuffer) {
-        const show = (heads: StemAsset[]) => {
-          if (whole) return; // the full stems came first
-          releaseSong(); // the song open until now stops here: this one is playable
-          headShown = true;
-          mark('head-start');
-          patch({ openSong: current, stems: heads, progressive: { readySeconds: HEAD_SECONDS, totalSeconds: current.duration, loading: true } });
-        };
-        const isHeld = (name: string) => cache.has(stemCacheKey(current.id, name, stemFormat));
-        await beginHead({ api, decode, isHeld, show }, current, names, signal);
-      }
-      // Every stem fetched and decoded at once; each decode starts as soon as its bytes arrive.
+      const show = (heads: StemAsset[], readySeconds: number) => {
+        releaseSong(); // the song open until now stops here: this one is playable
+        headShown = true;
+        mark('head-start');
+        patch({ openSong: current, stems: heads, progressive: { readySeconds, totalSeconds: current.duration, loading: true } });
+      };
+      const key = (name: string) => stemCacheKey(current.id, name, stemFormat);
+      // Not in this browser: a head over the network first; held: the song opens from its cached files.
+      const headDeps = { api, decode, isHeld: (name: string) => cache.has(key(name)), show: (heads: StemAsset[]) => show(heads, HEAD_SECONDS) };
+      const held = headStart && createBuffer ? await beginHead(headDeps, current, names, signal) : false;
+      const url = (name: string) => api.stemUrl(current.id, name, stemFormat);
       let stems: StemAsset[];
       try {
-        stems = await Promise.all(
-          names.map(async (name): Promise<StemAsset> => {
-            const url = api.stemUrl(current.id, name, stemFormat);
-            const key = stemCacheKey(current.id, name, stemFormat);
-            // Not kept in the memory tier: once decoded, the AudioBuffer is the only copy.
-            const { bytes, contentType, source } = await cache.get(key, url, { signal }, { keepInMemory: false });
-            mark(`stem-bytes:${name}:${source}`);
-            if (signal.aborted) throw new DOMException('Cancelled', 'AbortError');
-            const buffer = await decode(bytes);
-            mark(`decoded:${name}`);
-            loaded += 1;
-            patch({ progress: loaded / names.length });
-            return { name, buffer, format: stemFormat, contentType, source };
-          }),
-        );
+        stems = await loadStems({ cache, decode, createBuffer, format: stemFormat, key, url }, names, signal, {
+          localHead: held && wantsHead(current) ? { duration: current.duration, show } : null,
+          onDecoded: (count) => patch({ progress: count / names.length }),
+        });
       } catch (err) {
         if (headShown) patch({ stems: [], openSong: null, progressive: null }); // no half a song left playing
         throw err;
-      } finally {
-        whole = true;
       }
       if (signal.aborted) throw new DOMException('Cancelled', 'AbortError');
       // The new song replaces the open one only now, so the old one played on until here.
