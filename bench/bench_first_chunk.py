@@ -62,8 +62,10 @@ def _one(song: Path, engine: str, work: Path, model_dir: Path, with_stats: bool)
 
     api.get_engine = get_engine  # type: ignore[assignment]
     from riffroom.audio.hashing import sha256_file
+    from riffroom.audio.probe import probe
 
-    sha = sha256_file(song)  # a worker has it from the song's row
+    sha = sha256_file(song)  # a worker has it from the song's row…
+    probed = probe(song, settings)  # …and what the upload's probe found
     try:
         known = None
         if with_stats:
@@ -72,7 +74,9 @@ def _one(song: Path, engine: str, work: Path, model_dir: Path, with_stats: bool)
             known = measure_mix_stats(song, settings=settings)
         started = time.perf_counter()
         try:
-            kwargs: dict[str, Any] = {"mix_stats": known, "sha256": sha} if with_stats else {"sha256": sha}
+            kwargs: dict[str, Any] = {"sha256": sha, "source_info": probed}
+            if with_stats:
+                kwargs["mix_stats"] = known
             api.separate(
                 song,
                 engine=engine,

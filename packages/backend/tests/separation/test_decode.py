@@ -168,3 +168,27 @@ def test_read_pads_with_zeros_outside(source_wav: Path, settings: Settings) -> N
         assert not block[:, :100].any()
         reference, _ = sf.read(source_wav, dtype="float32")
         np.testing.assert_allclose(block[:, 100:], reference[:100].T, atol=1e-4)
+
+
+def test_a_probe_from_before_is_used_only_for_the_file_it_describes(
+    source_wav: Path, tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker hands the decode what the upload's probe found (the song's row): no second ffprobe,
+    the same samples. A probe that no longer describes the file (another container) is not trusted."""
+    from riffroom.audio import decode as decoding
+    from riffroom.audio.probe import probe
+
+    mp3 = encode(source_wav, tmp_path / "song.mp3", "mp3")
+    probed = probe(mp3, settings)
+    expected = decode(mp3, settings=settings)
+    probes: list[Path] = []
+    real_probe = decoding.probe
+    monkeypatch.setattr(decoding, "probe", lambda path, s=None: probes.append(path) or real_probe(path, s))
+    given = decode(mp3, settings=settings, info=probed)
+    assert probes == []
+    assert given.stats == expected.stats
+    assert np.array_equal(given.read(0, given.frames), expected.read(0, expected.frames))
+    wav_claimed = decode(mp3, settings=settings, info=probe(source_wav, settings))  # says wav: an mp3 is there
+    assert len(probes) == 1 and wav_claimed.stats == expected.stats
+    for audio in (expected, given, wav_claimed):
+        audio.close()

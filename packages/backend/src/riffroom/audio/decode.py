@@ -8,6 +8,7 @@ the one decoding loop; audio/stream_decode.py runs it while the runner already r
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -26,10 +28,11 @@ from . import sandbox
 from .ffmpeg import PROTOCOL_ARGS, tool
 from .format import CHANNELS, SAMPLE_RATE, MixStats
 from .integrity import check_wav_complete
-from .probe import AudioInfo, _ffmpeg_reason, probe
+from .probe import AudioInfo, _ffmpeg_reason, probe, sniff
 
 _FRAME_BYTES = CHANNELS * 4
 _READ_FRAMES = 65536
+_PIPE_BYTES = 1 << 20  # the Linux default pipe-max-size
 SILENCE_PEAK = 1e-4  # below -80 dBFS everywhere: nothing to separate
 
 
@@ -119,6 +122,7 @@ def decode(
     spool_dir: Path | None = None,
     cancel: Callable[[], bool] | None = None,
     on_progress: Callable[[float], None] | None = None,
+    info: AudioInfo | None = None,
 ) -> DecodedAudio:
     """Decode `source` to a spooled DecodedAudio, or raise BadInputError saying why not."""
     fd, spool_name = tempfile.mkstemp(prefix="riffroom-decode-", suffix=".f32", dir=spool_dir)
@@ -132,6 +136,7 @@ def decode(
                 settings=settings,
                 cancel=cancel,
                 on_progress=on_progress,
+                info=info,
             )
         ok = True
         return DecodedAudio(spool, stats, info)
@@ -147,15 +152,18 @@ def decode_into(
     settings: Settings | None = None,
     cancel: Callable[[], bool] | None = None,
     on_progress: Callable[[float], None] | None = None,
+    info: AudioInfo | None = None,
 ) -> tuple[MixStats, AudioInfo]:
     """Decode `source`, handing each block of [n, 2] float32 frames to `write` as it arrives.
 
-    The checks (cap, timeout, cancel, truncation, silence) are those of `decode`; on an error the
-    blocks already written are the caller's to throw away."""
+    `info`: what probing this very file said before (a song's row keeps it from its upload), so
+    it is not asked of ffprobe again. The checks (cap, timeout, cancel, truncation, silence) are
+    those of `decode`; on an error the blocks already written are the caller's to throw away."""
     global _decodes_started
     settings = settings or get_settings()
     source = source.resolve()
-    info = probe(source, settings)
+    if info is None or not _sniffs_as(source, info.format_name):
+        info = probe(source, settings)
     if info.format_name == "wav":
         check_wav_complete(source)
     max_frames = int(settings.max_duration_seconds * SAMPLE_RATE)
@@ -191,6 +199,7 @@ def decode_into(
     with _decodes_lock:
         _decodes_started += 1
     proc = sandbox.popen(cmd, settings, read=[source], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _widen_pipe(proc.stdout)
     # A decoder that stops producing output would block the read below: the watchdog kills it.
     watchdog = threading.Timer(settings.decode_timeout_seconds, sandbox.kill, args=(proc,))
     watchdog.daemon = True
@@ -238,6 +247,26 @@ def decode_into(
         sandbox.kill(proc)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def _sniffs_as(source: Path, format_name: str) -> bool:
+    """Whether `source` still shows the container `format_name` names (a probe from before is for it)."""
+    try:
+        with open(source, "rb") as f:
+            return sniff(f.read(4096)) == format_name
+    except OSError:
+        return False
+
+
+def _widen_pipe(stream: IO[bytes] | None) -> None:
+    """Let ffmpeg run ahead while a block is being counted and written: with the default 64 KB
+    pipe it waits for every read, and decode and bookkeeping take turns instead of overlapping."""
+    if stream is None:
+        return
+    try:
+        fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+    except (AttributeError, OSError):  # not Linux, or over /proc/sys/fs/pipe-max-size: the default
+        pass
 
 
 def _judge(returncode: int, stderr: bytes, frames: int, peak: float, info: AudioInfo) -> None:

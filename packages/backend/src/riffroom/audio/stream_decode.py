@@ -26,6 +26,7 @@ from ..config import Settings, get_settings
 from ..errors import CancelledError
 from .decode import DecodedAudio, decode_into, read_spool
 from .format import MixStats
+from .probe import AudioInfo
 
 _WAIT_SECONDS = 0.25  # how often a waiting reader looks at `cancel`
 _CLOSE_WAIT_SECONDS = 5.0
@@ -51,8 +52,10 @@ class StreamingDecode:
         spool_dir: Path | None = None,
         cancel: Callable[[], bool] | None = None,
         owned_dir: Path | None = None,
+        info: AudioInfo | None = None,
     ) -> None:
         self._known = known
+        self._info = info
         self._cancel = cancel
         self._owned_dir = owned_dir
         self._stop = False
@@ -105,7 +108,12 @@ class StreamingDecode:
     def _run(self, source: Path, settings: Settings) -> None:
         try:
             stats, info = decode_into(
-                source, self._append, settings=settings, cancel=self._stopped, on_progress=self._progressed
+                source,
+                self._append,
+                settings=settings,
+                cancel=self._stopped,
+                on_progress=self._progressed,
+                info=self._info,
             )
             self._out.close()
             self._result = DecodedAudio(self.path, stats, info, self._owned_dir)

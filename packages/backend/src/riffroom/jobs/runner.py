@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from riffroom.config import Settings
 from riffroom.errors import CancelledError, RiffRoomError, is_disk_full, storage_full
@@ -30,6 +30,9 @@ from riffroom.storage.db import Database
 from riffroom.storage.models import Job, JobState, Song
 from riffroom.storage.segments import PartialStems, wav_frames
 from riffroom.storage.stems import open_stem_store
+
+if TYPE_CHECKING:
+    from riffroom.audio.probe import AudioInfo
 
 log = logging.getLogger("riffroom.runner")
 
@@ -109,6 +112,15 @@ def _prerender(settings: Settings, key: str, stems: dict[str, Any]) -> None:
                 transcoded(settings.derived_dir, key, stem, path, fmt)
             except Exception:  # the stem is still served: the API transcodes on first request
                 log.exception("pre-rendering %s as %s failed", stem, fmt)
+
+
+def _probed(song: Song) -> AudioInfo | None:
+    """What the upload's probe found (the song's row): the decode need not run ffprobe again."""
+    from riffroom.audio.probe import AudioInfo
+
+    if not song.format_name:
+        return None
+    return AudioInfo(song.format_name, song.duration or None, song.sample_rate, song.channels)
 
 
 def _song_exists(db: Database, song_id: str) -> bool:
@@ -206,6 +218,7 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
                 partial=partial,
                 mix_stats=known,
                 keep_decoded=True,
+                source_info=_probed(song),
             )
             kept.append(result)
             if known is None and result.decoded is not None:  # the next job of this song streams

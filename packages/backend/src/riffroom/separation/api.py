@@ -30,6 +30,7 @@ from ..audio.decode import DecodedAudio, decode
 from ..audio.encode import StemWriter
 from ..audio.format import SAMPLE_RATE, MixStats
 from ..audio.hashing import sha256_file
+from ..audio.probe import AudioInfo
 from ..audio.stream_decode import MixStatsMismatch, StreamingDecode
 from ..config import Settings, get_settings
 from ..errors import CancelledError
@@ -101,10 +102,12 @@ def separate(
     partial: PartialStems | None = None,
     mix_stats: MixStats | None = None,
     keep_decoded: bool = False,
+    source_info: AudioInfo | None = None,
 ) -> StemSet:
     """Split `source` into stems, from the cache when the same content was split the same way before.
 
     `mix_stats`: the song's, measured before by this host's decoder, so the decode streams.
+    `source_info`: what probing `source` found before (its upload), so the decode need not ask again.
     `keep_decoded`: hand the decoded song back as `StemSet.decoded` (for the analysis) instead of
     deleting it; the caller must close it."""
     settings = settings or get_settings()
@@ -121,7 +124,7 @@ def separate(
         return cached
     staging = cache.new_staging_dir()
     spool_dir = cache.new_staging_dir()  # the decode's own: it may outlive the published stems
-    run = _Run(source, staging, spool_dir, choice, report, cancel, settings, partial)
+    run = _Run(source, staging, spool_dir, choice, report, cancel, settings, partial, source_info)
     try:
         entry, decoded = _separate_into(run, key, sha, cache, mix_stats)
     except BaseException:
@@ -154,6 +157,7 @@ class _Run:
     cancel: Callable[[], bool] | None
     settings: Settings
     partial: PartialStems | None
+    info: AudioInfo | None = None  # the source's probe, when known
 
 
 def _separate_into(
@@ -173,7 +177,13 @@ def _separate_into(
     audio: DecodedAudio | StreamingDecode
     if mix_stats is not None or not eng.normalize_input:
         audio = StreamingDecode(
-            run.source, mix_stats, settings=settings, spool_dir=run.spool_dir, cancel=cancel, owned_dir=run.spool_dir
+            run.source,
+            mix_stats,
+            settings=settings,
+            spool_dir=run.spool_dir,
+            cancel=cancel,
+            owned_dir=run.spool_dir,
+            info=run.info,
         )
     else:
         audio = decode(
@@ -182,6 +192,7 @@ def _separate_into(
             spool_dir=run.spool_dir,
             cancel=cancel,
             on_progress=lambda f: report(Progress("decoding", f * _DECODE_SHARE)),
+            info=run.info,
         )
         audio.owned_dir = run.spool_dir
     try:
