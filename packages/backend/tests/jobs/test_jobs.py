@@ -189,5 +189,6 @@ def test_stuck_worker_is_killed_and_replaced(tmp_path: Path, short_mp3: Path, ca
         else:
             assert final["state"] == "cancelled", final
         wait_until(lambda: not _alive(pid), timeout=10)
-        wait_until(lambda: srv.ready()["checks"]["workers"]["alive"] == 1, timeout=30)
-        assert pid not in srv.worker_pids()
+        # The health check may count the killed worker alive for a moment (Popen.poll answers None
+        # while the supervisor's own wait on it holds its lock): replaced means one other pid, alive.
+        wait_until(lambda: (pids := srv.worker_pids()) and pid not in pids and len(pids) == 1, timeout=30)
