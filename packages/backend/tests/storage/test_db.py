@@ -141,25 +141,31 @@ def _open_files(path: Path) -> int:
     return sum(1 for f in psutil.Process().open_files() if f.path == str(path))
 
 
-def test_an_idle_release_closes_what_a_burst_of_readers_opened(tmp_path: Path) -> None:
-    """Twelve readers at once leave their descriptors open after them (SQLite keeps a closed
-    connection's file open while another is open); with none in use, the release closes them
-    all, and the pools work on. With one in use it does nothing (it would give nothing back)."""
-    db = Database(f"sqlite:///{tmp_path / 'p.db'}")
+def _after_a_burst_of_readers(path: Path, readers: int) -> Database:
+    """A database with one song that `readers` sessions have just read at once."""
+    db = Database(f"sqlite:///{path}")
     db.create_all()
     add_song(db, "a" * 64)
-    barrier = threading.Barrier(12)
+    barrier = threading.Barrier(readers)
 
     def read() -> None:
         with db.read() as s:
             s.execute(select(Song)).all()  # a session takes its connection at its first statement
-            barrier.wait(timeout=30)  # all twelve hold one at once
+            barrier.wait(timeout=30)  # all of them hold one at once
 
-    threads = [threading.Thread(target=read) for _ in range(12)]
+    threads = [threading.Thread(target=read) for _ in range(readers)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return db
+
+
+def test_an_idle_release_closes_what_a_burst_of_readers_opened(tmp_path: Path) -> None:
+    """Twelve readers at once leave their descriptors open after them (SQLite keeps a closed
+    connection's file open while another is open); with none in use, the release closes them
+    all, and the pools work on. With one in use it does nothing (it would give nothing back)."""
+    db = _after_a_burst_of_readers(tmp_path / "p.db", 12)
     assert _open_files(tmp_path / "p.db") >= 12
     with db.read() as held:
         held.execute(select(Song)).all()
@@ -178,21 +184,7 @@ def test_a_connection_checked_out_as_the_pools_were_replaced_is_closed_by_the_ne
     check and the pools' replacement, and returns it to the old pool. Left open there, it alone
     would keep every closed connection's descriptor open (until the garbage collector found the
     old pool); the next release closes it, and all of them go."""
-    db = Database(f"sqlite:///{tmp_path / 'p.db'}")
-    db.create_all()
-    add_song(db, "a" * 64)
-    barrier = threading.Barrier(6)
-
-    def read() -> None:
-        with db.read() as s:
-            s.execute(select(Song)).all()
-            barrier.wait(timeout=30)
-
-    threads = [threading.Thread(target=read) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    db = _after_a_burst_of_readers(tmp_path / "p.db", 6)
     straggler = db.read_engine.connect()
     straggler.execute(select(Song)).all()
     real_checkedout = QueuePool.checkedout
