@@ -30,7 +30,6 @@ from pathlib import Path
 import _measure  # noqa: F401  (puts packages/backend on sys.path first)
 import httpx
 import psutil
-
 from tests.api.accounts import PASSWORD, add_user
 from tests.api.harness import ServerProcess, upload
 from tests.api.wsclient import ws_connect

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import psutil
 import pytest
+from riffroom.jobs import store
+from riffroom.storage.db import Database
+from riffroom.storage.models import Job, Song
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import QueuePool
 
-from riffroom.jobs import store
-from riffroom.storage.db import Database
-from riffroom.storage.models import Job, Song
 from tests.storage.rows import add_song
 
 
