@@ -90,7 +90,8 @@ function idbEntries(page) {
     const out = {};
     for (const meta of await all('meta')) out[meta.key] = { size: meta.size };
     for (const key of await all('blobs')) {
-      const bytes = await get(key);
+      const stored = await get(key);
+      const bytes = stored instanceof Blob ? await stored.arrayBuffer() : stored; // Blobs; ArrayBuffers before
       const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
       out[key] = { ...(out[key] ?? { size: null }), stored: bytes.byteLength, sha256: [...digest].map((b) => b.toString(16).padStart(2, '0')).join('') };
     }

@@ -1,3 +1,4 @@
+import { openDB } from 'idb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StemCache } from '../src/services/cacheManager';
 import { CACHE_SETTINGS_KEY, cacheSettingsFromStorage } from '../src/services/cacheSettings';
@@ -209,6 +210,42 @@ describe('StemCache', () => {
     const got = await cache.get('stem', '/stem?size=80');
     expect(got.source).toBe('idb');
     expect(got.bytes.byteLength).toBe(80);
+  });
+
+  it('holds stems as Blobs: getHeld hands one over unread, and a part of it reads alone', async () => {
+    cache = makeCache();
+    await cache.get('stem', '/stem?size=80', undefined, { keepInMemory: false });
+    await cache.flush();
+    const held = await cache.getHeld('stem');
+    expect(held?.contentType).toBe('audio/wav');
+    expect(held?.blob.size).toBe(80);
+    expect(new Uint8Array(await held!.blob.slice(0, 10).arrayBuffer())).toEqual(new Uint8Array(10).fill(7));
+    expect(await cache.getHeld('other')).toBeNull();
+    now += 1001; // past its expiry: not handed over, and gone
+    expect(await cache.getHeld('stem')).toBeNull();
+    expect(await cache.diskUsage()).toEqual({ bytes: 0, entries: 0 });
+    expect(fetches).toEqual(['/stem?size=80']);
+  });
+
+  it('reads the ArrayBuffers an earlier version stored, whole or as a Blob', async () => {
+    const dbName = `cache-${++dbCounter}`;
+    const old = await openDB(dbName, 1, {
+      upgrade(db) {
+        db.createObjectStore('meta', { keyPath: 'key' }).createIndex('lastUsed', 'lastUsed');
+        db.createObjectStore('blobs');
+      },
+    });
+    await old.put('meta', { key: 'stem', size: 20, contentType: 'audio/flac', storedAt: now, lastUsed: now, expiresAt: now + 1000 });
+    await old.put('blobs', bytes(20, 3), 'stem');
+    old.close();
+    cache = makeCache({}, dbName);
+    const held = await cache.getHeld('stem');
+    expect(held?.blob.size).toBe(20);
+    expect(new Uint8Array(await held!.blob.slice(18).arrayBuffer())).toEqual(new Uint8Array([3, 3]));
+    const got = await cache.get('stem', '/stem?size=20');
+    expect(got.source).toBe('idb');
+    expect(new Uint8Array(got.bytes)).toEqual(new Uint8Array(20).fill(3));
+    expect(fetches).toEqual([]);
   });
 
   it('works without IndexedDB', async () => {

@@ -1,5 +1,10 @@
 import 'fake-indexeddb/auto';
+import { Blob as NodeBlob } from 'node:buffer';
 import { afterEach } from 'vitest';
+
+// Browsers store a Blob in IndexedDB as it is; jsdom's cannot be structured-cloned (fake-indexeddb
+// would keep a plain object), Node's can: the tests use Node's, as Response.blob() does here.
+globalThis.Blob = NodeBlob as unknown as typeof Blob;
 
 /** Object URLs alive right now; jsdom has no createObjectURL, so we count our own. */
 export const liveObjectUrls = new Set<string>();

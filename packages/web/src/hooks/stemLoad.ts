@@ -10,7 +10,7 @@
  *
  *   const stems = await loadStems(deps, names, signal, { localHead: { duration, show } });
  */
-import type { StemCache } from '../services/cacheManager';
+import type { CacheSource, StemCache } from '../services/cacheManager';
 import type { AudioFormat } from '../api/types';
 import { mark } from '../services/perf';
 import { HEAD_SECONDS } from './headStart';
@@ -99,19 +99,38 @@ export async function loadStems(deps: StemLoadDeps, names: readonly string[], si
     }
   };
 
-  const one = async (name: string, onBytes: () => void): Promise<StemAsset> => {
+  /** Held in IndexedDB with a head wanted: its Blob, of which the head reads only the first part. */
+  const fromHeld = async (name: string, duration: number): Promise<{ whole: Promise<ArrayBuffer>; contentType: string; source: CacheSource } | null> => {
+    const held = await cache.getHeld(deps.key(name));
+    if (!held) return null;
+    const { blob } = held;
+    const prefix = blob.slice(0, prefixLength(blob.size, duration)).arrayBuffer();
+    heads!.set(name, prefix.then(decode).catch(() => null));
+    // The whole file is read once its first part is (no race for the disk), decoded after the heads;
+    // one the browser cannot read back comes through the cache again (which then fetches it).
+    const whole = prefix
+      .catch(() => null)
+      .then(() => blob.arrayBuffer())
+      .catch(async () => (await cache.get(deps.key(name), deps.url(name), { signal }, { keepInMemory: false })).bytes);
+    return { whole, contentType: held.contentType, source: 'idb' };
+  };
+
+  const fetched = async (name: string): Promise<{ whole: Promise<ArrayBuffer>; contentType: string; source: CacheSource }> => {
     // Not kept in the memory tier: once decoded, the AudioBuffer is the only copy.
     const { bytes, contentType, source } = await cache.get(deps.key(name), deps.url(name), { signal }, { keepInMemory: false });
+    if (heads && localHead) heads.set(name, decode(bytes.slice(0, prefixLength(bytes.byteLength, localHead.duration))).catch(() => null));
+    return { whole: Promise.resolve(bytes), contentType, source };
+  };
+
+  const one = async (name: string, onBytes: () => void): Promise<StemAsset> => {
+    const got = (heads && localHead ? await fromHeld(name, localHead.duration) : null) ?? (await fetched(name));
+    const { contentType, source } = got;
     mark(`stem-bytes:${name}:${source}`);
     if (signal.aborted) throw aborted();
-    if (heads && localHead) {
-      const cut = bytes.slice(0, prefixLength(bytes.byteLength, localHead.duration));
-      heads.set(name, decode(cut).catch(() => null));
-    }
     onBytes();
     if (heads) await headsDone;
     if (signal.aborted) throw aborted();
-    const buffer = await decode(bytes);
+    const buffer = await decode(await got.whole);
     mark(`decoded:${name}`);
     decoded += 1;
     options.onDecoded?.(decoded);

@@ -11,6 +11,9 @@
  * also go when the database is first opened (page start) and whenever a tier stores something,
  * so their bytes are given back even if nobody asks for them again. The page's settings can be
  * overridden from localStorage (cacheSettings.ts: the end-to-end tests use seconds and kilobytes).
+ * IndexedDB holds Blobs (entries written before hold ArrayBuffers, read the same): reading one
+ * costs nothing until its bytes are asked for, so `getHeld` can read the first part of a stem
+ * without the whole file.
  */
 import { openDB, type IDBPDatabase, type DBSchema } from 'idb';
 import { errorFromResponse, NetworkError } from '../api/errors';
@@ -21,6 +24,12 @@ export interface CachedBytes {
   bytes: ArrayBuffer;
   contentType: string;
   source: CacheSource;
+}
+
+/** A stem held in IndexedDB, nothing of it read yet: slice it to read a part. */
+export interface HeldBlob {
+  blob: Blob;
+  contentType: string;
 }
 
 export interface StemCacheOptions {
@@ -47,7 +56,7 @@ interface MetaRecord {
 
 interface CacheDB extends DBSchema {
   meta: { key: string; value: MetaRecord; indexes: { lastUsed: number } };
-  blobs: { key: string; value: ArrayBuffer };
+  blobs: { key: string; value: Blob | ArrayBuffer };
 }
 
 export interface GetOptions {
@@ -116,9 +125,10 @@ export class StemCache {
     if (fromMemory) return fromMemory;
 
     const fromDisk = await this.diskGet(key);
-    if (fromDisk) {
-      if (keepInMemory) this.memoryPut(key, fromDisk.bytes, fromDisk.contentType, fromDisk.expiresAt);
-      return { bytes: fromDisk.bytes, contentType: fromDisk.contentType, source: 'idb' };
+    const stored = fromDisk && (await this.readStored(key, fromDisk.data));
+    if (fromDisk && stored) {
+      if (keepInMemory) this.memoryPut(key, stored, fromDisk.contentType, fromDisk.expiresAt);
+      return { bytes: stored, contentType: fromDisk.contentType, source: 'idb' };
     }
 
     let response: Response;
@@ -133,10 +143,30 @@ export class StemCache {
     const contentType = response.headers.get('content-type') ?? 'application/octet-stream';
     const expiresAt = this.opts.now() + this.opts.ttlMs;
     if (keepInMemory) this.memoryPut(key, bytes, contentType, expiresAt);
-    // The caller may detach `bytes` (decodeAudioData), so IndexedDB gets its own copy, written
-    // in the background: first sound never waits for the disk. flush() waits for it.
-    this.track(this.diskPut(key, bytes.slice(0), contentType, expiresAt));
+    // The caller may detach `bytes` (decodeAudioData), so IndexedDB gets its own copy (the Blob
+    // copies them now), written in the background: first sound never waits for the disk.
+    // flush() waits for it.
+    this.track(this.diskPut(key, new Blob([bytes], { type: contentType }), contentType, expiresAt));
     return { bytes, contentType, source: 'network' };
+  }
+
+  /** A stored entry's bytes; null (and the entry gone) when the browser cannot read them back. */
+  private async readStored(key: string, data: Blob | ArrayBuffer): Promise<ArrayBuffer | null> {
+    try {
+      return await readAll(data);
+    } catch (err) {
+      this.opts.onWarning(`reading ${key} from IndexedDB failed; fetching it again`, err);
+      await this.diskDelete(key);
+      return null;
+    }
+  }
+
+  /** The IndexedDB copy of `key` as a Blob, none of its bytes read yet; null when not held there (or expired). */
+  async getHeld(key: string): Promise<HeldBlob | null> {
+    const fromDisk = await this.diskGet(key);
+    if (!fromDisk) return null;
+    const { data, contentType } = fromDisk;
+    return { blob: isBlob(data) ? data : new Blob([data], { type: contentType }), contentType };
   }
 
   private track(write: Promise<void>): void {
@@ -299,22 +329,22 @@ export class StemCache {
     }
   }
 
-  private async diskGet(key: string): Promise<{ bytes: ArrayBuffer; contentType: string; expiresAt: number } | null> {
+  private async diskGet(key: string): Promise<{ data: Blob | ArrayBuffer; contentType: string; expiresAt: number } | null> {
     await this.flush();
     const db = await this.db();
     if (!db) return null;
     try {
       // One read-only transaction for both stores: no write on the way to the bytes.
       const tx = db.transaction(['meta', 'blobs'], 'readonly');
-      const [meta, bytes] = await Promise.all([tx.objectStore('meta').get(key), tx.objectStore('blobs').get(key), tx.done]);
+      const [meta, data] = await Promise.all([tx.objectStore('meta').get(key), tx.objectStore('blobs').get(key), tx.done]);
       if (!meta) return null;
-      if (meta.expiresAt <= this.opts.now() || !bytes) {
+      if (meta.expiresAt <= this.opts.now() || !data) {
         await this.diskDelete(key);
         return null;
       }
       // The LRU bookkeeping is written in the background (flush() waits for it).
       this.track(this.touchDisk(key));
-      return { bytes, contentType: meta.contentType, expiresAt: meta.expiresAt };
+      return { data, contentType: meta.contentType, expiresAt: meta.expiresAt };
     } catch (err) {
       this.opts.onWarning(`reading ${key} from IndexedDB failed`, err);
       return null;
@@ -335,8 +365,8 @@ export class StemCache {
     }
   }
 
-  private async diskPut(key: string, bytes: ArrayBuffer, contentType: string, expiresAt: number): Promise<void> {
-    const size = bytes.byteLength;
+  private async diskPut(key: string, data: Blob, contentType: string, expiresAt: number): Promise<void> {
+    const size = data.size;
     if (size > this.opts.diskBudgetBytes) return;
     const db = await this.db();
     if (!db) return;
@@ -358,7 +388,7 @@ export class StemCache {
         await blobs.delete(victim.key);
         used -= victim.size;
       }
-      await blobs.put(bytes, key);
+      await blobs.put(data, key);
       await meta.put({ key, size, contentType, storedAt: now, lastUsed: now, expiresAt });
       await tx.done;
     } catch (err) {
@@ -380,6 +410,15 @@ export class StemCache {
       this.opts.onWarning(`deleting ${key} from IndexedDB failed`, err);
     }
   }
+}
+
+function isBlob(data: Blob | ArrayBuffer): data is Blob {
+  return typeof (data as Blob).slice === 'function' && typeof (data as Blob).arrayBuffer === 'function';
+}
+
+/** The bytes of a stored entry, read now. */
+function readAll(data: Blob | ArrayBuffer): Promise<ArrayBuffer> {
+  return isBlob(data) ? data.arrayBuffer() : Promise.resolve(data);
 }
 
 export function isQuotaError(err: unknown): boolean {
