@@ -94,3 +94,34 @@ def test_progress_reaches_one_with_eta() -> None:
     assert seen[-1].fraction == 1.0
     assert all(b.fraction >= a.fraction for a, b in itertools.pairwise(seen))
     assert seen[0].eta_seconds is not None
+
+
+class BatchingEngine(ScaleEngine):
+    """Takes `batch_windows` windows per call, the first call `first_call_windows`; records each call's size."""
+
+    def __init__(self, segment: int, batch: int, first: int) -> None:
+        super().__init__(segment)
+        self.batch_windows = batch
+        self.first_call_windows = first
+        self.sizes: list[int] = []
+
+    def separate_window(self, window: np.ndarray, stats: MixStats) -> np.ndarray:
+        self.sizes.append(1)
+        return super().separate_window(window, stats)
+
+    def separate_windows(self, windows: list[np.ndarray], stats: MixStats) -> list[np.ndarray]:
+        self.sizes.append(len(windows))
+        return [ScaleEngine.separate_window(self, w, stats) for w in windows]
+
+
+def test_the_first_call_takes_one_window_so_the_first_stretch_is_final_soonest() -> None:
+    """A listener starts at the song's first stretch: one window first (on every thread), then
+    batches; the first block sunk is that window's final part, and the output is unchanged."""
+    data = np.random.default_rng(3).standard_normal((2, 9000)).astype(np.float32)
+    engine = BatchingEngine(1000, batch=2, first=1)
+    blocks: list[np.ndarray] = []
+    run_chunked(engine, ArraySource(data), blocks.append)
+    # 9000 frames, stride 750: eleven whole windows and a short last one (a batch of its own)
+    assert engine.sizes == [1, 2, 2, 2, 2, 2, 1]
+    assert blocks[0].shape[-1] == 750
+    np.testing.assert_array_equal(np.concatenate(blocks, axis=-1), _collect(ScaleEngine(1000), ArraySource(data)))

@@ -144,6 +144,9 @@ def run_chunked(
     # planned only when a batch has room for it (planning waits for a streaming decode to reach it).
     held: _Window | None = None
     per_call = max(1, int(getattr(engine, "batch_windows", 1)))
+    # The first call may take fewer (DemucsEngine: one window, on every thread): the song's first
+    # stretch is then final as soon as one window allows, and a listener can start there.
+    room = max(1, min(per_call, int(getattr(engine, "first_call_windows", per_call))))
     # Accumulators cover [base, base + segment + stride): the live part of the song.
     acc = np.zeros((n_sources, 2, segment + stride), dtype=np.float32)
     acc_weight = np.zeros(segment + stride, dtype=np.float32)
@@ -157,11 +160,12 @@ def run_chunked(
             break
         batch = [first]
         padded = first.frames + first.delta
-        while len(batch) < per_call and (nxt := next(windows, None)) is not None:
+        while len(batch) < room and (nxt := next(windows, None)) is not None:
             if nxt.frames + nxt.delta != padded:
                 held = nxt
                 break
             batch.append(nxt)
+        room = per_call
         for w, out in zip(batch, _batched(engine, source, batch), strict=True):
             rel = w.offset - base
             acc[..., rel : rel + w.frames] += weight[: w.frames] * out

@@ -67,6 +67,10 @@ class DemucsEngine:
     # into one batched pass was slower here (14 % more CPU per window), so a batch of windows is
     # only stacked where no window threads are used.
     batch_windows = 1
+    # With window threads, the first call is one window on every thread (about 1.4x sooner done
+    # than side by side): a job's first seconds are playable sooner, at the cost of one window's
+    # pairing (under 1 % of a song's time).
+    first_call_windows = 1
 
     def __init__(
         self,
