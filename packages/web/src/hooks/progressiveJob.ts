@@ -9,6 +9,7 @@ import type { ApiClient } from '../api/client';
 import type { Job, Song } from '../api/types';
 import { STEM_ORDER, jobStems } from '../api/types';
 import { ProgressiveStems } from '../audio/progressiveStems';
+import { mark } from '../services/perf';
 import type { StemAsset } from './stemProcessorTypes';
 
 export interface ProgressiveJobDeps {
@@ -52,6 +53,7 @@ export class ProgressiveJob {
   update(job: Job): void {
     if (job.id !== this.job.id || job.state !== 'running') return;
     this.names ??= jobStems(job);
+    if (this.ready <= 0 && (job.ready_seconds ?? 0) > 0) mark('first-ready');
     this.ready = Math.max(this.ready, job.ready_seconds ?? 0);
     this.feed();
   }
@@ -82,6 +84,7 @@ export class ProgressiveJob {
       onUpdate: (stems, seconds) => {
         if (this.stopped) return;
         const first = !this.shown;
+        if (first) mark('first-segments');
         this.shown = true;
         const assets = stems.map(({ name, buffer }): StemAsset => ({ name, buffer, format: 'wav', contentType: 'audio/wav', source: 'network' }));
         onUpdate(song, assets, seconds, first);
