@@ -12,13 +12,14 @@
 // BENCH_SECONDS   length of the new song, default 240
 // BENCH_LIMIT_SECONDS   give up on a job this long after its drop, default max(300, 10 x BENCH_SECONDS)
 // BENCH_CACHED_SECONDS  length of the already-separated song, default 60 (0 skips part 2)
+// BENCH_WORKERS   worker processes per server, default 1; 0 = one per core, as `make run` starts
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { exposeEngine } from '../e2e/engineHook.mjs';
 import { ensureBuilt } from '../e2e/harness.mjs';
 import { makeSong } from '../e2e/make-song.mjs';
-import { startApp } from './app-server.mjs';
+import { benchWorkers, startApp } from './app-server.mjs';
 import { launch } from './browser.mjs';
 import { engineEnv, makeRandomHtdemucsDir, pickEngines } from './engines.mjs';
 import { measureNewSong } from './new-song.mjs';
@@ -141,7 +142,7 @@ function printNewSongTable(rows) {
 }
 
 ensureBuilt();
-console.log(`load average before: ${load()}`);
+console.log(`load average before: ${load()}; ${benchWorkers} worker(s) per server`);
 const browser = await launch();
 let failed = false;
 try {

@@ -77,6 +77,8 @@ export class RiffroomServer {
     this.port = 0;
     /** Extra environment for `riffroom serve` (e.g. a small RIFFROOM_DSP_CHUNK_SECONDS for a slow job). */
     this.env = {};
+    /** Worker processes (`--workers`): one, so the suites' jobs run one at a time. */
+    this.workers = 1;
   }
 
   get url() {
@@ -86,7 +88,7 @@ export class RiffroomServer {
   async start() {
     this.port = this.port || (await freePort());
     const [cmd, ...pre] = pythonCommand();
-    this.proc = start(cmd, [...pre, 'serve', '--host', '127.0.0.1', '--port', String(this.port), '--data-dir', this.dataDir, '--workers', '1'], {
+    this.proc = start(cmd, [...pre, 'serve', '--host', '127.0.0.1', '--port', String(this.port), '--data-dir', this.dataDir, '--workers', String(this.workers)], {
       cwd: this.dataDir,
       env: { ...process.env, RIFFROOM_DEFAULT_ENGINE: 'dsp', ...this.env },
     });

@@ -140,6 +140,11 @@ class Settings(BaseSettings):
         return self.blob_url or f"file://{self.data_dir.resolve() / 'blobs'}"
 
 
+# Set by the supervisor for workers that share the host's cores (one torch thread each): the
+# window threads a Demucs job may use while it runs alone (jobs/core_share.py).
+WINDOW_THREADS_ENV = "RIFFROOM_WINDOW_THREADS"
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()

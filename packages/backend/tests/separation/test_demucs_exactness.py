@@ -4,6 +4,7 @@ htdemucs models (a small one over many seams, the published shape over one seam)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 import soundfile as sf
 import torch
 from riffroom.audio.decode import decode
-from riffroom.config import Settings
+from riffroom.config import WINDOW_THREADS_ENV, Settings
 from riffroom.separation.api import separate
 from riffroom.separation.engines import models
 from riffroom.separation.engines.demucs_engine import DemucsEngine, _cached_model
@@ -131,11 +132,36 @@ def test_compiled_network_is_the_model(
     assert DemucsEngine(name, model_dir=settings.model_dir, compiled_dir=tmp_path / "compiled")._cores[0] is None
 
 
-def _run(engine: DemucsEngine, song: Path, settings: Settings) -> np.ndarray:
+def _run(engine: DemucsEngine, song: Path, settings: Settings, cores: Callable[[], int] | None = None) -> np.ndarray:
     blocks: list[np.ndarray] = []
     with decode(song, settings=settings) as audio:
-        run_chunked(engine, audio, blocks.append)
+        run_chunked(engine, audio, blocks.append, cores=cores)
     return np.concatenate(blocks, axis=-1)
+
+
+def test_a_worker_sharing_the_cores_computes_the_model(
+    songs: dict[str, Path], model_dirs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One torch thread and two window threads (a worker beside others, as the supervisor starts
+    it), its share of the cores changing between calls: the first window alone on both cores,
+    then two side by side while alone, then one on one core beside another job; the output is
+    the model's."""
+    settings, name, model, song = _case("htdemucs-small", songs, model_dirs, tmp_path)
+    monkeypatch.setenv(WINDOW_THREADS_ENV, "2")
+    before = torch.get_num_threads()
+    shares = iter([2, 2, 1])  # 20 s: three whole windows and a short last one
+    threads: list[int] = []  # torch's threads in each forward pass
+    try:
+        engine = DemucsEngine(name, model_dir=settings.model_dir, threads=1, compiled_dir=tmp_path)
+        assert engine.batch_windows == 2, "a pool of window threads though torch runs one thread"
+        forward = engine._forward
+        monkeypatch.setattr(engine, "_forward", lambda batch: threads.append(torch.get_num_threads()) or forward(batch))
+        ours = _run(engine, song, settings, cores=lambda: next(shares))
+        assert torch.get_num_threads() == 1, "a lone window's threads are given back"
+    finally:
+        torch.set_num_threads(before)
+    assert threads == [2, 1, 1, 1], "alone on 2 threads, two on one thread each, one on one thread"
+    assert snr_db(_reference(model, song, settings), ours) >= MIN_SNR_DB
 
 
 def test_bf16_is_lossy_opt_in_and_named_apart(

@@ -17,13 +17,14 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from riffroom.config import Settings
 from riffroom.errors import CancelledError, RiffRoomError, is_disk_full, storage_full
 from riffroom.jobs import store
 from riffroom.jobs.analysis_stage import ensure_analysis
+from riffroom.jobs.core_share import CoreShare
 from riffroom.jobs.patience import patiently, skipped_if_unavailable
 from riffroom.storage.blobs import BlobStore
 from riffroom.storage.db import Database
@@ -49,8 +50,11 @@ class WorkerContext:
     shutdown: threading.Event
     # Called with a job id put back in the queue (a push queue must deliver it again).
     on_requeue: Callable[[str], None] | None = None
+    # Which of this host's workers run a job now: a lone job uses every core (core_share.py).
+    cores: CoreShare = field(init=False)
 
     def __post_init__(self) -> None:
+        self.cores = CoreShare(self.settings.data_dir / "run" / "busy", self.worker_id)
         # A worker loads its engine while it waits for the first job, so that job's first chunk
         # starts as soon as the song is decoded; a job that asks for another engine loads that.
         threading.Thread(target=_load_default_engine, args=(self.settings,), name="engine-load", daemon=True).start()
@@ -205,7 +209,7 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
         log.info("job %s runs %s %s (%s)", job_id, choice.engine, choice.model, choice.reason)
         # Stats kept from an earlier decode of this song (same ffmpeg) let the decode stream: first chunk at once.
         known = known_mix_stats(stem_store, song.sha256)
-        with ctx.blobs.local_path(song.blob_key) as source:
+        with ctx.blobs.local_path(song.blob_key) as source, ctx.cores.busy():
             result = separate(
                 source,
                 engine=choice.engine,
@@ -219,6 +223,7 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
                 mix_stats=known,
                 keep_decoded=True,
                 source_info=_probed(song),
+                cores=ctx.cores.cores_now,
             )
             kept.append(result)
             if known is None and result.decoded is not None:  # the next job of this song streams

@@ -32,8 +32,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from riffroom.config import Settings
+from riffroom.config import WINDOW_THREADS_ENV, Settings
 from riffroom.jobs import store
+from riffroom.jobs.core_share import host_cores
 from riffroom.storage.db import Database
 from riffroom.storage.stems import StemCache, open_stem_store
 
@@ -175,10 +176,13 @@ class Supervisor:
 
     def _worker_env(self) -> dict[str, str]:
         """Several workers run one torch thread each (measured: more jobs per hour than one
-        worker on every core); RIFFROOM_TORCH_THREADS set by the operator wins."""
+        worker on every core), and a Demucs job running alone uses every core through its window
+        threads (jobs/core_share.py); RIFFROOM_TORCH_THREADS set by the operator wins."""
         env = os.environ.copy()
         threads = self.settings.torch_threads or (1 if self.settings.workers > 1 else 0)
         env["RIFFROOM_TORCH_THREADS"] = str(threads)
+        if not self.settings.torch_threads and self.settings.workers > 1:
+            env[WINDOW_THREADS_ENV] = str(host_cores())
         return env
 
     def _spawn(self, slot: int) -> None:

@@ -103,11 +103,13 @@ def separate(
     mix_stats: MixStats | None = None,
     keep_decoded: bool = False,
     source_info: AudioInfo | None = None,
+    cores: Callable[[], int] | None = None,
 ) -> StemSet:
     """Split `source` into stems, from the cache when the same content was split the same way before.
 
     `mix_stats`: the song's, measured before by this host's decoder, so the decode streams.
     `source_info`: what probing `source` found before (its upload), so the decode need not ask again.
+    `cores`: how many cores the separation may use now (asked before each batch of windows).
     `keep_decoded`: hand the decoded song back as `StemSet.decoded` (for the analysis) instead of
     deleting it; the caller must close it."""
     settings = settings or get_settings()
@@ -124,7 +126,7 @@ def separate(
         return cached
     staging = cache.new_staging_dir()
     spool_dir = cache.new_staging_dir()  # the decode's own: it may outlive the published stems
-    run = _Run(source, staging, spool_dir, choice, report, cancel, settings, partial, source_info)
+    run = _Run(source, staging, spool_dir, choice, report, cancel, settings, partial, source_info, cores)
     try:
         entry, decoded = _separate_into(run, key, sha, cache, mix_stats)
     except BaseException:
@@ -158,6 +160,7 @@ class _Run:
     settings: Settings
     partial: PartialStems | None
     info: AudioInfo | None = None  # the source's probe, when known
+    cores: Callable[[], int] | None = None  # the job's share of the host's cores, now
 
 
 def _separate_into(
@@ -249,7 +252,7 @@ def _separate_from(run: _Run, eng: Engine, audio: DecodedAudio | StreamingDecode
 
     try:
         run.report(Progress("separating", _DECODE_SHARE, None))
-        run_chunked(eng, audio, sink, progress=on_chunk, cancel=run.cancel)
+        run_chunked(eng, audio, sink, progress=on_chunk, cancel=run.cancel, cores=run.cores)
         if segments is not None:
             segments.end()
     finally:

@@ -128,11 +128,13 @@ def run_chunked(
     *,
     progress: Callable[[ChunkProgress], None] | None = None,
     cancel: Callable[[], bool] | None = None,
+    cores: Callable[[], int] | None = None,
 ) -> None:
     """Separate `source` with `engine`, passing finished [S, 2, n] blocks to `sink` in order.
 
     An engine with `separate_windows` and `batch_windows` > 1 gets that many equal-length
-    windows per call; offsets, crossfade and output are the same as one at a time."""
+    windows per call; offsets, crossfade and output are the same as one at a time. `cores` says
+    how many cores the job may use now; an engine with `use_cores` hears it before each call."""
     segment = engine.segment_frames
     stride = int((1 - engine.overlap) * segment)
     if stride <= 0:
@@ -143,10 +145,10 @@ def run_chunked(
     # Planned to fill a batch but of another length: it starts the next one. The next window is
     # planned only when a batch has room for it (planning waits for a streaming decode to reach it).
     held: _Window | None = None
-    per_call = max(1, int(getattr(engine, "batch_windows", 1)))
     # The first call may take fewer (DemucsEngine: one window, on every thread): the song's first
     # stretch is then final as soon as one window allows, and a listener can start there.
-    room = max(1, min(per_call, int(getattr(engine, "first_call_windows", per_call))))
+    first_call: int | None = getattr(engine, "first_call_windows", None)
+    use_cores = getattr(engine, "use_cores", None) if cores is not None else None
     # Accumulators cover [base, base + segment + stride): the live part of the song.
     acc = np.zeros((n_sources, 2, segment + stride), dtype=np.float32)
     acc_weight = np.zeros(segment + stride, dtype=np.float32)
@@ -158,6 +160,11 @@ def run_chunked(
         first, held = held or next(windows, None), None
         if first is None:
             break
+        if use_cores is not None and cores is not None:
+            use_cores(cores())  # the job's share of the host's cores, asked again before each batch
+        room = max(1, int(getattr(engine, "batch_windows", 1)))
+        if first_call is not None:
+            room, first_call = max(1, min(room, int(first_call))), None
         batch = [first]
         padded = first.frames + first.delta
         while len(batch) < room and (nxt := next(windows, None)) is not None:
@@ -165,7 +172,6 @@ def run_chunked(
                 held = nxt
                 break
             batch.append(nxt)
-        room = per_call
         for w, out in zip(batch, _batched(engine, source, batch), strict=True):
             rel = w.offset - base
             acc[..., rel : rel + w.frames] += weight[: w.frames] * out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ...config import WINDOW_THREADS_ENV
 from ..engine import SAMPLE_RATE, MixStats
 from . import demucs_compiled, models
 
@@ -93,9 +95,13 @@ class DemucsEngine:
         threads = threads if threads is not None else int(os.environ.get(THREADS_ENV, "0") or 0)
         _apply_threads(threads)
         self._pool: ThreadPoolExecutor | None = None
-        if device == "cpu" and threads == 0 and _cores() > 1:
-            self.batch_windows = _cores()
-            self._pool = ThreadPoolExecutor(self.batch_windows, thread_name_prefix="demucs-window")
+        window_threads = _cores() if threads == 0 else int(os.environ.get(WINDOW_THREADS_ENV, "1") or 1)
+        if device == "cpu" and window_threads > 1:
+            self.batch_windows = window_threads
+            self._pool = ThreadPoolExecutor(window_threads, thread_name_prefix="demucs-window")
+        self._window_threads = window_threads
+        # Threads of a lone window (the first of a job, or every one while sharing the cores).
+        self._lone_threads = window_threads if self._pool is not None else 0
         loaded = _cached_model(model, model_dir, device)
         self._members, self._weights = self._unbag(loaded)
         self.sources = tuple(loaded.sources)
@@ -128,6 +134,16 @@ class DemucsEngine:
         member = self._members[0]
         return int(member.valid_length(chunk_frames)) if hasattr(member, "valid_length") else chunk_frames
 
+    def use_cores(self, cores: int) -> None:
+        """The cores this job may use until it asks again (jobs beside it share the host's): that
+        many windows side by side, a lone window on that many threads. No effect without window
+        threads (threads set by the operator, or CUDA)."""
+        if self._pool is None:
+            return
+        share = max(1, min(int(cores), self._window_threads))
+        self.batch_windows = share
+        self._lone_threads = share
+
     def separate_window(self, window: np.ndarray, stats: MixStats | None) -> np.ndarray:
         return self.separate_windows([window], stats)[0]
 
@@ -142,7 +158,22 @@ class DemucsEngine:
                 return list(self._pool.map(self._single_threaded, windows))
             finally:
                 torch.set_num_threads(before)
-        return list(self._forward(np.stack(windows)))
+        with self._threads(self._lone_threads):
+            return list(self._forward(np.stack(windows)))
+
+    @contextlib.contextmanager
+    def _threads(self, threads: int) -> Iterator[None]:
+        """torch's threads for this call (0: as they are)."""
+        torch = self._torch
+        before = torch.get_num_threads()
+        if not threads or threads == before:
+            yield
+            return
+        torch.set_num_threads(threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
     def _single_threaded(self, window: np.ndarray) -> np.ndarray:
         self._torch.set_num_threads(1)  # OpenMP keeps the thread count per calling thread
