@@ -11,6 +11,11 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def host_cores() -> int:
+    """The cores this process may run on (its affinity, not the machine's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def _default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "riffroom"
 
@@ -51,9 +56,7 @@ class Settings(BaseSettings):
     port: int = 8000
     # One single-thread worker per core: 2.2x the jobs per hour of one worker on both cores
     # (bench/bench_worker_layout.py, htdemucs, 2 cores); each worker holds its own model.
-    workers: int = Field(
-        default_factory=lambda: len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    )
+    workers: int = Field(default_factory=host_cores)
     max_upload_bytes: int = 200 * 1024**2
     job_timeout_factor: float = 6.0  # hard per-job timeout = factor x song length ...
     job_timeout_min_seconds: float = 300.0  # ... but never less than this

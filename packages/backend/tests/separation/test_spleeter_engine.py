@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from riffroom.config import Settings
+from riffroom.config import WINDOW_THREADS_ENV, Settings
 from riffroom.errors import CancelledError, ModelUnavailableError
 from riffroom.separation import api
 from riffroom.separation.api import separate
@@ -139,6 +139,37 @@ def test_chunks_agree_with_one_whole_pass(song: np.ndarray) -> None:
     for b in sorted(e for e in edges if e < total):
         jump = np.abs(chunked[:, :, b] - chunked[:, :, b - 1]).max()
         assert jump <= np.abs(whole[:, :, b] - whole[:, :, b - 1]).max() + 1e-3
+
+
+def test_windows_side_by_side_compute_what_one_at_a_time_computes(
+    song: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker beside others (one torch thread, two window threads, as the supervisor starts it):
+    alone it runs the first window on both cores, then two side by side; told to share, one at a
+    time. Each window's stems are its own either way (the thread count moves only the last bits)."""
+    monkeypatch.setenv("RIFFROOM_TORCH_THREADS", "1")
+    monkeypatch.setenv(WINDOW_THREADS_ENV, "2")
+    before = torch.get_num_threads()
+    try:
+        engine = SpleeterEngine(4, window_frames=16 * GRID)  # 1.5 s windows: eight whole, one short
+        assert engine.batch_windows == 2
+        sizes: list[int] = []
+        side_by_side = engine._threads.side_by_side
+        monkeypatch.setattr(
+            engine._threads, "side_by_side", lambda fn, ws: sizes.append(len(ws)) or side_by_side(fn, ws)
+        )
+        blocks: list[np.ndarray] = []
+        run_chunked(engine, ArraySource(song), blocks.append, cores=lambda: 2)
+        alone = np.concatenate(blocks, axis=-1)
+        assert sizes == [2, 2, 2], "the first window alone, three pairs, the eighth alone, the short one alone"
+        blocks = []
+        run_chunked(engine, ArraySource(song), blocks.append, cores=lambda: 1)
+        sharing = np.concatenate(blocks, axis=-1)
+        assert sizes == [2, 2, 2], "sharing the cores: one window at a time"
+    finally:
+        torch.set_num_threads(before)
+    assert np.abs(alone - sharing).max() < 1e-5
+    assert np.abs(alone.sum(axis=0) - song).max() <= 1e-4
 
 
 def test_four_stems_split_the_accompaniment_and_keep_the_vocals(song: np.ndarray) -> None:

@@ -22,14 +22,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from riffroom.config import host_cores
+
 log = logging.getLogger(__name__)
 
 # A file younger than this may belong to a worker between creating and locking it: never removed.
 STALE_AFTER_SECONDS = 5.0
-
-
-def host_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class CoreShare:

@@ -32,9 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from riffroom.config import WINDOW_THREADS_ENV, Settings
+from riffroom.config import WINDOW_THREADS_ENV, Settings, host_cores
 from riffroom.jobs import store
-from riffroom.jobs.core_share import host_cores
 from riffroom.storage.db import Database
 from riffroom.storage.stems import StemCache, open_stem_store
 

@@ -5,17 +5,15 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ...config import WINDOW_THREADS_ENV
 from ..engine import SAMPLE_RATE, MixStats
 from . import demucs_compiled, models
+from .window_threads import THREADS_ENV, WindowThreads, window_threads_for
 
 _loaded: dict[tuple[str, str | None, str], Any] = {}
 _lock = threading.Lock()
@@ -23,7 +21,6 @@ _lock = threading.Lock()
 # bf16 is lossy (about 49 dB SNR against fp32 on a random htdemucs) and opt-in through the
 # constructor only: the cache key does not carry the precision, so no setting may switch it on.
 PRECISIONS = ("fp32", "bf16")
-THREADS_ENV = "RIFFROOM_TORCH_THREADS"  # = Settings.torch_threads; 0 = torch's default (all cores)
 
 
 def _apply_threads(threads: int) -> None:
@@ -34,10 +31,6 @@ def _apply_threads(threads: int) -> None:
         import torch
 
         torch.set_num_threads(threads)
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _default_compiled_dir() -> Path:
@@ -94,14 +87,9 @@ class DemucsEngine:
         self.model = model if precision == "fp32" else f"{model}+{precision}"
         threads = threads if threads is not None else int(os.environ.get(THREADS_ENV, "0") or 0)
         _apply_threads(threads)
-        self._pool: ThreadPoolExecutor | None = None
-        window_threads = _cores() if threads == 0 else int(os.environ.get(WINDOW_THREADS_ENV, "1") or 1)
-        if device == "cpu" and window_threads > 1:
-            self.batch_windows = window_threads
-            self._pool = ThreadPoolExecutor(window_threads, thread_name_prefix="demucs-window")
-        self._window_threads = window_threads
-        # Threads of a lone window (the first of a job, or every one while sharing the cores).
-        self._lone_threads = window_threads if self._pool is not None else 0
+        self._threads = WindowThreads(torch, window_threads_for(threads) if device == "cpu" else 1, "demucs-window")
+        if self._threads.pool is not None:
+            self.batch_windows = self._threads.size
         loaded = _cached_model(model, model_dir, device)
         self._members, self._weights = self._unbag(loaded)
         self.sources = tuple(loaded.sources)
@@ -117,7 +105,7 @@ class DemucsEngine:
         if precision == "fp32" and compile_mode != "0":
             directory = compiled_dir or _default_compiled_dir()
             build = compile_mode == "build"
-            instances = self.batch_windows if self._pool is not None else 1  # one per window thread
+            instances = self._threads.size  # one per window thread
             self._cores = [
                 demucs_compiled.compiled_core(m, directory, build=build, instances=instances) for m in self._members
             ]
@@ -138,11 +126,10 @@ class DemucsEngine:
         """The cores this job may use until it asks again (jobs beside it share the host's): that
         many windows side by side, a lone window on that many threads. No effect without window
         threads (threads set by the operator, or CUDA)."""
-        if self._pool is None:
+        if self._threads.pool is None:
             return
-        share = max(1, min(int(cores), self._window_threads))
-        self.batch_windows = share
-        self._lone_threads = share
+        self._threads.use(cores)
+        self.batch_windows = self._threads.share
 
     def separate_window(self, window: np.ndarray, stats: MixStats | None) -> np.ndarray:
         return self.separate_windows([window], stats)[0]
@@ -150,35 +137,10 @@ class DemucsEngine:
     def separate_windows(self, windows: list[np.ndarray], stats: MixStats | None) -> list[np.ndarray]:
         """Equal-length windows: side by side on one thread each, or stacked into one batch (the
         model normalises each window alone, so either way each output is that window's own)."""
-        if self._pool is not None and len(windows) > 1:
-            torch = self._torch
-            before = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
-                return list(self._pool.map(self._single_threaded, windows))
-            finally:
-                torch.set_num_threads(before)
-        with self._threads(self._lone_threads):
+        if self._threads.pool is not None and len(windows) > 1:
+            return self._threads.side_by_side(lambda w: self._forward(w[None])[0], windows)
+        with self._threads.lone():
             return list(self._forward(np.stack(windows)))
-
-    @contextlib.contextmanager
-    def _threads(self, threads: int) -> Iterator[None]:
-        """torch's threads for this call (0: as they are)."""
-        torch = self._torch
-        before = torch.get_num_threads()
-        if not threads or threads == before:
-            yield
-            return
-        torch.set_num_threads(threads)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
-
-    def _single_threaded(self, window: np.ndarray) -> np.ndarray:
-        self._torch.set_num_threads(1)  # OpenMP keeps the thread count per calling thread
-        result: np.ndarray = self._forward(window[None])[0]
-        return result
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
         """[B, 2, T] -> [B, S, 2, T]: every member of the bag, weighted as demucs weights them."""

@@ -12,6 +12,7 @@ Torch is imported when an engine is made, never when this module is.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ import numpy as np
 
 from ...engine import SAMPLE_RATE, MixStats
 from ..dsp import DspEngine
+from ..window_threads import THREADS_ENV, WindowThreads, window_threads_for
 
 if TYPE_CHECKING:
     from .net import SpleeterUNet
@@ -61,6 +63,10 @@ class SpleeterEngine:
     name = "spleeter"
     overlap = 0.25
     normalize_input = False  # Spleeter works on raw magnitudes
+    # On CPU, windows run side by side (one torch thread each, the dsp split too); a job's first
+    # window runs alone on every core the job may use (window_threads.py).
+    batch_windows = 1
+    first_call_windows = 1
 
     def __init__(self, stems: int = 4, *, device: str = "cpu", window_frames: int = WINDOW_FRAMES) -> None:
         if stems not in (2, 4):
@@ -79,12 +85,32 @@ class SpleeterEngine:
         self.segment_frames = window_frames
         self._vocals_net, self._accompaniment_net = cached_nets(device)
         self._window = torch.hann_window(N_FFT, device=device)
+        size = window_threads_for(int(os.environ.get(THREADS_ENV, "0") or 0)) if device == "cpu" else 1
+        self._threads = WindowThreads(torch, size, "spleeter-window")
+        if self._threads.pool is not None:
+            self.batch_windows = self._threads.size
         self._dsp = DspEngine(chunk_seconds=window_frames / SAMPLE_RATE) if stems == 4 else None
 
     def padded_length(self, chunk_frames: int) -> int:
         return chunk_frames
 
+    def use_cores(self, cores: int) -> None:
+        """The cores this job may use until it asks again: that many windows side by side."""
+        if self._threads.pool is not None:
+            self._threads.use(cores)
+            self.batch_windows = self._threads.share
+
+    def separate_windows(self, windows: list[np.ndarray], stats: MixStats | None = None) -> list[np.ndarray]:
+        """Equal-length windows, side by side on one thread each (each output is its window's own)."""
+        if self._threads.pool is not None and len(windows) > 1:
+            return self._threads.side_by_side(self._one_window, windows)
+        with self._threads.lone():
+            return [self._one_window(w) for w in windows]
+
     def separate_window(self, window: np.ndarray, stats: MixStats | None = None) -> np.ndarray:
+        return self.separate_windows([window], stats)[0]
+
+    def _one_window(self, window: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(window, dtype=np.float32)
         vocals = self.vocals(x)
         accompaniment = x - vocals
