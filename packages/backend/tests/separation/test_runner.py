@@ -97,12 +97,12 @@ def test_progress_reaches_one_with_eta() -> None:
 
 
 class BatchingEngine(ScaleEngine):
-    """Takes `batch_windows` windows per call, the first call `first_call_windows`; records each call's size."""
+    """Takes up to `batch_windows` windows per call (of any length with `mixed`); records each call's size."""
 
-    def __init__(self, segment: int, batch: int, first: int) -> None:
+    def __init__(self, segment: int, batch: int, mixed: bool = False) -> None:
         super().__init__(segment)
         self.batch_windows = batch
-        self.first_call_windows = first
+        self.mixed_lengths = mixed
         self.sizes: list[int] = []
 
     def separate_window(self, window: np.ndarray, stats: MixStats) -> np.ndarray:
@@ -114,14 +114,25 @@ class BatchingEngine(ScaleEngine):
         return [ScaleEngine.separate_window(self, w, stats) for w in windows]
 
 
-def test_the_first_call_takes_one_window_so_the_first_stretch_is_final_soonest() -> None:
-    """A listener starts at the song's first stretch: one window first (on every thread), then
-    batches; the first block sunk is that window's final part, and the output is unchanged."""
+# 9000 frames, segment 1000, stride 750: eleven whole windows and a short last one.
+@pytest.mark.parametrize(
+    ("first_alone", "mixed", "sizes"),
+    [
+        (False, False, [2, 2, 2, 2, 2, 1, 1]),  # the short one is not stacked beside a whole one
+        (False, True, [2, 2, 2, 2, 2, 2]),  # side by side it can be
+        (True, False, [1, 2, 2, 2, 2, 2, 1]),  # a listener waits: the first window alone
+        (True, True, [1, 2, 2, 2, 2, 2, 1]),
+    ],
+)
+def test_batches_of_windows_and_the_first_alone_leave_the_output_as_it_is(
+    first_alone: bool, mixed: bool, sizes: list[int]
+) -> None:
+    """Batches, the first window alone (its stretch is the first block sunk, final soonest) or a
+    short window beside a whole one: the calls change, the output does not."""
     data = np.random.default_rng(3).standard_normal((2, 9000)).astype(np.float32)
-    engine = BatchingEngine(1000, batch=2, first=1)
+    engine = BatchingEngine(1000, batch=2, mixed=mixed)
     blocks: list[np.ndarray] = []
-    run_chunked(engine, ArraySource(data), blocks.append)
-    # 9000 frames, stride 750: eleven whole windows and a short last one (a batch of its own)
-    assert engine.sizes == [1, 2, 2, 2, 2, 2, 1]
+    run_chunked(engine, ArraySource(data), blocks.append, first_alone=first_alone)
+    assert engine.sizes == sizes
     assert blocks[0].shape[-1] == 750
     np.testing.assert_array_equal(np.concatenate(blocks, axis=-1), _collect(ScaleEngine(1000), ArraySource(data)))

@@ -159,13 +159,13 @@ def test_windows_side_by_side_compute_what_one_at_a_time_computes(
             engine._threads, "side_by_side", lambda fn, ws: sizes.append(len(ws)) or side_by_side(fn, ws)
         )
         blocks: list[np.ndarray] = []
-        run_chunked(engine, ArraySource(song), blocks.append, cores=lambda: 2)
+        run_chunked(engine, ArraySource(song), blocks.append, cores=lambda: 2, first_alone=True)
         alone = np.concatenate(blocks, axis=-1)
-        assert sizes == [2, 2, 2], "the first window alone, three pairs, the eighth alone, the short one alone"
+        assert sizes == [2, 2, 2, 2], "the first window alone, then pairs (the short last one beside the eighth)"
         blocks = []
-        run_chunked(engine, ArraySource(song), blocks.append, cores=lambda: 1)
+        run_chunked(engine, ArraySource(song), blocks.append, cores=lambda: 1, first_alone=True)
         sharing = np.concatenate(blocks, axis=-1)
-        assert sizes == [2, 2, 2], "sharing the cores: one window at a time"
+        assert sizes == [2, 2, 2, 2], "sharing the cores: one window at a time"
     finally:
         torch.set_num_threads(before)
     assert np.abs(alone - sharing).max() < 1e-5

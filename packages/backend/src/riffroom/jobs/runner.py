@@ -224,6 +224,7 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
                 keep_decoded=True,
                 source_info=_probed(song),
                 cores=ctx.cores.cores_now,
+                first_window_alone=True,  # the owner may be listening: first seconds first
             )
             kept.append(result)
             if known is None and result.decoded is not None:  # the next job of this song streams

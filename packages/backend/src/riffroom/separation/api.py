@@ -104,12 +104,14 @@ def separate(
     keep_decoded: bool = False,
     source_info: AudioInfo | None = None,
     cores: Callable[[], int] | None = None,
+    first_window_alone: bool = False,
 ) -> StemSet:
     """Split `source` into stems, from the cache when the same content was split the same way before.
 
     `mix_stats`: the song's, measured before by this host's decoder, so the decode streams.
     `source_info`: what probing `source` found before (its upload), so the decode need not ask again.
     `cores`: how many cores the separation may use now (asked before each batch of windows).
+    `first_window_alone`: someone may be listening (a job): the first window runs by itself.
     `keep_decoded`: hand the decoded song back as `StemSet.decoded` (for the analysis) instead of
     deleting it; the caller must close it."""
     settings = settings or get_settings()
@@ -126,7 +128,9 @@ def separate(
         return cached
     staging = cache.new_staging_dir()
     spool_dir = cache.new_staging_dir()  # the decode's own: it may outlive the published stems
-    run = _Run(source, staging, spool_dir, choice, report, cancel, settings, partial, source_info, cores)
+    run = _Run(
+        source, staging, spool_dir, choice, report, cancel, settings, partial, source_info, cores, first_window_alone
+    )
     try:
         entry, decoded = _separate_into(run, key, sha, cache, mix_stats)
     except BaseException:
@@ -161,6 +165,7 @@ class _Run:
     partial: PartialStems | None
     info: AudioInfo | None = None  # the source's probe, when known
     cores: Callable[[], int] | None = None  # the job's share of the host's cores, now
+    first_alone: bool = False  # the first window by itself: its stretch is final soonest
 
 
 def _separate_into(
@@ -252,7 +257,9 @@ def _separate_from(run: _Run, eng: Engine, audio: DecodedAudio | StreamingDecode
 
     try:
         run.report(Progress("separating", _DECODE_SHARE, None))
-        run_chunked(eng, audio, sink, progress=on_chunk, cancel=run.cancel, cores=run.cores)
+        run_chunked(
+            eng, audio, sink, progress=on_chunk, cancel=run.cancel, cores=run.cores, first_alone=run.first_alone
+        )
         if segments is not None:
             segments.end()
     finally:

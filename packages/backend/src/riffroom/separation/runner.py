@@ -129,12 +129,17 @@ def run_chunked(
     progress: Callable[[ChunkProgress], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     cores: Callable[[], int] | None = None,
+    first_alone: bool = False,
 ) -> None:
     """Separate `source` with `engine`, passing finished [S, 2, n] blocks to `sink` in order.
 
     An engine with `separate_windows` and `batch_windows` > 1 gets that many equal-length
     windows per call; offsets, crossfade and output are the same as one at a time. `cores` says
-    how many cores the job may use now; an engine with `use_cores` hears it before each call."""
+    how many cores the job may use now; an engine with `use_cores` hears it before each call.
+    `first_alone`: the first window is a call of its own (an engine runs it on every core it has),
+    so the song's first stretch is final soonest, for a listener waiting on it; it costs a little
+    throughput. An engine with `mixed_lengths` takes windows of other lengths in one call (the
+    short last one beside a whole one)."""
     segment = engine.segment_frames
     stride = int((1 - engine.overlap) * segment)
     if stride <= 0:
@@ -145,9 +150,8 @@ def run_chunked(
     # Planned to fill a batch but of another length: it starts the next one. The next window is
     # planned only when a batch has room for it (planning waits for a streaming decode to reach it).
     held: _Window | None = None
-    # The first call may take fewer (DemucsEngine: one window, on every thread): the song's first
-    # stretch is then final as soon as one window allows, and a listener can start there.
-    first_call: int | None = getattr(engine, "first_call_windows", None)
+    alone = first_alone
+    mixed = bool(getattr(engine, "mixed_lengths", False))
     use_cores = getattr(engine, "use_cores", None) if cores is not None else None
     # Accumulators cover [base, base + segment + stride): the live part of the song.
     acc = np.zeros((n_sources, 2, segment + stride), dtype=np.float32)
@@ -162,13 +166,11 @@ def run_chunked(
             break
         if use_cores is not None and cores is not None:
             use_cores(cores())  # the job's share of the host's cores, asked again before each batch
-        room = max(1, int(getattr(engine, "batch_windows", 1)))
-        if first_call is not None:
-            room, first_call = max(1, min(room, int(first_call))), None
+        room, alone = 1 if alone else max(1, int(getattr(engine, "batch_windows", 1))), False
         batch = [first]
         padded = first.frames + first.delta
         while len(batch) < room and (nxt := next(windows, None)) is not None:
-            if nxt.frames + nxt.delta != padded:
+            if not mixed and nxt.frames + nxt.delta != padded:
                 held = nxt
                 break
             batch.append(nxt)

@@ -62,10 +62,8 @@ class DemucsEngine:
     # into one batched pass was slower here (14 % more CPU per window), so a batch of windows is
     # only stacked where no window threads are used.
     batch_windows = 1
-    # With window threads, the first call is one window on every thread (about 1.4x sooner done
-    # than side by side): a job's first seconds are playable sooner, at the cost of one window's
-    # pairing (under 1 % of a song's time).
-    first_call_windows = 1
+    # Side by side, each window is its own call: the short last one can go beside a whole one.
+    mixed_lengths = False
 
     def __init__(
         self,
@@ -90,6 +88,7 @@ class DemucsEngine:
         self._threads = WindowThreads(torch, window_threads_for(threads) if device == "cpu" else 1, "demucs-window")
         if self._threads.pool is not None:
             self.batch_windows = self._threads.size
+            self.mixed_lengths = True
         loaded = _cached_model(model, model_dir, device)
         self._members, self._weights = self._unbag(loaded)
         self.sources = tuple(loaded.sources)

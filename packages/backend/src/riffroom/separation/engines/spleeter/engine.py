@@ -63,10 +63,10 @@ class SpleeterEngine:
     name = "spleeter"
     overlap = 0.25
     normalize_input = False  # Spleeter works on raw magnitudes
-    # On CPU, windows run side by side (one torch thread each, the dsp split too); a job's first
-    # window runs alone on every core the job may use (window_threads.py).
+    # On CPU, windows run side by side (one torch thread each, the dsp split too; window_threads.py),
+    # each its own call: windows of any length go together.
     batch_windows = 1
-    first_call_windows = 1
+    mixed_lengths = True
 
     def __init__(self, stems: int = 4, *, device: str = "cpu", window_frames: int = WINDOW_FRAMES) -> None:
         if stems not in (2, 4):
