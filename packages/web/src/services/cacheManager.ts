@@ -15,8 +15,9 @@
  * costs nothing until its bytes are asked for, so `getHeld` can read the first part of a stem
  * without the whole file.
  */
-import { openDB, type IDBPDatabase, type DBSchema } from 'idb';
+import { openDB, type IDBPDatabase } from 'idb';
 import { errorFromResponse, NetworkError } from '../api/errors';
+import { type CacheDB, isBlob, isQuotaError, readAll } from './cacheRecords';
 
 export type CacheSource = 'memory' | 'idb' | 'network';
 
@@ -43,20 +44,6 @@ export interface StemCacheOptions {
   /** Use the IndexedDB tier (default: when the browser has one). */
   useIndexedDB?: boolean;
   onWarning?: (message: string, error?: unknown) => void;
-}
-
-interface MetaRecord {
-  key: string;
-  size: number;
-  contentType: string;
-  storedAt: number;
-  lastUsed: number;
-  expiresAt: number;
-}
-
-interface CacheDB extends DBSchema {
-  meta: { key: string; value: MetaRecord; indexes: { lastUsed: number } };
-  blobs: { key: string; value: Blob | ArrayBuffer };
 }
 
 export interface GetOptions {
@@ -410,19 +397,4 @@ export class StemCache {
       this.opts.onWarning(`deleting ${key} from IndexedDB failed`, err);
     }
   }
-}
-
-function isBlob(data: Blob | ArrayBuffer): data is Blob {
-  return typeof (data as Blob).slice === 'function' && typeof (data as Blob).arrayBuffer === 'function';
-}
-
-/** The bytes of a stored entry, read now. */
-function readAll(data: Blob | ArrayBuffer): Promise<ArrayBuffer> {
-  return isBlob(data) ? data.arrayBuffer() : Promise.resolve(data);
-}
-
-export function isQuotaError(err: unknown): boolean {
-  if (!err || typeof err !== 'object') return false;
-  const name = (err as { name?: unknown }).name;
-  return name === 'QuotaExceededError' || name === 'NS_ERROR_DOM_QUOTA_REACHED';
 }
