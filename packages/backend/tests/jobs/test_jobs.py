@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from riffroom.jobs.core_share import CoreShare
 
 from tests.api.harness import ServerProcess, run_server, upload, wait_job, wait_until
 from tests.jobs import faulty_workers
@@ -93,6 +94,22 @@ def test_worker_killed_mid_job_is_replaced_and_the_job_completes(
         assert c.get(f"/api/songs/{song_id}/stems/vocals").status_code == 200
     workers = jobs_server.ready()["checks"]["workers"]
     assert workers["alive"] == 2 and pid not in [w["pid"] for w in workers["workers"]]
+
+
+def test_a_running_job_marks_its_worker_busy_for_the_core_share(
+    jobs_server: ServerProcess, long_mp3: Path, tmp_path: Path
+) -> None:
+    """What a job's engine asks before each batch: its worker's lock is held while the job runs
+    (one busy worker of two: a lone job may use every core) and let go when it ends."""
+    share = CoreShare(jobs_server.data_dir / "run" / "busy", "probe", cores=2)
+    song_id = _new_song(jobs_server, long_mp3, tmp_path, b"share")
+    job = _start(jobs_server, song_id)
+    _running_with_progress(jobs_server, job["id"])
+    assert share.busy_workers() == 1 and share.cores_now() == 2
+    with jobs_server.client() as c:
+        assert wait_job(c, job["id"], timeout=180)["state"] == "done"
+    wait_until(lambda: share.busy_workers() == 0, timeout=30)
+    assert not list(share.directory.glob("*.busy")), "no file is left behind"
 
 
 def test_cancel_mid_job_stops_it_and_serves_no_stems(
