@@ -1,8 +1,14 @@
 /**
- * SHA-256 of a file with Web Crypto, read in slices so a large file never blocks the page
- * (Web Crypto has no incremental digest: slices fill one buffer, then one digest call).
+ * SHA-256 of a file with Web Crypto. A song-sized file is read in one go (in Chromium about 1.5x
+ * faster than slices copied into one buffer: 42 MB in ~125 ms against ~185 ms); a larger one in
+ * slices, so the page can show progress (Web Crypto has no incremental digest: the slices fill
+ * one buffer, then one digest call).
  */
+/** Files up to this size are read in one go. */
+export const ONE_READ_BYTES = 64 * 1024 * 1024;
+
 export interface HashOptions {
+  oneReadBytes?: number;
   sliceBytes?: number;
   onProgress?: (fraction: number) => void;
   signal?: AbortSignal;
@@ -12,6 +18,12 @@ export interface HashOptions {
 export async function sha256File(file: Blob, opts: HashOptions = {}): Promise<string> {
   const sliceBytes = opts.sliceBytes ?? 8 * 1024 * 1024;
   const subtle = opts.subtle ?? globalThis.crypto.subtle;
+  if (file.size <= (opts.oneReadBytes ?? ONE_READ_BYTES)) {
+    if (opts.signal?.aborted) throw new DOMException('Hashing cancelled', 'AbortError');
+    const bytes = await readSlice(file);
+    opts.onProgress?.(1);
+    return toHex(new Uint8Array(await subtle.digest('SHA-256', bytes)));
+  }
   const whole = new Uint8Array(file.size);
   for (let offset = 0; offset < file.size; offset += sliceBytes) {
     if (opts.signal?.aborted) throw new DOMException('Hashing cancelled', 'AbortError');
