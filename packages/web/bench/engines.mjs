@@ -33,11 +33,10 @@ export function engineEnv(name, modelDir) {
 }
 
 /**
- * A temporary model directory holding a randomly initialised htdemucs, made with the same
+ * A model directory (a new temporary one unless `dir` is given) holding a randomly initialised htdemucs, made with the same
  * `random_htdemucs` + `save_model` the pytest suites and bench/_measure.py use.
  */
-export function makeRandomHtdemucsDir() {
-  const dir = mkdtempSync(join(tmpdir(), 'riffroom-bench-models-'));
+export function makeRandomHtdemucsDir(dir = mkdtempSync(join(tmpdir(), 'riffroom-bench-models-'))) {
   const [python, ...pre] = pythonCommand();
   if (pre[0] !== '-m') throw new Error('making the random htdemucs needs a Python interpreter: set RIFFROOM_PYTHON or create .venv');
   const code = 'import sys, pathlib\nfrom riffroom.separation.engines.model_dir import random_htdemucs, save_model\nsave_model(random_htdemucs(), "htdemucs", pathlib.Path(sys.argv[1]))';

@@ -18,6 +18,7 @@ import { tests as musicTests } from './practice-music.mjs';
 import { tests as workspaceTests } from './workspace.mjs';
 import { MEMBERS, tests as bandTests } from './band-room.mjs';
 import { SERVER_ENV as PROGRESSIVE_ENV, tests as progressiveTests } from './progressive.mjs';
+import { prepareServer as prepareDemucsServer, tests as demucsProgressiveTests } from './progressiveDemucs.mjs';
 import { SERVER_ENV as RELIABILITY_ENV, tests as reliabilityTests } from './reliability.mjs';
 
 const results = join(webDir, 'test-results');
@@ -131,6 +132,7 @@ try {
   await runSuite('band room', bandTests, (server) => MEMBERS.forEach((m) => server.addUser(m.name, m.password)));
   // A long song on a server whose dsp engine works in small chunks: it plays while it separates.
   await runSuite('play while it separates', progressiveTests, (server) => Object.assign(server.env, PROGRESSIVE_ENV));
+  await runSuite('play while it separates: htdemucs', demucsProgressiveTests, prepareDemucsServer);
   // A server killed mid-job and restarted, ten files dropped at once, the stem cache's expiry and budget, 100 open/close cycles.
   await runSuite('reliability', reliabilityTests, (server) => Object.assign(server.env, RELIABILITY_ENV));
 } catch (err) {
