@@ -96,6 +96,19 @@ def test_worker_killed_mid_job_is_replaced_and_the_job_completes(
     assert workers["alive"] == 2 and pid not in [w["pid"] for w in workers["workers"]]
 
 
+def test_the_workers_run_on_jemalloc(jobs_server: ServerProcess) -> None:
+    """The supervisor starts its workers with jemalloc preloaded (allocator.py): the library is
+    mapped in every live worker process."""
+    from riffroom import allocator
+
+    library = allocator.jemalloc_library()
+    assert library is not None
+    pids = jobs_server.worker_pids()
+    assert pids
+    for pid in pids:
+        assert library in Path(f"/proc/{pid}/maps").read_text(), f"worker {pid} runs on glibc's malloc"
+
+
 def test_a_running_job_marks_its_worker_busy_for_the_core_share(
     jobs_server: ServerProcess, long_mp3: Path, tmp_path: Path
 ) -> None:

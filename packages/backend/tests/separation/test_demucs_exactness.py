@@ -125,11 +125,31 @@ def test_compiled_network_is_the_model(
     monkeypatch.setenv(demucs_compiled.COMPILE_ENV, "auto")
     loaded = DemucsEngine(name, model_dir=settings.model_dir, compiled_dir=tmp_path / "compiled")
     assert loaded._cores[0] is not None
+    library = next((tmp_path / "compiled").glob("*.so"))
     assert len(list((tmp_path / "compiled").glob("*.so"))) == 1, "the library is unpacked beside its package once"
+    weights_kb = sum(t.numel() * t.element_size() for t in model.state_dict().values()) // 1024
+    resident_kb = _resident_read_only_kb(library)
+    assert resident_kb < weights_kb / 4, "the weights' section, copied by the container, is given back"
     expected = _reference(model, song, settings)
     assert snr_db(expected, _run(loaded, song, settings)) >= MIN_SNR_DB
     monkeypatch.setenv(demucs_compiled.COMPILE_ENV, "0")
     assert DemucsEngine(name, model_dir=settings.model_dir, compiled_dir=tmp_path / "compiled")._cores[0] is None
+
+
+def _resident_read_only_kb(library: Path) -> int:
+    """Resident kB of this process's read-only, non-executable mappings of `library`."""
+    from riffroom.separation.engines.aoti_runner import read_only_mappings
+
+    spans = {f"{start:x}-{end:x}" for start, end in read_only_mappings(library)}
+    assert spans, "the library is mapped"
+    total, current = 0, None
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split(maxsplit=1)[0]
+        if "-" in head and not head.endswith(":"):
+            current = head
+        elif head == "Rss:" and current in spans:
+            total += int(line.split()[1])
+    return total
 
 
 def _run(

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..allocator import running_on_jemalloc
 from ..config import Settings
 from .batch import SONG_ERRORS, TerminalBar, add_engine_options, song_error
 
@@ -101,6 +102,7 @@ def cmd_separate(args: argparse.Namespace, settings: Settings) -> int:
                 "cached": result.cached,
                 "seconds": round(time.monotonic() - started, 2),
                 "files": [str(p) for p in written],
+                "allocator": "jemalloc" if running_on_jemalloc() else "system",  # allocator.py
             }
             if args.json:
                 reporter.emit(summary)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from riffroom import allocator
 from riffroom.config import Settings
 from riffroom.errors import CancelledError, RiffRoomError, is_disk_full, storage_full
 from riffroom.jobs import store
@@ -298,3 +299,4 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
         beat.done.set()
         beat.join(timeout=5)
         _release_partial(ctx, job_id, partial)
+        allocator.purge()  # what jemalloc kept for the next window goes back while the worker waits
