@@ -151,6 +151,14 @@ export const tests = [
       }
       assert.ok(job && job.state === 'running' && job.progress >= 0.1 && job.progress < 1, `job before the kill: ${JSON.stringify(job)}`);
       seen.longSongId = job.song_id;
+      // The page's safety net: a socket quiet for 8 s makes it ask GET /api/jobs/{id}; a final
+      // answer there ends the job in the page (and closes its socket) without a final frame.
+      const restFinals = [];
+      page.on('response', async (response) => {
+        if (response.request().method() !== 'GET' || !response.url().endsWith(`/api/jobs/${job.id}`)) return;
+        const answer = await response.json().catch(() => null);
+        if (answer && ['done', 'failed', 'cancelled'].includes(answer.state)) restFinals.push(answer.state);
+      });
       await server.kill();
       log(`killed the server at ${(job.progress * 100).toFixed(0)} % of job ${job.id}`);
       await page.waitForFunction(() => window.__counters.counts().sockets === 0, null, { timeout: 30_000 });
@@ -162,8 +170,14 @@ export const tests = [
       assert.equal(after.state, 'done');
       const finals = await page.evaluate(() => window.__counters.finals());
       const mine = finals.filter((f) => f.jobId === job.id);
-      log(`final frames for the job: ${JSON.stringify(mine)}; attempts ${after.attempts}`);
-      assert.deepEqual(mine, [{ jobId: job.id, type: 'done' }]);
+      log(`final frames for the job: ${JSON.stringify(mine)}; final answers of the safety net: ${JSON.stringify(restFinals)}; attempts ${after.attempts}`);
+      if (mine.length === 0) {
+        // Possible only when the socket was still waiting out its reconnect backoff (up to 8 s
+        // after four refused attempts) as the job ended: the page learnt it from the safety net.
+        assert.deepEqual(restFinals.slice(0, 1), ['done'], 'no final frame, and the safety net did not say done either');
+      } else {
+        assert.deepEqual(mine, [{ jobId: job.id, type: 'done' }], 'the final event, exactly once');
+      }
       // The run is over: its socket is closed.
       await page.waitForFunction(() => window.__counters.counts().sockets === 0, null, { timeout: 10_000 });
       const song = (await songs(server)).find((s) => s.id === job.song_id);
