@@ -29,6 +29,7 @@ CHOICES = ("jemalloc", "system")
 JEMALLOC_CONF = "dirty_decay_ms:-1,muzzy_decay_ms:-1,narenas:1"
 _MARKER = "RIFFROOM_ALLOCATOR_STARTED"  # set on the re-started process: never start twice
 _ARENAS_ALL = 4096  # jemalloc's MALLCTL_ARENAS_ALL
+_LIBRARY = "libjemalloc.so.2"
 
 
 def choice(environ: Mapping[str, str] = os.environ) -> str:
@@ -36,9 +37,6 @@ def choice(environ: Mapping[str, str] = os.environ) -> str:
     if value not in CHOICES:
         raise ValueError(f"{ALLOCATOR_ENV}={value!r}; choose one of {', '.join(CHOICES)}")
     return value
-
-
-_LIBRARY = "libjemalloc.so.2"
 
 
 def jemalloc_library() -> str | None:
@@ -84,7 +82,7 @@ def restart_with_jemalloc(argv: Sequence[str]) -> None:
     if os.environ.get(_MARKER) or running_on_jemalloc():
         return
     env = with_jemalloc(os.environ)
-    if "LD_PRELOAD" not in env or env.get("LD_PRELOAD") == os.environ.get("LD_PRELOAD"):
+    if env.get("LD_PRELOAD") == os.environ.get("LD_PRELOAD"):  # off, missing, or already asked for
         return
     env[_MARKER] = "1"
     sys.stdout.flush()

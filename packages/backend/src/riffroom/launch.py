@@ -12,7 +12,11 @@ SEPARATING = ("separate", "worker")
 
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] in SEPARATING:
-        allocator.restart_with_jemalloc(sys.argv[1:])
+        try:
+            allocator.restart_with_jemalloc(sys.argv[1:])
+        except ValueError as exc:  # RIFFROOM_ALLOCATOR names no allocator
+            print(f"riffroom: {exc}", file=sys.stderr)
+            return 2
     from .cli import main as cli_main
 
     return cli_main()

@@ -74,3 +74,7 @@ def test_separate_restarts_itself_on_jemalloc_once(tmp_path: Path, song_wav: Pat
 
     assert done()["allocator"] == "jemalloc"
     assert done(RIFFROOM_ALLOCATOR="system")["allocator"] == "system"
+    cmd = [sys.executable, "-m", "riffroom.cli", "separate", str(song_wav), "-o", str(tmp_path / "out")]
+    bad = subprocess.run(cmd, env=_env(tmp_path, RIFFROOM_ALLOCATOR="tcmalloc"), capture_output=True, text=True)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "RIFFROOM_ALLOCATOR='tcmalloc'; choose one of jemalloc, system" in bad.stderr
