@@ -7,9 +7,9 @@ machine 16 % of a separation's CPU time went to the kernel (README, "Demucs spee
 told never to decay keeps the freed pages for the next pass, as PyTorch's CPU tuning guide
 advises; a worker purges them after each job, so an idle worker gives its memory back.
 
-It must be loaded before the process starts (LD_PRELOAD): the supervisor starts its workers
-with it, and the `separate` and `worker` commands start themselves again with it once, before
-anything heavy is imported (launch.py).
+It must be loaded before the process starts (LD_PRELOAD, preload.py): the supervisor starts its
+workers with it, and the `separate` and `worker` commands start themselves again with it once,
+before anything heavy is imported (launch.py).
 `RIFFROOM_ALLOCATOR=system` keeps glibc's malloc. Without the library nothing changes.
 """
 
@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import ctypes
 import os
-import sys
 import sysconfig
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 ALLOCATOR_ENV = "RIFFROOM_ALLOCATOR"  # "jemalloc" (the default where installed) or "system"
@@ -27,7 +26,6 @@ CHOICES = ("jemalloc", "system")
 # Never decay dirty or muzzy pages (a worker purges after each job); one arena: the window
 # threads allocate few, large blocks, and a second arena held ~100 MB more at the peak.
 JEMALLOC_CONF = "dirty_decay_ms:-1,muzzy_decay_ms:-1,narenas:1"
-_MARKER = "RIFFROOM_ALLOCATOR_STARTED"  # set on the re-started process: never start twice
 _ARENAS_ALL = 4096  # jemalloc's MALLCTL_ARENAS_ALL
 _LIBRARY = "libjemalloc.so.2"
 
@@ -74,20 +72,6 @@ def _mallctl() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
     function.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
     function.restype = ctypes.c_int
     return function
-
-
-def restart_with_jemalloc(argv: Sequence[str]) -> None:
-    """Start this command again with jemalloc preloaded (`python -m riffroom.launch ARGV`), once;
-    returns when it is not needed or not possible (the command then runs on glibc here)."""
-    if os.environ.get(_MARKER) or running_on_jemalloc():
-        return
-    env = with_jemalloc(os.environ)
-    if env.get("LD_PRELOAD") == os.environ.get("LD_PRELOAD"):  # off, missing, or already asked for
-        return
-    env[_MARKER] = "1"
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, "-m", "riffroom.launch", *argv], env)
 
 
 def purge() -> bool:

@@ -1,11 +1,12 @@
 """The `riffroom` command's first step: a command that separates in its own process starts
-again on jemalloc (allocator.py) before anything heavy is imported; then the CLI runs."""
+again with its preloaded libraries (preload.py: jemalloc, MKL's dispatch) before anything heavy
+is imported; then the CLI runs."""
 
 from __future__ import annotations
 
 import sys
 
-from . import allocator
+from . import preload
 
 SEPARATING = ("separate", "worker")
 
@@ -13,8 +14,8 @@ SEPARATING = ("separate", "worker")
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] in SEPARATING:
         try:
-            allocator.restart_with_jemalloc(sys.argv[1:])
-        except ValueError as exc:  # RIFFROOM_ALLOCATOR names no allocator
+            preload.restart_preloaded(sys.argv[1:])
+        except ValueError as exc:  # RIFFROOM_ALLOCATOR or RIFFROOM_MKL_DISPATCH names no choice
             print(f"riffroom: {exc}", file=sys.stderr)
             return 2
     from .cli import main as cli_main

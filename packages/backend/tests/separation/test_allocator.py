@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from riffroom import allocator
+from riffroom import allocator, mkl_dispatch
 
 from tests.separation.test_cli import _env
 
@@ -35,7 +35,7 @@ def test_the_environment_of_a_separating_child() -> None:
 
 _KEEP_THEN_PURGE = """
 import json, numpy as np
-from riffroom import allocator
+from riffroom import allocator, mkl_dispatch
 def rss():
     return int(next(l for l in open("/proc/self/status") if l.startswith("RssAnon")).split()[1]) // 1024
 before = rss()
@@ -64,7 +64,7 @@ def test_freed_blocks_are_kept_for_the_next_pass_and_purged_after_the_job() -> N
     assert off["kept"] - off["before"] < 16, "glibc hands a block this large back at once (faulted in anew each time)"
 
 
-def test_separate_restarts_itself_on_jemalloc_once(tmp_path: Path, song_wav: Path) -> None:
+def test_separate_restarts_itself_with_its_preloads_once(tmp_path: Path, song_wav: Path) -> None:
     def done(**extra: str) -> dict:
         cmd = [sys.executable, "-m", "riffroom.cli", "separate", str(song_wav), "-o", str(tmp_path / "out"), "--json"]
         env = _env(tmp_path, **extra)
@@ -72,8 +72,11 @@ def test_separate_restarts_itself_on_jemalloc_once(tmp_path: Path, song_wav: Pat
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout.splitlines()[-1])
 
-    assert done()["allocator"] == "jemalloc"
+    first = done()
+    assert first["allocator"] == "jemalloc"
+    assert first["mkl_dispatch"] == ("preloaded" if mkl_dispatch.needed({}) else "none"), "mkl_dispatch.py"
     assert done(RIFFROOM_ALLOCATOR="system")["allocator"] == "system"
+    assert done(RIFFROOM_MKL_DISPATCH="vendor")["mkl_dispatch"] == "none"
     cmd = [sys.executable, "-m", "riffroom.cli", "separate", str(song_wav), "-o", str(tmp_path / "out")]
     bad = subprocess.run(cmd, env=_env(tmp_path, RIFFROOM_ALLOCATOR="tcmalloc"), capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr

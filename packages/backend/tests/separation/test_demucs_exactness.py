@@ -5,7 +5,6 @@ htdemucs models (a small one over many seams, the published shape over one seam)
 from __future__ import annotations
 
 from collections.abc import Callable
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +16,8 @@ from riffroom.config import WINDOW_THREADS_ENV, Settings
 from riffroom.separation.api import separate
 from riffroom.separation.engines import models
 from riffroom.separation.engines.demucs_engine import DemucsEngine, _cached_model
-from riffroom.separation.engines.model_dir import random_htdemucs, save_model
 from riffroom.separation.runner import run_chunked
 
-from tests.fixtures.songs import synth_song, write_wav
-
-SMALL = {"channels": 8, "bottom_channels": 0, "t_layers": 1, "segment": Fraction(39, 5)}
 MIN_SNR_DB = 60.0
 
 
@@ -30,25 +25,6 @@ def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
     ref = reference.astype(np.float64)
     noise = float(((ref - estimate.astype(np.float64)) ** 2).sum())
     return float(10 * np.log10(float((ref**2).sum()) / max(noise, 1e-30)))
-
-
-@pytest.fixture(scope="module")
-def songs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("songs")
-    return {
-        # 20 s: four chunks at stride 5.85 s, every kind of seam; 8 s: two chunks, one seam.
-        "long": write_wav(folder / "long.wav", synth_song(20.0, seed=3).mixture, subtype="FLOAT"),
-        "short": write_wav(folder / "short.wav", synth_song(8.0, seed=4).mixture, subtype="FLOAT"),
-    }
-
-
-@pytest.fixture(scope="module")
-def model_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    small = tmp_path_factory.mktemp("small")
-    save_model(random_htdemucs(**SMALL), "htdemucs", small)
-    published = tmp_path_factory.mktemp("published")
-    save_model(random_htdemucs(seed=5), "htdemucs", published)
-    return {"small": small, "published": published}
 
 
 def _reference(model: object, song: Path, settings: Settings) -> np.ndarray:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import mkl_dispatch
 from ..allocator import running_on_jemalloc
 from ..config import Settings
 from .batch import SONG_ERRORS, TerminalBar, add_engine_options, song_error
@@ -103,6 +104,7 @@ def cmd_separate(args: argparse.Namespace, settings: Settings) -> int:
                 "seconds": round(time.monotonic() - started, 2),
                 "files": [str(p) for p in written],
                 "allocator": "jemalloc" if running_on_jemalloc() else "system",  # allocator.py
+                "mkl_dispatch": "preloaded" if mkl_dispatch.loaded() else "none",  # mkl_dispatch.py
             }
             if args.json:
                 reporter.emit(summary)

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from riffroom import allocator
+from riffroom import preload
 from riffroom.config import WINDOW_THREADS_ENV, Settings, host_cores
 from riffroom.jobs import store
 from riffroom.storage.db import Database
@@ -183,7 +183,7 @@ class Supervisor:
         env["RIFFROOM_TORCH_THREADS"] = str(threads)
         if not self.settings.torch_threads and self.settings.workers > 1:
             env[WINDOW_THREADS_ENV] = str(host_cores())
-        return allocator.with_jemalloc(env)
+        return preload.separating_env(env)
 
     def _spawn(self, slot: int) -> None:
         self._generation += 1
