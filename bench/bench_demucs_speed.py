@@ -2,9 +2,10 @@
 
 An untrained htdemucs of the published shape runs exactly as fast as the real one, so the ratio is
 the real figure. The two commands alternate and each one's median is kept; the load average is
-printed with them. `--lossy bf16` then times the opt-in bf16 engine against the exact one in
+printed with them. `--vendor-mkl` also times riffroom with MKL's own kernel choice
+(RIFFROOM_MKL_DISPATCH=vendor: what it ran before mkl_dispatch.py) in the same alternation. `--lossy bf16` then times the opt-in bf16 engine against the exact one in
 process (same windows, alternating) and prints its SNR against the exact output.
-Usage: bench_demucs_speed.py [--seconds 60] [--repeats 3] [--lossy bf16]
+Usage: bench_demucs_speed.py [--seconds 60] [--repeats 3] [--vendor-mkl] [--lossy bf16]
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--repeats", type=int, default=3, help="alternate the two commands; keep each one's median")
+    parser.add_argument("--vendor-mkl", action="store_true", help="also time riffroom on MKL's own kernel choice")
     parser.add_argument("--lossy", choices=["bf16"], default=None, help="also time this lossy precision")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "riffroom-bench")
     args = parser.parse_args()
@@ -58,15 +60,19 @@ def main() -> None:
     build = [str(VENV_BIN / "python"), "-m", "riffroom.separation.engines.demucs_compiled", "htdemucs"]
     subprocess.run(build, env=env, check=True, stdout=subprocess.DEVNULL)
     print(f"compiled network ready in {time.perf_counter() - started:.0f} s (a cached package loads in < 1 s)")
-    ours_runs, peer_runs, loads = [], [], []
+    ours_runs, peer_runs, vendor_runs, loads = [], [], [], []
+    vendor_env = dict(env, RIFFROOM_MKL_DISPATCH="vendor")
     for _ in range(args.repeats):  # alternating, so background load hits both alike
-        shutil.rmtree(args.work / "cache", ignore_errors=True)  # a cache hit would not be a fair race
         loads.append(os.getloadavg()[0])
         ours_runs.append(run_measured(ours_cmd, env=env))
+        shutil.rmtree(args.work / "cache", ignore_errors=True)  # a cache hit would not be a fair race
         peer_runs.append(run_measured(peer_cmd, env=env))
-        print(
-            f"  riffroom {ours_runs[-1][0]:.1f} s, demucs {peer_runs[-1][0]:.1f} s (load {loads[-1]:.1f})", flush=True
-        )
+        line = f"  riffroom {ours_runs[-1][0]:.1f} s, demucs {peer_runs[-1][0]:.1f} s"
+        if args.vendor_mkl:
+            vendor_runs.append(run_measured(ours_cmd, env=vendor_env))
+            shutil.rmtree(args.work / "cache", ignore_errors=True)
+            line += f", riffroom on MKL's own choice {vendor_runs[-1][0]:.1f} s"
+        print(f"{line} (load {loads[-1]:.1f})", flush=True)
     ours_s = statistics.median(t for t, _ in ours_runs)
     peer_s = statistics.median(t for t, _ in peer_runs)
     ours_rss = max(r for _, r in ours_runs)
@@ -79,6 +85,11 @@ def main() -> None:
     print(f"{'':<22}{'seconds':>10}{'x realtime':>12}{'peak RSS':>12}")
     print(f"{'riffroom separate':<22}{ours_s:>10.1f}{ours_s / args.seconds:>12.2f}{gb(ours_rss):>12}")
     print(f"{'demucs CLI':<22}{peer_s:>10.1f}{peer_s / args.seconds:>12.2f}{gb(peer_rss):>12}")
+    if vendor_runs:
+        vendor_s = statistics.median(t for t, _ in vendor_runs)
+        vendor_rss = gb(max(r for _, r in vendor_runs))
+        print(f"{'riffroom, MKL vendor':<22}{vendor_s:>10.1f}{vendor_s / args.seconds:>12.2f}{vendor_rss:>12}")
+        print(f"MKL by CPU features vs MKL's own choice: {vendor_s / ours_s:.2f}x")
     print(f"speed ratio (demucs time / riffroom time): {peer_s / ours_s:.2f}  (goal >= 1.5)")
     if args.lossy:
         lossy_vs_exact(song, models, args.lossy, args.repeats)

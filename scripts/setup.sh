@@ -8,6 +8,8 @@ WITH_WEB=${WITH_WEB:-1}
 WITH_TEST_SERVICES=${WITH_TEST_SERVICES:-0}
 
 apt_packages=(ffmpeg fluidsynth fluid-soundfont-gm bubblewrap libjemalloc2)  # bubblewrap: sandboxed ffmpeg; libjemalloc2: separation (allocator.py)
+# A C/C++ compiler: the compiled demucs network (TorchInductor) and the MKL dispatch library (mkl_dispatch.py).
+apt_packages+=(gcc g++ libc6-dev)
 [ "$WITH_WEB" = 1 ] && [ "$WITH_TEST_SERVICES" = 1 ] && apt_packages+=(chromium)
 # The scale-out tests start their own redis-server and PostgreSQL on loopback ports.
 [ "$WITH_TEST_SERVICES" = 1 ] && apt_packages+=(redis-server postgresql)

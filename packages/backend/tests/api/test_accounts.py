@@ -217,6 +217,19 @@ def test_refuses_to_listen_beyond_loopback_without_an_account(tmp_path: Path) ->
     assert "riffroom users add NAME" in result.stderr
 
 
+def test_a_worker_setting_naming_no_choice_is_refused_at_start(tmp_path: Path) -> None:
+    """Said once at start, not at every worker the supervisor would try to start."""
+    srv = ServerProcess(tmp_path)
+    cmd = [sys.executable, "-m", "riffroom.cli", "serve", "--port", str(free_port()), "--data-dir", str(tmp_path / "d")]
+    for name, value, choices in [
+        ("RIFFROOM_ALLOCATOR", "tcmalloc", "jemalloc, system"),
+        ("RIFFROOM_MKL_DISPATCH", "intel", "cpu-features, vendor"),
+    ]:
+        result = subprocess.run(cmd, env={**srv.env(), name: value}, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert f"riffroom: {name}={value!r}; choose one of {choices}" in result.stderr
+
+
 def test_songs_from_before_accounts_can_be_adopted(tmp_path: Path, short_mp3: Path) -> None:
     """A server used without accounts, then given one: `users adopt` hands the old songs over."""
     with run_server(tmp_path / "srv", workers=1) as srv:

@@ -52,6 +52,19 @@ def _refuse_open_without_users(settings: Settings) -> str | None:
     )
 
 
+def _bad_worker_setting() -> str | None:
+    """A RIFFROOM_ALLOCATOR or RIFFROOM_MKL_DISPATCH naming no choice, said at start (the
+    supervisor would otherwise fail at every worker it starts)."""
+    from riffroom import allocator, mkl_dispatch
+
+    try:
+        allocator.choice()
+        mkl_dispatch.choice()
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def run_serve(args: argparse.Namespace, settings: Settings | None = None) -> int:
     import uvicorn
 
@@ -70,7 +83,7 @@ def run_serve(args: argparse.Namespace, settings: Settings | None = None) -> int
     base = settings if settings is not None else Settings()
     settings = Settings.model_validate({**base.model_dump(), **overrides})
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    refusal = _refuse_open_without_users(settings)
+    refusal = _refuse_open_without_users(settings) or _bad_worker_setting()
     if refusal:
         print(f"riffroom: {refusal}", file=sys.stderr)
         return 2
