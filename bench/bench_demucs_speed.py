@@ -3,8 +3,9 @@
 An untrained htdemucs of the published shape runs exactly as fast as the real one, so the ratio is
 the real figure. The two commands alternate and each one's median is kept; the load average is
 printed with them. `--vendor-mkl` also times riffroom with MKL's own kernel choice
-(RIFFROOM_MKL_DISPATCH=vendor: what it ran before mkl_dispatch.py) in the same alternation. `--lossy bf16` then times the opt-in bf16 engine against the exact one in
-process (same windows, alternating) and prints its SNR against the exact output.
+(RIFFROOM_MKL_DISPATCH=vendor: what it ran before mkl_dispatch.py) in the same alternation.
+`--lossy bf16` then times the opt-in bf16 engine against the exact one in process (same
+windows, alternating) and prints its SNR against the exact output.
 Usage: bench_demucs_speed.py [--seconds 60] [--repeats 3] [--vendor-mkl] [--lossy bf16]
 """
 
