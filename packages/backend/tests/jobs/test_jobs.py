@@ -96,17 +96,21 @@ def test_worker_killed_mid_job_is_replaced_and_the_job_completes(
     assert workers["alive"] == 2 and pid not in [w["pid"] for w in workers["workers"]]
 
 
-def test_the_workers_run_on_jemalloc(jobs_server: ServerProcess) -> None:
-    """The supervisor starts its workers with jemalloc preloaded (allocator.py): the library is
-    mapped in every live worker process."""
-    from riffroom import allocator
+def test_the_workers_run_on_jemalloc_with_mkl_dispatch(jobs_server: ServerProcess) -> None:
+    """The supervisor starts its workers with jemalloc preloaded (allocator.py), and on a CPU
+    not made by Intel with MKL's dispatch library (mkl_dispatch.py): mapped in every live worker."""
+    from riffroom import allocator, mkl_dispatch
 
     library = allocator.jemalloc_library()
     assert library is not None
+    dispatch = mkl_dispatch.library(jobs_server.env())
+    assert (dispatch is not None) == mkl_dispatch.needed({})
     pids = jobs_server.worker_pids()
     assert pids
     for pid in pids:
-        assert library in Path(f"/proc/{pid}/maps").read_text(), f"worker {pid} runs on glibc's malloc"
+        maps = Path(f"/proc/{pid}/maps").read_text()
+        assert library in maps, f"worker {pid} runs on glibc's malloc"
+        assert dispatch is None or dispatch in maps, f"worker {pid} lets MKL choose by vendor"
 
 
 def test_a_running_job_marks_its_worker_busy_for_the_core_share(
