@@ -106,10 +106,14 @@ def test_compiled_network_is_the_model(
     weights_kb = sum(t.numel() * t.element_size() for t in model.state_dict().values()) // 1024
     resident_kb = _resident_read_only_kb(library)
     assert resident_kb < weights_kb / 4, "the weights' section, copied by the container, is given back"
+    held = sum(p.numel() for m in loaded._members for p in m.parameters())
+    assert held == 0, "an engine that runs compiled keeps no eager copy of the weights"
     expected = _reference(model, song, settings)
     assert snr_db(expected, _run(loaded, song, settings)) >= MIN_SNR_DB
     monkeypatch.setenv(demucs_compiled.COMPILE_ENV, "0")
-    assert DemucsEngine(name, model_dir=settings.model_dir, compiled_dir=tmp_path / "compiled")._cores[0] is None
+    eager = DemucsEngine(name, model_dir=settings.model_dir, compiled_dir=tmp_path / "compiled")
+    assert eager._cores[0] is None
+    assert snr_db(expected, _run(eager, song, settings)) >= MIN_SNR_DB, "an eager engine after it loads its own"
 
 
 def _resident_read_only_kb(library: Path) -> int:

@@ -123,6 +123,16 @@ def forward(model: Any, core: Core, mix: Any) -> Any:
     return out[..., :length]
 
 
+def without_network(model: Any) -> Any:
+    """`model` without its layers and weights: what `forward` needs around a compiled core (the
+    STFT, iSTFT and mask have no weights), for an engine whose cores are all compiled."""
+    import copy
+
+    shell = copy.copy(model)  # a new object; its __dict__ is a copy, so the model keeps its layers
+    shell.__dict__.update(_modules={}, _parameters={}, _buffers={})
+    return shell
+
+
 def _key(model: Any, batch: int) -> str:
     import torch
 

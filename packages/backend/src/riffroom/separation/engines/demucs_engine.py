@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import allocator
 from ..engine import SAMPLE_RATE, MixStats
 from . import demucs_compiled, models
 from .window_threads import THREADS_ENV, WindowThreads, window_threads_for
@@ -47,6 +48,12 @@ def _cached_model(name: str, model_dir: Path | None, device: str) -> Any:
             model = models.load(name, model_dir)
             _loaded[key] = model.to(device)
         return _loaded[key]
+
+
+def _forget_model(name: str, model_dir: Path | None, device: str) -> None:
+    """Drop the cache's reference (an engine that runs compiled keeps no weights of its own)."""
+    with _lock:
+        _loaded.pop((name, str(model_dir) if model_dir else None, device), None)
 
 
 class DemucsEngine:
@@ -108,6 +115,13 @@ class DemucsEngine:
             self._cores = [
                 demucs_compiled.compiled_core(m, directory, build=build, instances=instances) for m in self._members
             ]
+        if all(core is not None for core in self._cores):
+            # The containers hold the weights; the eager copy (168 MB for htdemucs) would only
+            # raise the peak. The windows still need the STFT around the core, which has none.
+            self._members = [demucs_compiled.without_network(m) for m in self._members]
+            del loaded
+            _forget_model(model, model_dir, device)
+            allocator.purge()  # jemalloc would keep those pages, and the windows' blocks rarely fit them
 
     @staticmethod
     def _unbag(model: Any) -> tuple[list[Any], np.ndarray]:
