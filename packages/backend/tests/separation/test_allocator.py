@@ -35,7 +35,7 @@ def test_the_environment_of_a_separating_child() -> None:
 
 _KEEP_THEN_PURGE = """
 import json, numpy as np
-from riffroom import allocator, mkl_dispatch
+from riffroom import allocator
 def rss():
     return int(next(l for l in open("/proc/self/status") if l.startswith("RssAnon")).split()[1]) // 1024
 before = rss()
