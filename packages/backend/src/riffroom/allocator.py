@@ -54,8 +54,16 @@ def with_jemalloc(environ: Mapping[str, str]) -> dict[str, str]:
     library = jemalloc_library() if choice(env) == "jemalloc" else None
     if library is None or library in env.get("LD_PRELOAD", ""):
         return env
-    env["LD_PRELOAD"] = " ".join(filter(None, [library, env.get("LD_PRELOAD", "")]))
+    env = preloading(env, library)
     env.setdefault("MALLOC_CONF", JEMALLOC_CONF)
+    return env
+
+
+def preloading(environ: Mapping[str, str], library: str) -> dict[str, str]:
+    """`environ` with `library` first in LD_PRELOAD, once; an operator's own entries after it."""
+    env = dict(environ)
+    if library not in env.get("LD_PRELOAD", ""):
+        env["LD_PRELOAD"] = " ".join(filter(None, [library, env.get("LD_PRELOAD", "")]))
     return env
 
 

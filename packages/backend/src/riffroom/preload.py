@@ -22,9 +22,7 @@ def separating_env(environ: Mapping[str, str]) -> dict[str, str]:
     apply; each one preloaded once, an operator's own LD_PRELOAD kept after them."""
     env = allocator.with_jemalloc(environ)
     shim = mkl_dispatch.library(env)
-    if shim is not None and shim not in env.get("LD_PRELOAD", ""):
-        env["LD_PRELOAD"] = " ".join(filter(None, [shim, env.get("LD_PRELOAD", "")]))
-    return env
+    return env if shim is None else allocator.preloading(env, shim)
 
 
 def restart_preloaded(argv: Sequence[str]) -> None:
